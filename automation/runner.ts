@@ -1,0 +1,212 @@
+// The one place that talks to the Pulumi engine: which CLI, which backend, which
+// secrets, which plugins, and a deadline of our own around every long operation.
+// Everything else in the driver asks this module for a stack and never spawns `pulumi`.
+import { existsSync, mkdirSync } from "node:fs";
+import { delimiter, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LocalWorkspace, PulumiCommand, type PulumiFn, type Stack } from "@pulumi/pulumi/automation/index.js";
+import { pinnedToolchain, type PluginRequirement } from "./toolchain/versions.js";
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The project name in Pulumi.yaml; inline programs must use the same one so the stack files apply. */
+export const projectName = "awareness";
+
+/**
+ * A fixed passphrase, for throwaway local stacks only (the sandbox and test stacks):
+ * their secrets are test keys generated on this machine. Any other stack must be given
+ * PULUMI_CONFIG_PASSPHRASE (or _FILE) by its operator.
+ */
+export const localSandboxPassphrase = "awareness-local-sandbox-only";
+
+/** Stacks that may fall back to the documented local passphrase. */
+export const localStackNames: readonly string[] = ["sandbox"];
+
+export class EngineSetupError extends Error {
+  override name = "EngineSetupError";
+}
+
+export class DeadlineExceededError extends Error {
+  override name = "DeadlineExceededError";
+  constructor(
+    readonly operation: string,
+    readonly deadlineMs: number,
+    readonly lastProgress: string | undefined,
+  ) {
+    super(
+      `${operation} did not finish within ${Math.round(deadlineMs / 1000)} s; it was cancelled.` +
+        (lastProgress ? ` Last progress: ${lastProgress}` : "") +
+        " The stack's lock was released; the next deploy re-applies the intended state.",
+    );
+  }
+}
+
+export interface OpenStackArgs {
+  stackName: string;
+  /** The program to run inline (the same function index.ts hands to the plain CLI). */
+  program: PulumiFn;
+  /** Where Pulumi.yaml and Pulumi.<stack>.yaml live. Default: the repository root. */
+  workDir?: string;
+  /** Default: $PULUMI_BACKEND_URL, else a file backend in <repo>/.pulumi-state. */
+  backendUrl?: string;
+  /** Default: $PULUMI_CONFIG_PASSPHRASE; local stacks fall back to the documented local passphrase. */
+  passphrase?: string;
+  /** Extra environment for the CLI and the plugins it starts (e.g. PATH with a test plugin). */
+  envVars?: Record<string, string>;
+  /** Resource plugins the program needs; checked (and installed when allowed) before use. */
+  plugins?: PluginRequirement[];
+  /** Create the stack when it does not exist (default true). */
+  create?: boolean;
+}
+
+export interface StackHandle {
+  stack: Stack;
+  workspace: LocalWorkspace;
+  cli: PulumiCommand;
+  backendUrl: string;
+}
+
+/** Finds the Pulumi CLI the toolchain step provided: the project's build, else one on PATH. */
+export async function locateCli(): Promise<PulumiCommand> {
+  const { cli: version } = pinnedToolchain();
+  const candidates: string[] = [join(repoRoot, ".tools")];
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir && existsSync(join(dir, "pulumi"))) candidates.push(resolve(dir, ".."));
+  }
+  for (const root of candidates) {
+    if (!existsSync(join(root, "bin", "pulumi"))) continue;
+    const cli = await PulumiCommand.get({ root, skipVersionCheck: true });
+    if (cli.version?.version === version) return cli;
+  }
+  throw new EngineSetupError(
+    `No Pulumi CLI v${version} found (looked in .tools/bin and on PATH). ` +
+      "Run `npm run setup` (it builds the pinned CLI from Go modules, or uses one on PATH at that version).",
+  );
+}
+
+export function defaultBackendUrl(): string {
+  if (process.env.PULUMI_BACKEND_URL) return process.env.PULUMI_BACKEND_URL;
+  const dir = join(repoRoot, ".pulumi-state");
+  mkdirSync(dir, { recursive: true });
+  return `file://${dir}`;
+}
+
+export function passphraseFor(stackName: string, given?: string): string | undefined {
+  if (given !== undefined) return given;
+  if (process.env.PULUMI_CONFIG_PASSPHRASE !== undefined) return process.env.PULUMI_CONFIG_PASSPHRASE;
+  if (process.env.PULUMI_CONFIG_PASSPHRASE_FILE) return undefined; // the CLI reads the file itself
+  if (localStackNames.includes(stackName) || stackName.startsWith("test-")) return localSandboxPassphrase;
+  throw new EngineSetupError(
+    `PULUMI_CONFIG_PASSPHRASE is not set. Stack "${stackName}" keeps its secrets (SSH key, env) encrypted ` +
+      "with a passphrase: export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) and run again.",
+  );
+}
+
+/** Opens (or creates) a stack of the inline program, with engine, backend, secrets and plugins checked. */
+export async function openStack(args: OpenStackArgs): Promise<StackHandle> {
+  const cli = await locateCli();
+  const backendUrl = args.backendUrl ?? defaultBackendUrl();
+  const passphrase = passphraseFor(args.stackName, args.passphrase);
+  const envVars: Record<string, string> = {
+    PULUMI_BACKEND_URL: backendUrl,
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    ...(passphrase !== undefined ? { PULUMI_CONFIG_PASSPHRASE: passphrase } : {}),
+    ...args.envVars,
+  };
+  const inline = { stackName: args.stackName, projectName, program: args.program };
+  const opts = {
+    workDir: args.workDir ?? repoRoot,
+    pulumiCommand: cli,
+    envVars,
+    secretsProvider: "passphrase",
+  };
+  const stack =
+    args.create === false
+      ? await LocalWorkspace.selectStack(inline, opts)
+      : await LocalWorkspace.createOrSelectStack(inline, opts);
+  const workspace = stack.workspace as LocalWorkspace;
+  await ensurePlugins(workspace, args.plugins ?? [], envVars);
+  return { stack, workspace, cli, backendUrl };
+}
+
+export class PluginMissingError extends EngineSetupError {
+  override name = "PluginMissingError";
+}
+
+/**
+ * The official plugins are used whenever installed; a `pulumi-resource-<name>` on the
+ * CLI's PATH (the engine's ambient plugins) counts too. Missing ones are installed at the
+ * versions the npm packages declare, unless automatic acquisition is off (offline machines):
+ * then the missing plugin is named, with how to get it.
+ */
+export async function ensurePlugins(
+  workspace: LocalWorkspace,
+  required: PluginRequirement[],
+  envVars: Record<string, string>,
+): Promise<void> {
+  if (required.length === 0) return;
+  const installed = await workspace.listPlugins();
+  const searchPath = (envVars.PATH ?? process.env.PATH ?? "").split(delimiter);
+  for (const plugin of required) {
+    const official = installed.some(
+      (p) => p.kind === "resource" && p.name === plugin.name && p.version === plugin.version,
+    );
+    const ambient = searchPath.some((dir) => dir && existsSync(join(dir, `pulumi-resource-${plugin.name}`)));
+    if (official || ambient) continue;
+    const offline =
+      (envVars.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?? process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION) ===
+      "true";
+    const howTo =
+      `Install it with \`pulumi plugin install resource ${plugin.name} v${plugin.version}\` on a machine with ` +
+      "internet access";
+    if (offline) {
+      throw new PluginMissingError(
+        `The Pulumi resource plugin "${plugin.name}" v${plugin.version} is not installed and automatic plugin ` +
+          `downloads are off (PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true). ${howTo}.`,
+      );
+    }
+    try {
+      await workspace.installPlugin(plugin.name, `v${plugin.version}`, "resource");
+    } catch (err) {
+      throw new PluginMissingError(
+        `The Pulumi resource plugin "${plugin.name}" v${plugin.version} is not installed and downloading it ` +
+          `failed: ${firstLine(err)}. ${howTo}.`,
+      );
+    }
+  }
+}
+
+/**
+ * Runs an engine operation under a deadline of our own: the official command plugin can
+ * hang forever on a host that accepts TCP but never speaks SSH. On expiry the operation is
+ * aborted (the CLI cancels gracefully and releases the stack lock) and a
+ * DeadlineExceededError says where it stood.
+ */
+export async function withDeadline<T>(
+  operation: string,
+  deadlineMs: number,
+  run: (signal: AbortSignal, progress: (line: string) => void) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let lastProgress: string | undefined;
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort();
+  }, deadlineMs);
+  try {
+    return await run(controller.signal, (line) => {
+      lastProgress = line;
+    });
+  } catch (err) {
+    if (expired) throw new DeadlineExceededError(operation, deadlineMs, lastProgress);
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.split("\n").find((l) => l.trim() !== "")?.trim() ?? text;
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Provisions the workflow linters into .tools/ (ignored): actionlint built from its Go module,
+# zizmor from PyPI in its own venv. Idempotent: a tool already at the pinned version is kept.
+# Prints nothing on a no-op run except one line per tool; exits non-zero if a tool cannot be had.
+set -euo pipefail
+
+readonly ACTIONLINT_VERSION="1.7.12"
+readonly ZIZMOR_VERSION="1.32.0"
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+tools_dir="${repo_root}/.tools"
+bin_dir="${tools_dir}/bin"
+zizmor_venv="${tools_dir}/zizmor"
+mkdir -p "${bin_dir}"
+
+install_actionlint() {
+  local binary="${bin_dir}/actionlint"
+  if [[ -x "${binary}" ]] && "${binary}" -version 2>/dev/null | head -n1 | grep -qx "v\?${ACTIONLINT_VERSION}"; then
+    echo "actionlint ${ACTIONLINT_VERSION}: present"
+    return
+  fi
+  command -v go >/dev/null || { echo "linters.sh: 'go' is needed to build actionlint" >&2; exit 1; }
+  echo "actionlint ${ACTIONLINT_VERSION}: building from the Go module"
+  # actionlint's go.mod has no replace directives, so `go install module@version` works.
+  GOBIN="${bin_dir}" GOFLAGS=-buildvcs=false \
+    go install "github.com/rhysd/actionlint/cmd/actionlint@v${ACTIONLINT_VERSION}"
+  "${binary}" -version | head -n1
+}
+
+install_zizmor() {
+  local binary="${zizmor_venv}/bin/zizmor"
+  if [[ -x "${binary}" ]] && "${binary}" --version 2>/dev/null | grep -q " ${ZIZMOR_VERSION}$"; then
+    echo "zizmor ${ZIZMOR_VERSION}: present"
+    return
+  fi
+  command -v python3 >/dev/null || { echo "linters.sh: 'python3' is needed for zizmor" >&2; exit 1; }
+  echo "zizmor ${ZIZMOR_VERSION}: installing from PyPI into ${zizmor_venv}"
+  rm -rf "${zizmor_venv}"
+  python3 -m venv "${zizmor_venv}"
+  "${zizmor_venv}/bin/pip" install --quiet --disable-pip-version-check "zizmor==${ZIZMOR_VERSION}"
+  ln -sf "${binary}" "${bin_dir}/zizmor"
+  "${binary}" --version
+}
+
+install_actionlint
+install_zizmor

@@ -1,0 +1,21 @@
+// Once per e2e run: make sure the engine and the command plugin are there before any
+// test file starts (so a broken toolchain fails fast, with one clear error), and bring
+// the local sandbox target up when the run needs it.
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { locateCli, repoRoot } from "../../automation/runner.js";
+import { ensureTestCommandPlugin } from "./plugins.js";
+
+export default async function setup(): Promise<void> {
+  const cli = await locateCli();
+  const plugin = await ensureTestCommandPlugin();
+  process.stderr.write(
+    `e2e: engine ${cli.command} v${cli.version?.version}; command plugin: ` +
+      `${plugin.official ? "official (installed)" : `test-only (${plugin.pathPrefix})`}\n`,
+  );
+  const sandbox = join(repoRoot, "test", "sandbox", "sandbox.sh");
+  if (process.env.AWARENESS_E2E_NO_SANDBOX !== "1" && existsSync(sandbox)) {
+    execFileSync("bash", [sandbox, "up"], { stdio: ["ignore", "inherit", "inherit"] });
+  }
+}

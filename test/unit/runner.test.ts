@@ -1,0 +1,83 @@
+// The runner's rules that need no engine: pinned versions agree with the npm packages,
+// secrets need a passphrase outside the local sandbox, and the deadline cancels.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import {
+  DeadlineExceededError,
+  EngineSetupError,
+  localSandboxPassphrase,
+  passphraseFor,
+  repoRoot,
+  withDeadline,
+} from "../../automation/runner.js";
+import { pinnedToolchain, pluginFor } from "../../automation/toolchain/versions.js";
+
+const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+  dependencies: Record<string, string>;
+};
+
+describe("pinned toolchain", () => {
+  it("each plugin version equals its npm provider package's version", () => {
+    for (const name of ["command", "docker", "github"] as const) {
+      expect(pluginFor(name).version).toBe(pkg.dependencies[`@pulumi/${name}`]);
+    }
+  });
+
+  it("the CLI version equals the Go tools module's pin", () => {
+    const goMod = readFileSync(join(repoRoot, "automation/toolchain/pulumi-cli/go.mod"), "utf8");
+    expect(goMod).toMatch(new RegExp(`github.com/pulumi/pulumi/pkg/v3 v${pinnedToolchain().cli.replace(/\./g, "\\.")}\\b`));
+  });
+});
+
+describe("passphrase rules", () => {
+  const saved = { ...process.env };
+  const withEnv = (env: Record<string, string | undefined>, fn: () => void) => {
+    delete process.env.PULUMI_CONFIG_PASSPHRASE;
+    delete process.env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    Object.assign(process.env, env);
+    try {
+      fn();
+    } finally {
+      process.env = { ...saved };
+    }
+  };
+
+  it("the sandbox stack falls back to the documented local passphrase", () => {
+    withEnv({}, () => expect(passphraseFor("sandbox")).toBe(localSandboxPassphrase));
+  });
+
+  it("a real stack without PULUMI_CONFIG_PASSPHRASE fails with what to set", () => {
+    withEnv({}, () => {
+      expect(() => passphraseFor("production")).toThrow(EngineSetupError);
+      expect(() => passphraseFor("production")).toThrow(/export PULUMI_CONFIG_PASSPHRASE/);
+    });
+  });
+
+  it("the environment's passphrase wins, and a passphrase file is left to the CLI", () => {
+    withEnv({ PULUMI_CONFIG_PASSPHRASE: "s3cret" }, () => expect(passphraseFor("production")).toBe("s3cret"));
+    withEnv({ PULUMI_CONFIG_PASSPHRASE_FILE: "/run/secrets/p" }, () =>
+      expect(passphraseFor("production")).toBeUndefined(),
+    );
+  });
+});
+
+describe("withDeadline", () => {
+  it("aborts the operation and reports where it stood", async () => {
+    const run = withDeadline("up", 50, (signal, progress) => {
+      progress("remote-compose-stack-up: running");
+      return new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error("aborted"))));
+    });
+    await expect(run).rejects.toBeInstanceOf(DeadlineExceededError);
+    await expect(run).rejects.toThrow(/within 0 s.*Last progress: remote-compose-stack-up: running/);
+  });
+
+  it("passes results and errors through when in time", async () => {
+    await expect(withDeadline("preview", 1000, async () => 42)).resolves.toBe(42);
+    await expect(
+      withDeadline("preview", 1000, async () => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+  });
+});

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test suite behind `npm test` (after automation/toolchain/setup.sh):
+# type check, the command plugin's Go tests, workflow linters, unit tests (Pulumi mocks),
+# then end-to-end tests (real engine, real sandbox host). The sandbox is stopped again
+# at the end unless it was already running before.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+export PATH="$repo/node_modules/.bin:$PATH"
+export PULUMI_SKIP_UPDATE_CHECK=true PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+step() { printf '\n== %s\n' "$*" >&2; }
+
+sandbox="test/sandbox/sandbox.sh"
+sandbox_was_up=0
+if [ -f "$sandbox" ] && bash "$sandbox" status >/dev/null 2>&1; then sandbox_was_up=1; fi
+cleanup() {
+  if [ -f "$sandbox" ] && [ "$sandbox_was_up" = 0 ] && [ "${KEEP_SANDBOX:-}" != 1 ]; then
+    step "stopping the sandbox (KEEP_SANDBOX=1 keeps it)"
+    bash "$sandbox" down || true
+  fi
+}
+trap cleanup EXIT
+
+step "type check"
+tsc --noEmit -p tsconfig.json
+
+if [ -f test/command-plugin/go.mod ]; then
+  step "test-only command plugin: go vet + go test"
+  (cd test/command-plugin && go vet ./... && go test ./...)
+fi
+
+if [ -f automation/toolchain/linters.sh ]; then
+  step "workflow linters (actionlint, zizmor)"
+  bash automation/toolchain/linters.sh
+fi
+
+step "unit tests"
+vitest run --project unit
+
+step "end-to-end tests (real engine, sandbox host)"
+vitest run --project e2e

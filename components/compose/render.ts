@@ -1,0 +1,78 @@
+// Pure renderers for the files a release puts on the host. Same inputs -> same bytes, so the
+// same config always means the same compose file (and the same composeSha256).
+import { createHash } from "node:crypto";
+import { stringify } from "yaml";
+import type { ServiceConfig } from "../config/schema.js";
+import { envFileName } from "../host-commands/layout.js";
+
+const sorted = <T>(record: Record<string, T>): [string, T][] =>
+  Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+
+export interface ComposeInput {
+  services: Record<string, ServiceConfig>;
+  /** Pinned references per service (repo@sha256:…). */
+  images: Record<string, string>;
+}
+
+/**
+ * The compose file: no "version:" and no "name:" keys, so docker-compose 1.29 and compose v2
+ * both accept it; the project name comes from the command line.
+ */
+export function renderComposeFile(input: ComposeInput): string {
+  const services: Record<string, unknown> = {};
+  const namedVolumes = new Set<string>();
+  for (const [name, svc] of sorted(input.services)) {
+    const image = input.images[name];
+    if (!image) throw new Error(`no pinned image for service "${name}"`);
+    const def: Record<string, unknown> = { image, network_mode: svc.networkMode, restart: svc.restart };
+    if (svc.releaseEnv) def.env_file = [envFileName];
+    const env = sorted(svc.environment);
+    if (env.length > 0) def.environment = Object.fromEntries(env);
+    if (svc.volumes.length > 0) {
+      def.volumes = [...svc.volumes];
+      for (const v of svc.volumes) namedVolumes.add(v.slice(0, v.indexOf(":")));
+    }
+    if (svc.dependsOn.length > 0) def.depends_on = [...svc.dependsOn].sort();
+    services[name] = def;
+  }
+  const doc: Record<string, unknown> = { services };
+  if (namedVolumes.size > 0) doc.volumes = Object.fromEntries([...namedVolumes].sort().map((v) => [v, {}]));
+  return `# Written by the awareness Pulumi program: edits here are replaced by the next deploy.\n${stringify(doc, {
+    lineWidth: 0,
+  })}`;
+}
+
+/** The env file (KEY=value lines; values are one line by schema). Holds secrets: mode 600 on the host. */
+export function renderEnvFile(env: Record<string, string>, secretEnv: Record<string, string>): string {
+  const merged = { ...env, ...secretEnv };
+  return sorted(merged)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join("");
+}
+
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+export interface ReleaseRecordInput {
+  id: string;
+  gitSha?: string | undefined;
+  images: Record<string, string>;
+  composeSha256: string;
+  composeCommand: string;
+}
+
+/**
+ * The release's line in deployment.json, as a JSON object WITHOUT its closing brace: the
+ * switch step appends "deployedAt" from the host's clock when the release really runs.
+ */
+export function renderReleaseRecordPrefix(r: ReleaseRecordInput): string {
+  const full = JSON.stringify({
+    id: r.id,
+    gitSha: r.gitSha ?? null,
+    images: Object.fromEntries(sorted(r.images)),
+    composeSha256: r.composeSha256,
+    composeCommand: r.composeCommand,
+  });
+  return full.slice(0, -1);
+}

@@ -1,0 +1,12 @@
+// Every shell command the host runs, built as data. Only components (through
+// @pulumi/command) and the driver's host runner execute them.
+export * from "./shell.js";
+export * from "./layout.js";
+export * from "./images.js";
+export * from "./deploy.js";
+export * from "./status.js";
+export * from "./lock.js";
+export * from "./precheck.js";
+export * from "./backups.js";
+export { probeFromHost } from "./probe.js";
+export * from "./running.js";

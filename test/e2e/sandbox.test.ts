@@ -1,0 +1,296 @@
+// The sandbox target, exercised the way a deployment uses it: SSH in with the generated key
+// (host key pinned), check the session talks to the sandbox engine, pull each release from
+// the registry by digest on the host, run it with compose v2 and v1, and probe it over HTTP.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const repoRoot = join(import.meta.dirname, "..", "..");
+const sandboxScript = join(repoRoot, "test", "sandbox", "sandbox.sh");
+const targetFile = join(repoRoot, ".sandbox", "target.json");
+
+type Service = "backend" | "frontend";
+type Release = "v1" | "v2" | "v3" | "v4" | "v5";
+const releases: Release[] = ["v1", "v2", "v3", "v4", "v5"];
+
+interface Target {
+  ssh: { host: string; port: number; user: string; privateKeyPath: string; hostPublicKey: string; knownHostsPath: string };
+  dockerHost: string;
+  dockerConfig: string;
+  registry: string;
+  appDir: string;
+  composeCommands: string[];
+  app: { baseUrl: string; ports: Record<Service, number> };
+  releases: Record<Release, Record<Service, string>>;
+  tags: Record<Release, Record<Service, string>>;
+}
+
+// A project name, folder and ports of this test's own, so it never touches a real deployment.
+const project = "sandbox-e2e";
+const testPorts: Record<Service, number> = { backend: 18180, frontend: 18181 };
+const backendEndpoints = ["/api/health", "/api/docs", "/api/auth/status"] as const;
+
+let target: Target;
+let knownHostsDir: string;
+let testAppDir: string;
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+// Runs CMD on the sandbox host with the system ssh client, trusting only the host key that
+// target.json announces (written to a known_hosts file of the test's own).
+function ssh(command: string, input?: string): { status: number; stdout: string; stderr: string } {
+  const result = spawnSync(
+    "ssh",
+    [
+      "-i", target.ssh.privateKeyPath,
+      "-p", String(target.ssh.port),
+      "-o", `UserKnownHostsFile=${join(knownHostsDir, "known_hosts")}`,
+      "-o", "StrictHostKeyChecking=yes",
+      "-o", "BatchMode=yes",
+      "-o", "IdentitiesOnly=yes",
+      "-o", "LogLevel=ERROR",
+      `${target.ssh.user}@${target.ssh.host}`,
+      command,
+    ],
+    { input, encoding: "utf8", timeout: 120_000 },
+  );
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+function sshOk(command: string, input?: string): string {
+  const result = ssh(command, input);
+  if (result.status !== 0) {
+    throw new Error(`ssh command failed (${result.status}): ${command}\n${result.stderr}${result.stdout}`);
+  }
+  return result.stdout;
+}
+
+function composeFile(release: Release, restart: "unless-stopped" | "no"): string {
+  const service = (name: Service) =>
+    [
+      `  ${name}:`,
+      `    image: ${target.releases[release][name]}`,
+      "    network_mode: host",
+      `    restart: "${restart}"`,
+      "    environment:",
+      `      PORT: "${testPorts[name]}"`,
+    ].join("\n");
+  return ["services:", service("backend"), service("frontend"), ""].join("\n");
+}
+
+// Uploads the compose file, forgets the local digest references so the pull really asks
+// the registry, then pulls and starts the release with the given compose command.
+function deploy(release: Release, compose: "docker compose" | "docker-compose", restart: "unless-stopped" | "no" = "unless-stopped"): void {
+  const dir = shellQuote(testAppDir);
+  sshOk(`mkdir -p ${dir} && cat > ${dir}/docker-compose.yml`, composeFile(release, restart));
+  const refs = (["backend", "frontend"] as const).map((s) => shellQuote(target.releases[release][s])).join(" ");
+  sshOk(`docker image rm ${refs} >/dev/null 2>&1 || true`);
+  sshOk(`cd ${dir} && ${compose} -p ${project} pull -q && ${compose} -p ${project} up -d`);
+}
+
+function containerOf(service: Service): { configImage: string; state: string; exitCode: number; repoDigests: string[]; labels: Record<string, string> } {
+  const id = sshOk(
+    `docker ps -aq --filter label=com.docker.compose.project=${project} --filter label=com.docker.compose.service=${service}`,
+  ).trim();
+  expect(id, `one ${service} container`).toMatch(/^[0-9a-f]{12}$/);
+  const [info] = JSON.parse(sshOk(`docker inspect ${id}`)) as Array<{
+    Image: string;
+    Config: { Image: string; Labels: Record<string, string> };
+    State: { Status: string; ExitCode: number };
+  }>;
+  const repoDigests = JSON.parse(sshOk(`docker image inspect -f '{{json .RepoDigests}}' ${info.Image}`)) as string[];
+  return { configImage: info.Config.Image, state: info.State.Status, exitCode: info.State.ExitCode, repoDigests, labels: info.Config.Labels };
+}
+
+async function get(port: number, path: string, timeoutMs = 5_000): Promise<{ status: number; body: string; version: string | null }> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: response.status, body: await response.text(), version: response.headers.get("x-app-version") };
+}
+
+async function waitForHttp(port: number, path: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      await get(port, path, 8_000);
+      return;
+    } catch (error) {
+      last = error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`nothing answered on :${port}${path} within ${timeoutMs} ms: ${String(last)}`);
+}
+
+function expectPinnedByDigest(release: Release): void {
+  for (const service of ["backend", "frontend"] as const) {
+    const container = containerOf(service);
+    expect(container.configImage).toBe(target.releases[release][service]);
+    expect(container.repoDigests).toContain(target.releases[release][service]);
+    expect(container.labels["org.opencontainers.image.version"]).toBe(release);
+  }
+}
+
+function composeDown(): void {
+  if (target === undefined) return;
+  ssh(`docker ps -aq --filter label=com.docker.compose.project=${project} | xargs -r docker rm -f >/dev/null`);
+}
+
+beforeAll(() => {
+  // Idempotent: a no-op (about 3 s) when the e2e global setup already brought it up.
+  execFileSync("bash", [sandboxScript, "up"], { stdio: ["ignore", "inherit", "inherit"] });
+  target = JSON.parse(readFileSync(targetFile, "utf8")) as Target;
+  knownHostsDir = mkdtempSync(join(tmpdir(), "sandbox-e2e-"));
+  writeFileSync(join(knownHostsDir, "known_hosts"), `[${target.ssh.host}]:${target.ssh.port} ${target.ssh.hostPublicKey}\n`);
+  testAppDir = join(dirname(target.appDir), project);
+  composeDown();
+});
+
+afterAll(() => {
+  composeDown();
+  if (testAppDir !== undefined) ssh(`rm -rf ${shellQuote(testAppDir)}`);
+  if (knownHostsDir !== undefined) rmSync(knownHostsDir, { recursive: true, force: true });
+});
+
+describe("the sandbox target", () => {
+  it("describes itself in target.json with absolute paths and digest-pinned releases", () => {
+    expect(target.ssh.host).toBe("127.0.0.1");
+    expect(target.ssh.user).toBe("root");
+    expect(target.ssh.hostPublicKey).toMatch(/^ssh-ed25519 AAAA[0-9A-Za-z+/=]+$/);
+    expect(target.composeCommands).toEqual(["docker compose", "docker-compose"]);
+    expect(target.app.baseUrl).toBe(`http://127.0.0.1:${target.app.ports.backend}`);
+    expect(target.registry).toMatch(/^127\.0\.0\.1:\d+$/);
+    for (const release of releases) {
+      for (const service of ["backend", "frontend"] as const) {
+        expect(target.releases[release][service]).toMatch(
+          new RegExp(`^${target.registry.replaceAll(".", "\\.")}/awareness-${service}@sha256:[0-9a-f]{64}$`),
+        );
+        expect(target.tags[release][service]).toBe(`${target.registry}/awareness-${service}:${release}`);
+      }
+    }
+  });
+
+  it("serves each release's tag from the registry at the digest target.json names", async () => {
+    for (const release of releases) {
+      for (const service of ["backend", "frontend"] as const) {
+        const response = await fetch(`http://${target.registry}/v2/awareness-${service}/manifests/${release}`, {
+          method: "HEAD",
+          headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" },
+        });
+        expect(response.status).toBe(200);
+        const digest = response.headers.get("docker-content-digest");
+        expect(`${target.registry}/awareness-${service}@${digest}`).toBe(target.releases[release][service]);
+      }
+    }
+  });
+
+  it("lets ssh in with the generated key and pinned host key, on the sandbox engine with both compose tools", () => {
+    const info = JSON.parse(sshOk("docker info --format '{{json .}}'")) as { DockerRootDir: string; Driver: string; Name: string };
+    expect(info.DockerRootDir).toBe(join(repoRoot, ".sandbox", "docker"));
+    expect(info.Driver).toBe("overlay2");
+    const env = sshOk('printf "%s\\n%s\\n" "$DOCKER_HOST" "$DOCKER_CONFIG"').trim().split("\n");
+    expect(env).toEqual([target.dockerHost, target.dockerConfig]);
+    expect(sshOk("docker compose version --short").trim()).toBe("2.40.3");
+    expect(sshOk("docker-compose version --short").trim()).toMatch(/^1\.\d+\.\d+$/);
+  });
+
+  it("refuses a host key other than the one target.json announces", () => {
+    const otherDir = mkdtempSync(join(tmpdir(), "sandbox-e2e-wrong-"));
+    try {
+      const wrongKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMaN8dKYv1bQb6oLMg9T3Ha1NNeUrV9yWcZCkdkkrS7q";
+      writeFileSync(join(otherDir, "known_hosts"), `[${target.ssh.host}]:${target.ssh.port} ${wrongKey}\n`);
+      const result = spawnSync(
+        "ssh",
+        ["-i", target.ssh.privateKeyPath, "-p", String(target.ssh.port), "-o", `UserKnownHostsFile=${join(otherDir, "known_hosts")}`,
+          "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", `root@${target.ssh.host}`, "true"],
+        { encoding: "utf8", timeout: 30_000 },
+      );
+      expect(result.status).not.toBe(0);
+      expect(result.stderr).toMatch(/HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true });
+    }
+  });
+
+  it("v1 (docker compose v2): healthy, every endpoint 200", async () => {
+    deploy("v1", "docker compose");
+    await waitForHttp(testPorts.backend, "/api/health");
+    await waitForHttp(testPorts.frontend, "/api/health");
+    expectPinnedByDigest("v1");
+    for (const path of [...backendEndpoints, "/api/version"]) {
+      const response = await get(testPorts.backend, path);
+      expect(response.status, path).toBe(200);
+      expect(response.version, path).toBe("v1");
+    }
+    expect(JSON.parse((await get(testPorts.backend, "/api/version")).body)).toMatchObject({ version: "v1" });
+    for (const path of ["/", "/api/health", "/api/version"]) {
+      expect((await get(testPorts.frontend, path)).status, path).toBe(200);
+    }
+    expect(JSON.parse((await get(testPorts.frontend, "/api/version")).body)).toMatchObject({ version: "v1" });
+    expect((await get(testPorts.backend, "/no/such/path")).status).toBe(404);
+  });
+
+  it("v2 (docker-compose v1): /api/auth/status answers 500, the rest 200", async () => {
+    deploy("v2", "docker-compose");
+    await waitForHttp(testPorts.backend, "/api/health");
+    expectPinnedByDigest("v2");
+    expect(containerOf("backend").labels["com.docker.compose.version"]).toMatch(/^1\./);
+    const auth = await get(testPorts.backend, "/api/auth/status");
+    expect(auth.status).toBe(500);
+    expect(auth.version).toBe("v2");
+    for (const path of ["/api/health", "/api/docs", "/api/version"]) {
+      expect((await get(testPorts.backend, path)).status, path).toBe(200);
+    }
+    expect((await get(testPorts.frontend, "/api/health")).status).toBe(200);
+  });
+
+  it("v3 (docker compose v2): fails some probes but never 3 rounds in a row", async () => {
+    deploy("v3", "docker compose");
+    await waitForHttp(testPorts.backend, "/api/version");
+    expectPinnedByDigest("v3");
+    const rounds = 20;
+    let failedProbes = 0;
+    let failedInARow = 0;
+    let longestFailedRun = 0;
+    for (let round = 0; round < rounds; round++) {
+      const statuses = await Promise.all(backendEndpoints.map(async (path) => (await get(testPorts.backend, path)).status));
+      const failures = statuses.filter((status) => status !== 200).length;
+      failedProbes += failures;
+      failedInARow = failures > 0 ? failedInARow + 1 : 0;
+      longestFailedRun = Math.max(longestFailedRun, failedInARow);
+    }
+    expect(failedProbes).toBeGreaterThan(0);
+    expect(failedProbes).toBeLessThan(rounds * backendEndpoints.length * 0.5);
+    expect(longestFailedRun).toBeLessThan(3);
+  });
+
+  it("v4 (docker-compose v1): answers only after a probe's 1 s timeout", async () => {
+    deploy("v4", "docker-compose");
+    await waitForHttp(testPorts.backend, "/api/version");
+    expectPinnedByDigest("v4");
+    await expect(get(testPorts.backend, "/api/health", 1_000)).rejects.toThrow(/timeout|aborted/i);
+    const started = performance.now();
+    const slow = await get(testPorts.backend, "/api/health", 10_000);
+    const seconds = (performance.now() - started) / 1000;
+    expect(slow.status).toBe(200);
+    expect(seconds).toBeGreaterThan(1);
+  });
+
+  it("v5 (docker compose v2): the backend container exits at once with code 1", async () => {
+    deploy("v5", "docker compose", "no");
+    const deadline = Date.now() + 20_000;
+    let backend = containerOf("backend");
+    while (backend.state !== "exited" && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      backend = containerOf("backend");
+    }
+    expect(backend.state).toBe("exited");
+    expect(backend.exitCode).toBe(1);
+    expect(backend.configImage).toBe(target.releases.v5.backend);
+    await expect(get(testPorts.backend, "/api/health", 1_000)).rejects.toThrow();
+  });
+});

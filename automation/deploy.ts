@@ -1,0 +1,270 @@
+// deploy = lock -> prechecks -> preview-as-precheck -> up -> health monitor -> verdict.
+// A failed verdict rolls back by itself to the last verified release (up with its config),
+// which is watched again. The lock is released in `finally`, whatever happened.
+import os from "node:os";
+import type { ConfigMap, EngineEvent } from "@pulumi/pulumi/automation/index.js";
+import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
+import { ConfigError, parseStackConfig } from "../components/config/parse.js";
+import type { StackConfig } from "../components/config/schema.js";
+import { watchRelease } from "./health.js";
+import { HostOps } from "./host/operations.js";
+import type { Clock, MonitorReport } from "./monitor/monitor.js";
+import { describePlan, planFromEvents } from "./preview-policy.js";
+import { runPrechecks, type CiStatusSource } from "./prechecks.js";
+import {
+  recordFailed,
+  recordVerified,
+  releaseDataKeys,
+  releaseKey,
+  verifiedReleases,
+  type ReleaseSpec,
+} from "./releases.js";
+import { rollbackTo, upRelease, type UpOutcome } from "./rollout.js";
+import { firstLine } from "./runner.js";
+import { openSession, type Logger, type Session } from "./session.js";
+import { ExitCode, newSummary, type RunSummary } from "./summary.js";
+
+export interface DeployRequest {
+  stackName: string;
+  releaseId: string;
+  gitSha?: string | undefined;
+  /** Service -> image reference; services not named keep the image of the current release. */
+  images?: Record<string, string> | undefined;
+  env?: Record<string, string> | undefined;
+  skipCiCheck?: boolean;
+  allowDirty?: boolean;
+  /** Queue behind a deploy in progress instead of failing. */
+  waitLock?: boolean;
+  waitLockTimeoutMs?: number;
+  /** A host lock older than this is abandoned and broken (default one hour). */
+  staleLockSeconds?: number;
+  /** Our own bound on each `up` (default 15 min). */
+  upDeadlineMs?: number;
+  ciStatus?: CiStatusSource | undefined;
+  log?: Logger;
+  envVars?: Record<string, string>;
+  clock?: Clock;
+  /** Lets tests watch each stage (e.g. stop the process mid-up). */
+  onStage?: (stage: string) => void;
+}
+
+export function lockHolder(): string {
+  const run = process.env.GITHUB_RUN_ID ? ` github-run ${process.env.GITHUB_RUN_ID}` : "";
+  return `${os.userInfo().username}@${os.hostname()} pid ${process.pid}${run}`;
+}
+
+/** The new release: the current release's images, overridden by the request. */
+export function nextRelease(current: ReleaseSpec | undefined, req: DeployRequest): ReleaseSpec {
+  return {
+    id: req.releaseId,
+    ...(req.gitSha ? { gitSha: req.gitSha } : {}),
+    images: { ...(current?.images ?? {}), ...(req.images ?? {}) },
+    env: req.env ?? current?.env ?? {},
+  };
+}
+
+function rawConfig(all: ConfigMap, release: ReleaseSpec): Record<string, string> {
+  const raw: Record<string, string> = {};
+  for (const [k, v] of Object.entries(all)) raw[k] = v.value;
+  raw[releaseKey] = JSON.stringify(release);
+  return raw;
+}
+
+export async function deploy(req: DeployRequest): Promise<RunSummary> {
+  const summary = newSummary("deploy", req.stackName);
+  const log = req.log ?? { info: () => {}, warn: () => {} };
+  const stage = (name: string) => {
+    req.onStage?.(name);
+    log.info(`== ${name}`);
+  };
+  let session: Session | undefined;
+  let ops: HostOps | undefined;
+  const holder = lockHolder();
+  let locked = false;
+  try {
+    stage("config");
+    session = await openSession({ stackName: req.stackName, log, envVars: req.envVars });
+    const stack = session.stack;
+    const before = await stack.getAllConfig();
+    const current = before[releaseKey]?.value ? (JSON.parse(before[releaseKey].value) as ReleaseSpec) : undefined;
+    const release = nextRelease(current, req);
+    summary.release = release;
+    // Validate the whole new config before any remote command runs.
+    const config: StackConfig = parseStackConfig(rawConfig(before, release));
+    ops = new HostOps(session.host(config), session.layout(config));
+
+    stage("lock");
+    locked = await takeLock(ops, holder, release.id, req, log, summary);
+    if (!locked) return summary;
+
+    stage("prechecks");
+    const verified = await verifiedReleases(stack);
+    const rollbackTarget = verified.find((v) => v.id !== release.id) ?? verified[0];
+    const hostStatus = await ops.status().catch(() => null);
+    const rollbackImages =
+      hostStatus?.verified && rollbackTarget && hostStatus.verified.id === rollbackTarget.id
+        ? Object.values(hostStatus.verified.images)
+        : undefined;
+    summary.prechecks = await runPrechecks({
+      config,
+      release,
+      host: ops,
+      skipCiCheck: req.skipCiCheck ?? false,
+      ciStatus: req.ciStatus,
+      allowDirty: req.allowDirty ?? false,
+      rollbackImages,
+      rollbackReleaseId: rollbackTarget?.id,
+    });
+    for (const p of summary.prechecks) log.info(`  ${p.ok ? "pass" : "FAIL"} ${p.name}: ${p.detail}`);
+    const failed = summary.prechecks.filter((p) => !p.ok);
+    if (failed.length) {
+      summary.outcome = "blocked";
+      summary.exitCode = ExitCode.Blocked;
+      summary.messages.push(`Blocked by prechecks: ${failed.map((f) => f.name).join(", ")}. The host was not changed.`);
+      return summary;
+    }
+
+    stage("preview");
+    await stack.setAllConfig({ [releaseKey]: { value: JSON.stringify(release), secret: false } });
+    const events: EngineEvent[] = [];
+    await stack.preview({ onEvent: (e) => events.push(e), message: `preview ${release.id}` });
+    const plan = planFromEvents(events, config.replacePolicy.allow);
+    summary.preview = { ops: plan.ops, plan: describePlan(plan), blocked: plan.blocked.map((s) => `${s.op} ${s.type} ${s.name}`) };
+    for (const line of summary.preview.plan) log.info(`  ${line}`);
+    if (plan.blocked.length) {
+      await restoreConfig(session, before);
+      summary.outcome = "blocked";
+      summary.exitCode = ExitCode.Blocked;
+      summary.messages.push(
+        `Blocked by the replace policy: ${summary.preview.blocked.join("; ")}. Allow them in awareness:replacePolicy.allow ` +
+          "if they are intended. The host was not changed.",
+      );
+      return summary;
+    }
+
+    stage("up");
+    const up = await upRelease(session, { message: `deploy ${release.id}`, deadlineMs: req.upDeadlineMs, log });
+    summary.up = up.summary;
+    if (!up.ok) {
+      // The program undoes a failed start on the host itself; put the config back too, so
+      // the stack says what runs.
+      await restoreConfig(session, before);
+      await recordFailed(stack, release.id, up.summary.version);
+      summary.outcome = up.error instanceof ConcurrentUpdateError ? "lock-held" : "up-failed";
+      summary.exitCode = up.error instanceof ConcurrentUpdateError ? ExitCode.LockHeld : ExitCode.FailedRolledBack;
+      summary.messages.push(
+        up.error instanceof ConcurrentUpdateError
+          ? "Another update of this stack is running (engine lock). Nothing was changed."
+          : `The update failed; the previous release is still running (the switch undoes itself on a failed start). ${up.summary.error ?? ""}`,
+      );
+      if (!verified.length) summary.messages.push("No verified release exists yet.");
+      return summary;
+    }
+    summary.release = { ...release, images: up.releaseImages ?? release.images };
+
+    stage("monitor");
+    const monitor = await watchRelease({ releaseId: release.id, config, host: () => session!.host(config), log, clock: req.clock });
+    summary.monitor = monitor;
+    if (monitor.verdict.state === "passed") {
+      await markVerified(session, ops, release.id, up.summary.version!, log);
+      summary.outcome = "deployed-verified";
+      summary.exitCode = ExitCode.Ok;
+      summary.messages.push(`${release.id} is live and verified.`);
+      return summary;
+    }
+
+    await recordFailed(stack, release.id, up.summary.version);
+    const target = verified.find((v) => v.id !== release.id);
+    if (!target) {
+      summary.outcome = "failed-no-rollback";
+      summary.exitCode = ExitCode.FailedNoRollback;
+      summary.messages.push(
+        `${release.id} failed its health check and there is no verified release to roll back to (first deploy): ` +
+          "the host is left as the update left it.",
+      );
+      return summary;
+    }
+    stage(`rollback to ${target.id}`);
+    const reason = `automatic: ${release.id} failed its health check (${(monitor.verdict as { detail: string }).detail})`;
+    const rb = await rollbackTo(session, ops, config, target, reason, { log, deadlineMs: req.upDeadlineMs, clock: req.clock });
+    summary.rollback = { from: release.id, to: target.id, reason, up: rb.up, monitor: rb.monitor };
+    if (rb.ok) {
+      summary.outcome = "rolled-back";
+      summary.exitCode = ExitCode.FailedRolledBack;
+      summary.messages.push(`${release.id} was rolled back to ${target.id}, which passed its health check again.`);
+    } else {
+      summary.outcome = "rollback-failed";
+      summary.exitCode = ExitCode.FailedNoRollback;
+      summary.messages.push(`Rolling back to ${target.id} did not bring a healthy release back: ${rb.error ?? "see the monitor"}.`);
+    }
+    return summary;
+  } catch (err) {
+    summary.outcome = err instanceof ConfigError ? "invalid-config" : "error";
+    summary.exitCode = err instanceof ConfigError ? ExitCode.Usage : ExitCode.Unexpected;
+    summary.messages.push(err instanceof ConfigError ? err.message : firstLine(err));
+    return summary;
+  } finally {
+    if (locked && ops) {
+      await ops.unlock(holder).catch((err: unknown) => {
+        summary.messages.push(`Could not release the host lock: ${firstLine(err)}`);
+      });
+    }
+    session?.close();
+    summary.finishedAt = new Date().toISOString();
+  }
+}
+
+async function takeLock(
+  ops: HostOps,
+  holder: string,
+  releaseId: string,
+  req: DeployRequest,
+  log: Logger,
+  summary: RunSummary,
+): Promise<boolean> {
+  const stale = req.staleLockSeconds ?? 3600;
+  const waitUntil = Date.now() + (req.waitLockTimeoutMs ?? 30 * 60_000);
+  for (;;) {
+    const attempt = await ops.tryLock(holder, releaseId, stale);
+    if (attempt.acquired) {
+      if (attempt.brokeStale) summary.messages.push(`Broke a stale host lock (${attempt.brokeStale}).`);
+      log.info(`  host lock taken by ${holder}`);
+      return true;
+    }
+    const h = attempt.holder;
+    const who = h ? `${h.holder} (release ${h.release}, ${h.ageSeconds} s ago)` : "someone";
+    if (!req.waitLock || Date.now() > waitUntil) {
+      summary.outcome = "lock-held";
+      summary.exitCode = ExitCode.LockHeld;
+      summary.messages.push(
+        `Another deployment holds the host lock: ${who}. Wait for it, run again with --wait-lock to queue, ` +
+          `or, if that run is dead, clear it with \`unlock --stack ${req.stackName} --force\` (a lock older than ${stale} s is broken automatically).`,
+      );
+      return false;
+    }
+    log.info(`  waiting for the host lock held by ${who} ...`);
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+async function restoreConfig(session: Session, before: ConfigMap): Promise<void> {
+  const now = await session.stack.getAllConfig();
+  for (const key of releaseDataKeys) {
+    if (before[key]) await session.stack.setAllConfig({ [key]: before[key] });
+    else if (now[key]) await session.stack.removeConfig(key);
+  }
+}
+
+export async function markVerified(
+  session: Session,
+  ops: HostOps,
+  releaseId: string,
+  version: number,
+  log: Logger,
+): Promise<void> {
+  await recordVerified(session.stack, { id: releaseId, version });
+  await ops.markVerified(releaseId);
+  log.info(`  ${releaseId} marked verified (stack tag and ${ops.layout.appDir}/deployment.json)`);
+}
+
+export type { UpOutcome, MonitorReport };

@@ -1,0 +1,61 @@
+// Wires the stack's health config to the monitor: which prober (HTTP from the driver, or
+// from the host itself over SSH), which policy, and progress lines per round.
+import type { StackConfig } from "../components/config/schema.js";
+import type { HostExec } from "./host/ssh.js";
+import { runMonitor, type Clock, type MonitorReport } from "./monitor/monitor.js";
+import { hostProber, httpProber, type Prober } from "./monitor/probers.js";
+import { formatPercent, monitorPolicyFromConfig, type MonitorPolicy } from "./monitor/verdict.js";
+import type { Logger } from "./session.js";
+
+export function proberFor(config: StackConfig, host: () => HostExec): Prober {
+  const args = {
+    baseUrl: config.health.baseUrl,
+    endpoints: config.health.endpoints,
+    timeoutMs: Math.round(config.health.probeTimeoutSeconds * 1000),
+  };
+  if (config.health.probeMode === "ssh") {
+    return hostProber({
+      ...args,
+      exec: (command: string) => host().run(command, { timeoutMs: args.timeoutMs * args.endpoints.length + 15_000 }),
+    });
+  }
+  return httpProber(args);
+}
+
+export function policyFor(config: StackConfig): MonitorPolicy {
+  return monitorPolicyFromConfig(config.monitor, config.health);
+}
+
+/** Watches a release and logs one line per round. */
+export async function watchRelease(args: {
+  releaseId: string;
+  config: StackConfig;
+  host: () => HostExec;
+  log: Logger;
+  clock?: Clock;
+  policy?: MonitorPolicy;
+  prober?: Prober;
+}): Promise<MonitorReport> {
+  const policy = args.policy ?? policyFor(args.config);
+  const prober = args.prober ?? proberFor(args.config, args.host);
+  args.log.info(
+    `monitor: watching ${args.releaseId} for ${policy.durationMs / 1000} s, a round every ${policy.intervalMs / 1000} s ` +
+      `(fail on ${policy.consecutiveFailures} failed rounds in a row or under ${formatPercent(policy.successRate)})`,
+  );
+  const report = await runMonitor({
+    policy,
+    prober,
+    clock: args.clock,
+    onRound: (round) => {
+      args.log.info(
+        `monitor: round ${round.round + 1} ${round.ok ? "ok" : `FAILED (${round.failures.join("; ")})`}`,
+      );
+    },
+  });
+  const v = report.verdict;
+  args.log.info(
+    `monitor: ${v.state === "passed" ? "PASSED" : `FAILED: ${v.detail}`} ` +
+      `(${v.rounds - v.failedRounds}/${v.rounds} rounds ok, ${formatPercent(v.successRate)})`,
+  );
+  return report;
+}

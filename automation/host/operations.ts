@@ -1,0 +1,97 @@
+// What the driver asks of a host, each as one command built by components/host-commands,
+// run by the SSH executor, and its output parsed into data.
+import {
+  acquireLock,
+  imagesPresent,
+  inspectLock,
+  listBackups,
+  lockBusyExitCode,
+  markReleaseVerified,
+  parseDeploymentStatus,
+  parseImagesPresent,
+  parseLockInfo,
+  parsePrecheck,
+  precheckProbe,
+  readDeploymentStatus,
+  releaseLock,
+  restoreNewestBackups,
+  type DeploymentStatus,
+  type HostLayout,
+  type LockInfo,
+  type PrecheckReport,
+} from "../../components/host-commands/index.js";
+import type { ExecResult, HostExec } from "./ssh.js";
+
+export class HostCommandError extends Error {
+  override name = "HostCommandError";
+  constructor(
+    readonly what: string,
+    readonly address: string,
+    readonly result: ExecResult,
+  ) {
+    const detail = (result.stderr.trim() || result.stdout.trim()).split("\n").slice(-6).join("\n");
+    super(`${what} failed on ${address} (exit ${result.code})${detail ? `:\n${detail}` : ""}`);
+  }
+}
+
+export type LockAttempt = { acquired: true; brokeStale?: string } | { acquired: false; holder: LockInfo | null };
+
+export class HostOps {
+  constructor(
+    readonly exec: HostExec,
+    readonly layout: HostLayout,
+  ) {}
+
+  private async must(what: string, command: string, timeoutMs?: number): Promise<ExecResult> {
+    const result = await this.exec.run(command, { timeoutMs });
+    if (result.code !== 0) throw new HostCommandError(what, this.exec.address, result);
+    return result;
+  }
+
+  async tryLock(holder: string, releaseId: string, staleAfterSeconds: number): Promise<LockAttempt> {
+    const result = await this.exec.run(acquireLock(this.layout, { holder, releaseId, staleAfterSeconds }));
+    if (result.code === 0) {
+      const stale = result.stderr.match(/breaking a stale lock \((.*)\)/)?.[1];
+      return stale ? { acquired: true, brokeStale: stale } : { acquired: true };
+    }
+    if (result.code === lockBusyExitCode) {
+      const info = await this.lockInfo();
+      return { acquired: false, holder: info };
+    }
+    throw new HostCommandError("taking the deploy lock", this.exec.address, result);
+  }
+
+  async unlock(holder: string, force = false): Promise<void> {
+    await this.must("releasing the deploy lock", releaseLock(this.layout, holder, force));
+  }
+
+  async lockInfo(): Promise<LockInfo | null> {
+    return parseLockInfo((await this.must("reading the deploy lock", inspectLock(this.layout))).stdout);
+  }
+
+  async facts(): Promise<PrecheckReport> {
+    return parsePrecheck((await this.must("reading host resources", precheckProbe(this.layout))).stdout);
+  }
+
+  async imagesOnHost(refs: readonly string[]): Promise<{ present: string[]; missing: string[] }> {
+    if (refs.length === 0) return { present: [], missing: [] };
+    return parseImagesPresent((await this.must("looking for images on the host", imagesPresent(refs))).stdout);
+  }
+
+  async status(): Promise<DeploymentStatus | null> {
+    return parseDeploymentStatus((await this.must("reading deployment.json", readDeploymentStatus(this.layout))).stdout);
+  }
+
+  async markVerified(releaseId: string): Promise<void> {
+    await this.must(`marking ${releaseId} verified in deployment.json`, markReleaseVerified(this.layout, releaseId));
+  }
+
+  async backups(): Promise<string[]> {
+    const out = (await this.must("listing backups", listBackups(this.layout))).stdout;
+    return out.split("\n").filter(Boolean);
+  }
+
+  async restoreNewestBackups(): Promise<string> {
+    return (await this.must("restoring from backups", restoreNewestBackups(this.layout), 300_000)).stdout;
+  }
+}

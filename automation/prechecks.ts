@@ -1,0 +1,143 @@
+// The seed's pre-deployment checks, each reported pass/fail with its reason: CI/CD status,
+// environment validation, resource availability, rollback possible, git tree clean.
+// A check that cannot run (host unreachable) fails with the cause; nothing here changes the host.
+import { execFileSync } from "node:child_process";
+import type { StackConfig } from "../components/config/schema.js";
+import { parseRegistryCheck, registryHasImages } from "../components/host-commands/registry.js";
+import { judgePrecheck } from "../components/host-commands/precheck.js";
+import type { HostOps } from "./host/operations.js";
+import type { ReleaseSpec } from "./releases.js";
+import { firstLine, repoRoot } from "./runner.js";
+
+export interface PrecheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  skipped?: boolean;
+}
+
+export type CiState = "success" | "failure" | "pending" | "missing";
+
+/** Asks the forge whether the commit's CI/CD run succeeded. */
+export type CiStatusSource = (sha: string) => Promise<{ state: CiState; runUrl?: string | undefined; detail?: string }>;
+
+export interface PrecheckOptions {
+  config: StackConfig;
+  release: ReleaseSpec;
+  host: HostOps;
+  /** Skips the CI/CD check: only ever on an explicit operator flag. */
+  skipCiCheck: boolean;
+  ciStatus?: CiStatusSource | undefined;
+  /** Skips the git-clean check (local experiments). */
+  allowDirty: boolean;
+  /** Images of the release a failure would roll back to, by digest; none on a first deploy. */
+  rollbackImages?: string[] | undefined;
+  rollbackReleaseId?: string | undefined;
+}
+
+async function check(name: string, run: () => Promise<Omit<PrecheckResult, "name">>): Promise<PrecheckResult> {
+  try {
+    return { name, ...(await run()) };
+  } catch (err) {
+    return { name, ok: false, detail: firstLine(err) };
+  }
+}
+
+export async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResult[]> {
+  const results: PrecheckResult[] = [];
+  const { config, release, host } = opts;
+
+  results.push(
+    await check("ci-cd status", async () => {
+      if (opts.skipCiCheck) return { ok: true, skipped: true, detail: "skipped by --skip-ci-check" };
+      if (!release.gitSha) return { ok: false, detail: "the release names no git sha: pass --git-sha SHA (or --skip-ci-check)" };
+      if (!opts.ciStatus)
+        return {
+          ok: false,
+          detail: "no GitHub repository to ask (set GITHUB_REPOSITORY and GITHUB_TOKEN, or pass --skip-ci-check)",
+        };
+      const ci = await opts.ciStatus(release.gitSha);
+      const where = ci.runUrl ? ` (${ci.runUrl})` : "";
+      if (ci.state === "success") return { ok: true, detail: `CI/CD succeeded for ${release.gitSha.slice(0, 12)}${where}` };
+      if (ci.state === "missing") return { ok: false, detail: `no CI/CD run found for ${release.gitSha.slice(0, 12)}` };
+      return { ok: false, detail: `CI/CD for ${release.gitSha.slice(0, 12)} is ${ci.state}${where}: fix it or wait for it` };
+    }),
+  );
+
+  results.push(
+    await check("config and secrets", async () => {
+      const host = config.hosts[0];
+      const key = host?.privateKey ?? config.sshPrivateKey;
+      if (!key) return { ok: false, detail: "no SSH private key (pulumi config set --secret sshPrivateKey …)" };
+      return { ok: true, detail: `${config.hosts.length} host(s), ${Object.keys(config.services).length} service(s), SSH key present` };
+    }),
+  );
+
+  // One SSH round trip for reachability, docker, compose, disk and memory.
+  const facts = await host.facts().then(
+    (f) => ({ ok: true as const, f }),
+    (err: unknown) => ({ ok: false as const, err: firstLine(err) }),
+  );
+  results.push({
+    name: "ssh reachable",
+    ok: facts.ok,
+    detail: facts.ok ? `connected to ${host.exec.address}` : facts.err,
+  });
+  if (facts.ok) {
+    const problems = judgePrecheck(facts.f, config.precheck);
+    const tooling = problems.filter((p) => /docker|compose/.test(p));
+    const resources = problems.filter((p) => !/docker|compose/.test(p));
+    results.push({
+      name: "docker and compose",
+      ok: tooling.length === 0,
+      detail: tooling.length ? tooling.join("; ") : `docker ${facts.f.dockerServer}, ${config.composeCommand} ${facts.f.compose}`,
+    });
+    results.push({
+      name: "disk and memory",
+      ok: resources.length === 0,
+      detail: resources.length
+        ? resources.join("; ")
+        : `${facts.f.diskFreeMb} MB disk free (floor ${config.precheck.minFreeDiskMb}), ` +
+          `${facts.f.memAvailableMb} MB memory available (floor ${config.precheck.minFreeMemoryMb})`,
+    });
+
+    results.push(
+      await check("images in registry", async () => {
+        const refs = Object.values(release.images);
+        const out = await host.exec.run(registryHasImages(refs), { timeoutMs: 60_000 });
+        const { missing } = parseRegistryCheck(out.stdout);
+        if (missing.length) return { ok: false, detail: missing.map((m) => `${m.ref} not found: ${m.reason}`).join("; ") };
+        return { ok: true, detail: `${refs.length} image(s) found` };
+      }),
+    );
+
+    results.push(
+      await check("rollback possible", async () => {
+        if (!opts.rollbackImages || !opts.rollbackReleaseId)
+          return { ok: true, detail: "first verified deploy: no earlier verified release to roll back to" };
+        const { missing } = await host.imagesOnHost(opts.rollbackImages);
+        if (missing.length)
+          return {
+            ok: false,
+            detail: `images of the last verified release ${opts.rollbackReleaseId} are gone from the host: ${missing.join(", ")}`,
+          };
+        return { ok: true, detail: `${opts.rollbackReleaseId}'s ${opts.rollbackImages.length} image(s) are on the host` };
+      }),
+    );
+  } else {
+    for (const name of ["docker and compose", "disk and memory", "images in registry", "rollback possible"]) {
+      results.push({ name, ok: false, detail: "not checked: the host is unreachable" });
+    }
+  }
+
+  results.push(
+    await check("git tree clean", async () => {
+      if (opts.allowDirty) return { ok: true, skipped: true, detail: "skipped by --allow-dirty" };
+      const status = execFileSync("git", ["status", "--porcelain"], { cwd: repoRoot, encoding: "utf8" });
+      const dirty = status.split("\n").filter(Boolean);
+      if (dirty.length) return { ok: false, detail: `${dirty.length} uncommitted change(s), e.g. ${dirty[0]!.trim()}` };
+      return { ok: true, detail: "no uncommitted changes" };
+    }),
+  );
+  return results;
+}

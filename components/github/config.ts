@@ -43,8 +43,6 @@ export const githubConfigSchema = z
      * awareness:sshPrivateKey (or the first host's key) and is added as SSH_PRIVATE_KEY.
      */
     secrets: z.record(z.string().regex(actionsNamePattern, "expected a secret name of letters, digits and _"), z.string().min(1)).default({}),
-    /** Let pull requests run `preview` (they get the backend secrets, not the SSH key). Default: true. */
-    previewOnPullRequests: z.boolean().default(true),
   })
   .superRefine((cfg, ctx) => {
     const production = cfg.environments["production"];

@@ -1,0 +1,60 @@
+// The whole GitHub part of a stack: a GitHub provider for the configured owner, the workflow
+// files and the environments. The program creates it only when awareness:github is set.
+import * as github from "@pulumi/github";
+import * as pulumi from "@pulumi/pulumi";
+import { type GitHubConfig, githubConfigSchema, splitRepository } from "./config.js";
+import { Environments } from "./environments.js";
+import { WorkflowFiles } from "./workflow-files.js";
+
+export interface GitHubDeliveryArgs {
+  /** The parsed awareness:github section (githubConfigSchema). */
+  github: GitHubConfig;
+  /** The deploy SSH private key, stored as the SSH_PRIVATE_KEY environment secret. Default: none. */
+  sshPrivateKey?: pulumi.Input<string>;
+  /** Hosts the stack deploys to (DEPLOY_HOST variable). */
+  hosts: pulumi.Input<string>[];
+  /** App directory on the hosts (DEPLOY_APP_DIR variable). */
+  appDir: pulumi.Input<string>;
+}
+
+export class GitHubDelivery extends pulumi.ComponentResource {
+  public readonly provider: github.Provider;
+  public readonly workflowFiles?: WorkflowFiles;
+  public readonly environments: Environments;
+  /** "owner/name" of the repository. */
+  public readonly repository: pulumi.Output<string>;
+
+  constructor(name: string, args: GitHubDeliveryArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("awareness:github:Delivery", name, {}, opts);
+    const parsed = githubConfigSchema.safeParse(args.github);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `github.${issue.path.join(".")}: ${issue.message}`).join("; ");
+      throw new pulumi.ResourceError(`invalid GitHub settings: ${problems}`, this);
+    }
+    const config = parsed.data;
+    const { owner, name: repository } = splitRepository(config.repository);
+
+    // The token comes from GITHUB_TOKEN in the environment of whoever runs the program; never from config.
+    this.provider = new github.Provider(`${name}-provider`, { owner }, { parent: this });
+    const children = { parent: this, providers: [this.provider] };
+
+    if (config.manageWorkflows) {
+      this.workflowFiles = new WorkflowFiles(`${name}-workflows`, { repository, branch: config.branch }, children);
+    }
+    this.environments = new Environments(
+      `${name}-environments`,
+      {
+        repository,
+        environments: config.environments,
+        backendSecrets: config.secrets,
+        sshPrivateKey: args.sshPrivateKey,
+        hosts: args.hosts,
+        appDir: args.appDir,
+      },
+      children,
+    );
+
+    this.repository = pulumi.output(config.repository);
+    this.registerOutputs({ repository: this.repository, environments: this.environments.names });
+  }
+}

@@ -114,15 +114,31 @@ pid_alive_and_ours() { # pidfile marker
   [[ -r /proc/$pid/stat ]] || return 1
   state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || return 1
   [[ $state != Z ]] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$2"
+  tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$2"
 }
 
-# running | stale (pidfile without our live process) | stopped (no pidfile)
+# running | dead (pidfile left, process gone) | stale (pidfile names a live process that is
+# not ours: a recycled PID) | stopped (no pidfile)
 daemon_state() { # pidfile marker
+  local pid
   if pid_alive_and_ours "$1" "$2"; then echo running
-  elif [[ -e $1 ]]; then echo stale
+  elif [[ -e $1 ]]; then
+    pid=$(<"$1")
+    if [[ $pid =~ ^[0-9]+$ && -d /proc/$pid ]] && [[ $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
+      echo stale
+    else
+      echo dead
+    fi
   else echo stopped
   fi
+}
+
+report_leftover_pidfile() { # name state pidfile
+  case $2 in
+    dead) note "$1: died earlier (pid $(<"$3") is gone); removing its pidfile and starting it again" ;;
+    stale) note "$1: pidfile $3 names pid $(<"$3"), a process that is not ours; ignoring it and starting a new $1" ;;
+  esac
+  return 0
 }
 
 pid_of() { [[ -s $1 ]] && cat "$1" || echo null; }
@@ -143,8 +159,12 @@ stop_daemon() { # name pidfile marker grace-seconds
   local name=$1 pidfile=$2 marker=$3 grace=$4 pid
   case $(daemon_state "$pidfile" "$marker") in
     stopped) return 0 ;;
+    dead)
+      note "$name: died earlier (pidfile $pidfile, no process); removing the pidfile"
+      rm -f "$pidfile"
+      return 0 ;;
     stale)
-      note "$name: pidfile $pidfile names no process of ours; removing it"
+      note "$name: pidfile $pidfile names pid $(<"$pidfile"), which is not ours (recycled); removing the pidfile, leaving that process alone"
       rm -f "$pidfile"
       return 0 ;;
   esac
@@ -184,7 +204,7 @@ record_port() { # key port
 }
 
 # Picks a free port for a daemon we are about to start: an explicit override must be free
-# (else a clear error); otherwise the last port used, the default, or the next free one.
+# (else a clear error); otherwise the default, the last port used, or the next free one.
 choose_port() { # key default override-env-name
   local key=$1 default=$2 env_name=$3 override candidate who
   override=${!env_name:-}
@@ -197,7 +217,7 @@ choose_port() { # key default override-env-name
     echo "$override"
     return
   fi
-  for candidate in $(recorded_port "$key") "$default" $(seq $((default + 1)) $((default + 50))); do
+  for candidate in "$default" $(recorded_port "$key") $(seq $((default + 1)) $((default + 50))); do
     if [[ -z $(port_listener "$candidate") ]]; then
       [[ $candidate != "$default" ]] &&
         note "$key: port $default is in use by $(port_listener "$default"); using $candidate" 
@@ -242,7 +262,7 @@ start_dockerd() {
     ok "already running"
     return
   fi
-  [[ $state == stale ]] && note "dockerd: stale pidfile $DOCKERD_PID (process gone); cleaning up"
+  report_leftover_pidfile dockerd "$state" "$DOCKERD_PID"
   rm -f "$DOCKERD_PID" "$DOCKER_SOCK"
   stop_orphaned_containerd
   unmount_leftovers
@@ -266,22 +286,28 @@ start_dockerd() {
   ok "pid $(<"$DOCKERD_PID")"
 }
 
-# After a crash of dockerd (SIGKILL), its containerd and shims can outlive it. They are
-# recognised by our exec-root in their command line: the sandbox started them.
+# After a crash of dockerd (SIGKILL), its containerd and the container shims outlive it,
+# and the containers keep serving. They are recognised by our exec root in their command
+# line: the sandbox started them. A container's init is the shim's child; killing it ends
+# the container's whole PID namespace, so a restarted dockerd starts from a clean slate.
 stop_orphaned_containerd() {
-  local pidfile=$DOCKER_EXEC/containerd/containerd.pid pid cmd
+  local pidfile=$DOCKER_EXEC/containerd/containerd.pid pid cmd child
+  local shim_marker="-address $DOCKER_EXEC/containerd/containerd.sock"
+  for cmd in /proc/[0-9]*/cmdline; do
+    pid=${cmd#/proc/}; pid=${pid%/cmdline}
+    tr '\0' ' ' 2>/dev/null <"$cmd" | grep -q -- "^[^ ]*containerd-shim[^ ]* .*$shim_marker" || continue
+    note "stopping a container shim left by a dead dockerd (pid $pid) and its container"
+    for child in $(awk -v parent="$pid" '$4 == parent { print $1 }' /proc/[0-9]*/stat 2>/dev/null); do
+      kill -KILL "$child" 2>/dev/null || true
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
+  done
   if pid_alive_and_ours "$pidfile" "$DOCKER_EXEC/containerd"; then
     note "stopping containerd left by a dead dockerd (pid $(<"$pidfile"))"
     kill -TERM "$(<"$pidfile")" 2>/dev/null || true
     wait_gone "$(<"$pidfile")" 10 || kill -KILL "$(<"$pidfile")" 2>/dev/null || true
   fi
-  for cmd in /proc/[0-9]*/cmdline; do
-    pid=${cmd#/proc/}; pid=${pid%/cmdline}
-    if tr '\0' ' ' <"$cmd" 2>/dev/null | grep -q -- "containerd-shim.* -address $DOCKER_EXEC/containerd/containerd.sock"; then
-      note "stopping containerd shim left by a dead dockerd (pid $pid)"
-      kill -TERM "$pid" 2>/dev/null || true
-    fi
-  done
   rm -f "$pidfile"
 }
 
@@ -300,7 +326,7 @@ start_registry() {
     return
   fi
   [[ $state == running ]] && stop_daemon registry "$REGISTRY_PID" "$config" 5
-  [[ $state == stale ]] && note "registry: stale pidfile $REGISTRY_PID (process gone); cleaning up"
+  report_leftover_pidfile registry "$state" "$REGISTRY_PID"
   rm -f "$REGISTRY_PID"
   port=$(choose_port registry "$DEFAULT_REGISTRY_PORT" SANDBOX_REGISTRY_PORT)
   mkdir -p "$REGISTRY_DIR/data"
@@ -381,7 +407,7 @@ start_sshd() {
     ok "already running on 127.0.0.1:$port"
     return
   fi
-  [[ $state == stale ]] && note "sshd: stale pidfile $SSHD_PID (process gone); cleaning up"
+  report_leftover_pidfile sshd "$state" "$SSHD_PID"
   rm -f "$SSHD_PID"
   port=$(choose_port ssh "$DEFAULT_SSH_PORT" SANDBOX_SSH_PORT)
   cat >"$config" <<EOF
@@ -577,6 +603,31 @@ check_ssh_session() {
   ok "compose $(sed -n 2p <<<"$out") and $(sed -n 3p <<<"$out")"
 }
 
+# A listener belongs to the sandbox when one of its ancestors runs under our exec root
+# (a container started by our dockerd's containerd shim).
+started_by_sandbox() { # pid
+  local pid=$1 depth
+  for depth in 1 2 3 4 5 6 7 8; do
+    [[ $pid =~ ^[0-9]+$ ]] && ((pid > 1)) || return 1
+    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$DOCKER_EXEC" && return 0
+    pid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null) || return 1
+  done
+  return 1
+}
+
+# The app's ports are bound by the deployed containers, not by the sandbox; someone else
+# holding them would make every deployment fail, so say so early.
+warn_foreign_app_ports() {
+  local port line pid
+  for port in "$BACKEND_PORT" "$FRONTEND_PORT"; do
+    line=$(ss -Hltnp "sport = :$port" 2>/dev/null | head -n1) || true
+    [[ -n $line ]] || continue
+    pid=$([[ $line =~ pid=([0-9]+) ]] && echo "${BASH_REMATCH[1]}") || true
+    started_by_sandbox "$pid" && continue
+    note "warning: app port $port is in use by $(port_listener "$port"), not by a sandbox container; deployments to the sandbox cannot bind it until that process stops"
+  done
+}
+
 # ---------------------------------------------------------------- commands
 
 take_lock() {
@@ -597,6 +648,7 @@ cmd_up() {
   build_and_push_images
   write_target_description
   check_ssh_session
+  warn_foreign_app_ports
   STEP_STARTED=$started
   note "up in $(elapsed) s; target: $TARGET_JSON (env for humans: $SBX/env)"
 }

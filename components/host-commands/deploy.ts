@@ -82,7 +82,7 @@ export function switchRelease(args: SwitchReleaseArgs): string {
     `  bad=""; pending=""; sig=""`,
     sh`  for spec in ${waitSpecs}; do`,
     `    name=\${spec%:*}; wait_healthy=\${spec#*:}`,
-    `    ids=$(docker ps -a -q ${projectFilters(layout)} --filter "label=com.docker.compose.service=$name")`,
+    `    ids=$(docker ps -a -q ${projectFilters(layout)} --filter "label=com.docker.compose.service=$name" 2>/dev/null)`,
     `    if [ -z "$ids" ]; then pending="$pending $name(no container)"; continue; fi`,
     `    for id in $ids; do`,
     `      set -- $(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.ExitCode}} {{.RestartCount}}' "$id" 2>/dev/null) gone none 0 0`,

@@ -1,0 +1,159 @@
+// One host running the app with docker compose, changed over SSH in ordered steps:
+// resolve + pull every image (nothing running is touched yet) -> one switch step that backs up
+// the current files, swaps in the new ones atomically, `up -d --remove-orphans`, waits until
+// the containers run, and on a failed start puts the previous release back before failing.
+// Destroy stops the app and keeps its data.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "./compose/render.js";
+import type { ReleaseConfig, ServiceConfig } from "./config/schema.js";
+import { parseSwitchOutput, switchRelease, switchReleaseStdin, teardown } from "./host-commands/deploy.js";
+import { paths, type HostLayout } from "./host-commands/layout.js";
+import { createImageResolver, type ImageResolverKind, type RegistryCredentials } from "./images/resolver.js";
+
+export interface ReleaseRecord {
+  id: string;
+  gitSha: string | null;
+  /** Pinned reference per service (repo@sha256:…). */
+  images: Record<string, string>;
+  composeSha256: string;
+  /** When the host switched to this release (host clock); changes only when the release does. */
+  deployedAt: string;
+  host: string;
+  appDir: string;
+}
+
+export interface RemoteComposeStackArgs {
+  /** SSH connection (host, port, user, privateKey as a secret, optional hostKey). */
+  connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+  /** The host's name in outputs. */
+  hostName: string;
+  /** App dir, compose project and compose command on the host. */
+  layout: HostLayout;
+  /** Service definitions (validated by the config schema). */
+  services: Record<string, ServiceConfig>;
+  /** The release: id, git sha, image per service (tag or digest), plain env. */
+  release: ReleaseConfig;
+  /** Secret env for services with releaseEnv. Default: none. */
+  secretEnv?: pulumi.Input<Record<string, string>>;
+  /** Backups of each file kept on the host. Default: 5. */
+  retainBackups?: number;
+  /** Seconds the containers may take to run after `up -d`. Default: 90. */
+  startTimeoutSeconds?: number;
+  /** Consecutive 1-second checks that must see every container running. Default: 2. */
+  stableChecks?: number;
+  /** How images become digests. Default: "host" (pull on the host). */
+  imageResolver?: ImageResolverKind;
+  /** Registry login for private images. Default: none. */
+  registryAuth?: RegistryCredentials;
+}
+
+export class RemoteComposeStack extends pulumi.ComponentResource {
+  /** Pinned reference per service. */
+  readonly images: pulumi.Output<Record<string, string>>;
+  readonly composeFile: pulumi.Output<string>;
+  readonly composeSha256: pulumi.Output<string>;
+  readonly release: pulumi.Output<ReleaseRecord>;
+  /** Backup files on the host after this deploy (absolute paths). */
+  readonly backups: pulumi.Output<string[]>;
+  readonly deploymentStatusPath: string;
+
+  constructor(name: string, args: RemoteComposeStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("awareness:deploy:RemoteComposeStack", name, {}, opts);
+    const serviceNames = Object.keys(args.services).sort();
+    if (serviceNames.length === 0) throw new pulumi.ResourceError("RemoteComposeStack needs at least one service", this);
+    for (const svc of serviceNames) {
+      if (!args.release.images[svc] && !args.services[svc]?.image) {
+        throw new pulumi.ResourceError(`service "${svc}" has no image in the release or its definition`, this);
+      }
+    }
+    const retainBackups = args.retainBackups ?? 5;
+    if (!Number.isInteger(retainBackups) || retainBackups < 1) {
+      throw new pulumi.ResourceError(`retainBackups must be a positive integer (got ${retainBackups})`, this);
+    }
+
+    // 1. Every image resolved to a digest (and, with the host resolver, pulled onto the host).
+    const resolver = createImageResolver(args.imageResolver ?? "host", {
+      name,
+      parent: this,
+      connection: args.connection,
+      registryAuth: args.registryAuth,
+    });
+    const pinned: Record<string, pulumi.Output<string>> = {};
+    for (const svc of serviceNames) {
+      pinned[svc] = resolver.resolve(svc, (args.release.images[svc] ?? args.services[svc]!.image)!);
+    }
+    this.images = pulumi.all(pinned) as pulumi.Output<Record<string, string>>;
+
+    // 2. The files of this release: a pure function of config and digests.
+    this.composeFile = this.images.apply((images) => renderComposeFile({ services: args.services, images }));
+    this.composeSha256 = this.composeFile.apply(sha256Hex);
+    const recordPrefix = pulumi
+      .all([this.images, this.composeSha256])
+      .apply(([images, composeSha256]) =>
+        renderReleaseRecordPrefix({
+          id: args.release.id,
+          gitSha: args.release.gitSha,
+          images,
+          composeSha256,
+          composeCommand: args.layout.composeCommand,
+        }),
+      );
+    const stdin = pulumi
+      .all([this.composeFile, pulumi.output(args.secretEnv ?? {}), recordPrefix])
+      .apply(([compose, secretEnv, currentRecordPrefix]) =>
+        switchReleaseStdin({ compose, env: renderEnvFile(args.release.env, secretEnv), currentRecordPrefix }),
+      );
+    const script = this.images.apply((images) =>
+      switchRelease({
+        layout: args.layout,
+        releaseId: args.release.id,
+        services: serviceNames.map((svc) => ({
+          name: svc,
+          image: images[svc]!,
+          waitHealthy: args.services[svc]!.waitHealthy,
+        })),
+        retainBackups,
+        startTimeoutSeconds: args.startTimeoutSeconds ?? 90,
+        stableChecks: args.stableChecks ?? 2,
+      }),
+    );
+
+    // 3. The switch: only after every pull succeeded.
+    const switchStep = new command.remote.Command(
+      `${name}-switch`,
+      {
+        connection: args.connection,
+        create: script,
+        // The env file holds secrets: it travels on stdin, stored encrypted in state.
+        stdin: pulumi.secret(stdin),
+        delete: teardown(args.layout),
+        addPreviousOutputInEnv: false,
+      },
+      { parent: this, dependsOn: resolver.steps },
+    );
+
+    const summary = switchStep.stdout.apply(parseSwitchOutput);
+    this.backups = summary.apply((s) => s.backups);
+    this.deploymentStatusPath = paths(args.layout).statusFile;
+    this.release = pulumi
+      .all([this.images, this.composeSha256, summary])
+      .apply(([images, composeSha256, s]) => ({
+        id: args.release.id,
+        gitSha: args.release.gitSha ?? null,
+        images,
+        composeSha256,
+        deployedAt: s.deployedAt,
+        host: args.hostName,
+        appDir: args.layout.appDir,
+      }));
+
+    this.registerOutputs({
+      images: this.images,
+      composeSha256: this.composeSha256,
+      release: this.release,
+      backups: this.backups,
+      deploymentStatusPath: this.deploymentStatusPath,
+    });
+  }
+}

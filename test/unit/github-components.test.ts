@@ -1,0 +1,183 @@
+// The GitHub part's resources under Pulumi mocks: types, names, parents (from the URNs) and
+// key inputs; secrets stay secrets. Mocks are process-wide, so they are set before the
+// component modules are imported.
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+
+interface Created {
+  type: string;
+  name: string;
+  inputs: Record<string, any>;
+  provider?: string;
+}
+const created: Created[] = [];
+
+await pulumi.runtime.setMocks(
+  {
+    newResource: (args) => {
+      created.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+      return { id: `${args.name}-id`, state: args.inputs };
+    },
+    call: (args) => {
+      throw new Error(`unexpected call to ${args.token}`);
+    },
+  },
+  "awareness",
+  "production",
+  false,
+);
+
+const { GitHubDelivery } = await import("../../components/github/delivery.js");
+const { githubConfigSchema } = await import("../../components/github/config.js");
+const { renderAllWorkflows } = await import("../../components/github/workflows/render.js");
+
+const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
+// How the Node SDK marks a secret value on the wire (what the engine encrypts in state).
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270";
+
+const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----";
+const PASSPHRASE = "correct horse battery staple";
+
+const githubConfig = githubConfigSchema.parse({
+  repository: "Acme/awareness",
+  environments: {
+    production: { reviewers: { users: [101], teams: [7] }, waitTimerMinutes: 10 },
+    staging: {},
+  },
+  secrets: { PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, PULUMI_BACKEND_URL: "s3://acme-state" },
+});
+
+let delivery: InstanceType<typeof GitHubDelivery>;
+const byType = (type: string) => created.filter((r) => r.type === type);
+const named = (name: string) => {
+  const found = created.find((r) => r.name === name);
+  if (!found) throw new Error(`no resource named ${name}; have ${created.map((r) => r.name).join(", ")}`);
+  return found;
+};
+
+beforeAll(async () => {
+  delivery = new GitHubDelivery("github", {
+    github: githubConfig,
+    sshPrivateKey: pulumi.secret(SSH_KEY),
+    hosts: ["deploy.example.com"],
+    appDir: "/opt/awareness",
+  });
+  // Let every registration reach the mocks.
+  await valueOf(delivery.environments.names);
+  await Promise.all(delivery.environments.secrets.map((s) => valueOf(s.urn)));
+  await Promise.all(delivery.environments.variables.map((v) => valueOf(v.urn)));
+  await Promise.all(Object.values(delivery.workflowFiles!.files).map((f) => valueOf(f.urn)));
+});
+
+describe("GitHubDelivery", () => {
+  it("is an awareness:github:Delivery with a provider for the repository owner", async () => {
+    expect(await valueOf(delivery.urn)).toBe("urn:pulumi:production::awareness::awareness:github:Delivery::github");
+    const provider = named("github-provider");
+    expect(provider.type).toBe("pulumi:providers:github");
+    expect(provider.inputs.owner).toBe("Acme");
+    expect(provider.inputs.token).toBeUndefined();
+  });
+
+  it("declares one RepositoryFile per workflow, content equal to the rendering, under WorkflowFiles", async () => {
+    const files = byType("github:index/repositoryFile:RepositoryFile");
+    const rendered = renderAllWorkflows();
+    expect(files.map((f) => f.inputs.file).sort()).toEqual([...rendered.keys()].sort());
+    for (const file of files) {
+      expect(file.name).toBe(`github-workflows-${file.inputs.file.split("/").at(-1).replace(".yml", "")}`);
+      expect(file.inputs.repository).toBe("awareness");
+      expect(file.inputs.branch).toBe("main");
+      expect(file.inputs.content).toBe(rendered.get(file.inputs.file));
+      expect(file.inputs.overwriteOnCreate).toBe(true);
+      expect(file.provider).toContain("github-provider");
+    }
+    // Mock URNs carry the parent's type: file -> WorkflowFiles -> Delivery.
+    expect(await valueOf(delivery.workflowFiles!.files[".github/workflows/deploy.yml"]!.urn)).toBe(
+      "urn:pulumi:production::awareness::awareness:github:WorkflowFiles$github:index/repositoryFile:RepositoryFile::github-workflows-deploy",
+    );
+    expect(await valueOf(delivery.workflowFiles!.urn)).toBe(
+      "urn:pulumi:production::awareness::awareness:github:Delivery$awareness:github:WorkflowFiles::github-workflows",
+    );
+  });
+
+  it("creates production (reviewers, protected branches, wait timer), staging, approval and preview environments", async () => {
+    const envs = byType("github:index/repositoryEnvironment:RepositoryEnvironment");
+    expect(envs.map((e) => e.inputs.environment).sort()).toEqual(["approval", "preview", "production", "staging"]);
+    const production = named("github-environments-production").inputs;
+    expect(production.reviewers).toEqual([{ users: [101], teams: [7] }]);
+    expect(production.deploymentBranchPolicy).toEqual({ protectedBranches: true, customBranchPolicies: false });
+    expect(production.waitTimer).toBe(10);
+    expect(production.preventSelfReview).toBe(true);
+    expect(production.canAdminsBypass).toBe(false);
+    const staging = named("github-environments-staging").inputs;
+    expect(staging.reviewers).toEqual([]);
+    expect(staging.deploymentBranchPolicy).toBeUndefined();
+    expect(named("github-environments-approval").inputs.reviewers).toEqual([{ users: [101], teams: [7] }]);
+    expect(named("github-environments-preview").inputs.reviewers).toEqual([]);
+    expect(await valueOf(delivery.environments.environments["production"]!.urn)).toBe(
+      "urn:pulumi:production::awareness::awareness:github:Environments$github:index/repositoryEnvironment:RepositoryEnvironment::github-environments-production",
+    );
+    expect(await valueOf(delivery.environments.urn)).toBe(
+      "urn:pulumi:production::awareness::awareness:github:Delivery$awareness:github:Environments::github-environments",
+    );
+    for (const secret of delivery.environments.secrets) {
+      expect(await valueOf(secret.urn)).toContain("::awareness:github:Environments$github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret::");
+    }
+  });
+
+  it("gives each deploy environment the SSH key and backend secrets, the preview environment no SSH key, approval none", () => {
+    const secrets = byType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
+    const names = (environment: string) => secrets.filter((s) => s.inputs.environment === environment).map((s) => s.inputs.secretName).sort();
+    expect(names("production")).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "SSH_PRIVATE_KEY"]);
+    expect(names("staging")).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "SSH_PRIVATE_KEY"]);
+    expect(names("preview")).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]);
+    expect(names("approval")).toEqual([]);
+    expect(named("github-environments-production-ssh-private-key").inputs.repository).toBe("awareness");
+  });
+
+  it("sends every secret value to the engine marked secret, even one given as a plain config string", () => {
+    const secrets = byType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
+    expect(secrets.length).toBe(8);
+    for (const secret of secrets) expect(secret.inputs.plaintextValue, secret.name).toEqual({ [SECRET_SIG]: SECRET_MARK, value: expect.any(String) });
+    expect(named("github-environments-production-ssh-private-key").inputs.plaintextValue.value).toBe(SSH_KEY);
+    expect(named("github-environments-preview-pulumi-config-passphrase").inputs.plaintextValue.value).toBe(PASSPHRASE);
+  });
+
+  it("sets host, app dir and stack variables per deploy environment", () => {
+    const variables = byType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable").filter(
+      (v) => v.inputs.environment === "production",
+    );
+    expect(Object.fromEntries(variables.map((v) => [v.inputs.variableName, v.inputs.value]))).toEqual({
+      DEPLOY_HOST: "deploy.example.com",
+      DEPLOY_APP_DIR: "/opt/awareness",
+      PULUMI_STACK: "production",
+    });
+    expect(variables.map((v) => v.name).sort()).toEqual([
+      "github-environments-production-deploy-app-dir",
+      "github-environments-production-deploy-host",
+      "github-environments-production-pulumi-stack",
+    ]);
+  });
+
+  it("refuses settings the schema refuses, with a ResourceError naming the key", () => {
+    const noReviewers = { ...githubConfig, environments: { production: { ...githubConfig.environments["production"]!, reviewers: { users: [], teams: [] } } } };
+    expect(() => new GitHubDelivery("bad", { github: noReviewers, hosts: ["h"], appDir: "/opt/a" })).toThrow(
+      /github\.environments\.production\.reviewers: production needs at least one reviewer/,
+    );
+    try {
+      new GitHubDelivery("bad2", { github: { ...githubConfig, repository: "no-slash" }, hosts: ["h"], appDir: "/opt/a" });
+      expect.unreachable("should have thrown");
+    } catch (error) {
+      expect(error).toBeInstanceOf(pulumi.ResourceError);
+      expect(String(error)).toContain("github.repository: expected 'owner/name'");
+    }
+  });
+
+  it("declares no workflow files when manageWorkflows is false", async () => {
+    const before = byType("github:index/repositoryFile:RepositoryFile").length;
+    const envsOnly = new GitHubDelivery("envs-only", { github: { ...githubConfig, manageWorkflows: false }, hosts: ["h"], appDir: "/opt/a" });
+    await valueOf(envsOnly.environments.names);
+    expect(envsOnly.workflowFiles).toBeUndefined();
+    expect(byType("github:index/repositoryFile:RepositoryFile").length).toBe(before);
+  });
+});

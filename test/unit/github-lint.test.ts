@@ -3,7 +3,8 @@
 // automation/toolchain/linters.sh (idempotent; a cold build takes about 20 s); when a linter
 // cannot be had this test fails, it never skips.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -57,6 +58,23 @@ describe("workflow linters", () => {
     expect(result.stderr).not.toMatch(/error|failed/i);
     expect(JSON.parse(result.stdout)).toEqual([]);
     expect(result.status).toBe(0);
+  });
+
+  it("zizmor does find a problem when there is one (the linter really runs)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "zizmor-probe-"));
+    try {
+      mkdirSync(join(dir, ".github/workflows"), { recursive: true });
+      writeFileSync(
+        join(dir, ".github/workflows/bad.yml"),
+        "on: pull_request\npermissions: {}\njobs:\n  j:\n    runs-on: ubuntu-24.04\n    permissions: {}\n    steps:\n      - run: echo \"${{ github.event.pull_request.title }}\"\n",
+      );
+      const result = run(join(binDir, "zizmor"), ["--offline", "--format", "json", join(dir, ".github/workflows")]);
+      const rules = (JSON.parse(result.stdout) as { ident: string }[]).map((f) => f.ident);
+      expect(rules).toContain("template-injection");
+      expect(result.status).not.toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("the only zizmor ignore comments are the documented waivers, each with its reason above it", () => {

@@ -1,0 +1,266 @@
+// The run summary as Markdown: for $GITHUB_STEP_SUMMARY, the report file, and the body of
+// a failure issue. Pure: a summary in, text out.
+import type { MonitorReport } from "../monitor/monitor.js";
+import { formatPercent, plannedRounds } from "../monitor/verdict.js";
+import type { Outcome, RunSummary, UpSummary } from "../summary.js";
+import { redact, redactText } from "./redact.js";
+
+export interface RenderOptions {
+  /** Secret values to mask wherever they appear (see redact.ts). */
+  secrets?: readonly string[];
+  /** "user@host" for the commands in the next steps. Default: a placeholder. */
+  sshTarget?: string;
+  /** The app's directory on the host. Default: /opt/awareness (the seed's). */
+  appDir?: string;
+  /** At most this many failed rounds are listed one by one. Default: 20. */
+  maxFailedRoundRows?: number;
+}
+
+type Tone = "ok" | "warn" | "fail";
+
+const outcomeHeadline: Record<Outcome, { tone: Tone; text: string }> = {
+  running: { tone: "warn", text: "still running (the driver stopped before an outcome)" },
+  "deployed-verified": { tone: "ok", text: "deployed and verified" },
+  "rolled-back": { tone: "fail", text: "failed, rolled back to the last verified release" },
+  "up-failed": { tone: "fail", text: "update failed, the previous release keeps running" },
+  "failed-no-rollback": { tone: "fail", text: "failed, no rollback possible" },
+  "rollback-failed": { tone: "fail", text: "failed, and the rollback failed too" },
+  "rollback-done": { tone: "ok", text: "rollback done" },
+  restored: { tone: "ok", text: "restored from the host's backups" },
+  blocked: { tone: "warn", text: "blocked before any change" },
+  "lock-held": { tone: "warn", text: "not run: another deployment holds the lock" },
+  "invalid-config": { tone: "fail", text: "invalid command line or config: nothing was run" },
+  ok: { tone: "ok", text: "done" },
+  error: { tone: "fail", text: "unexpected error" },
+};
+
+const toneIcon: Record<Tone, string> = { ok: "✅", warn: "⚠️", fail: "❌" };
+
+/** Outcomes that call for a failure issue and the troubleshooting steps. */
+export const failureOutcomes: ReadonlySet<Outcome> = new Set<Outcome>([
+  "rolled-back",
+  "up-failed",
+  "failed-no-rollback",
+  "rollback-failed",
+  "error",
+]);
+
+export function headline(summary: RunSummary): string {
+  const { tone, text } = outcomeHeadline[summary.outcome];
+  const release = summary.release ? ` ${summary.release.id}` : "";
+  return `${toneIcon[tone]} ${summary.command}${release} on ${summary.stack}: ${text}`;
+}
+
+export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): string {
+  const secrets = options.secrets ?? [];
+  const summary = redact(input, secrets);
+  const out: string[] = [`## ${headline(summary)}`, ""];
+
+  const facts = [
+    `**Command** \`${summary.command}\``,
+    `**Stack** \`${summary.stack}\``,
+    `**Outcome** \`${summary.outcome}\``,
+    `**Exit code** ${summary.exitCode}`,
+  ];
+  if (summary.finishedAt) facts.push(`**Took** ${formatDuration(Date.parse(summary.finishedAt) - Date.parse(summary.startedAt))}`);
+  out.push(facts.join(" · "), "", `Started ${summary.startedAt}${summary.finishedAt ? `, finished ${summary.finishedAt}` : ""}.`, "");
+
+  if (summary.messages.length > 0) {
+    out.push(...summary.messages.map((m) => `> ${oneLine(m)}`), "");
+  }
+
+  if (summary.release) {
+    const r = summary.release;
+    out.push("### Release", "", `\`${r.id}\`${r.gitSha ? ` at commit \`${r.gitSha}\`` : ""}`, "");
+    const images = Object.entries(r.images);
+    if (images.length > 0) out.push(table(["Service", "Image"], images.map(([svc, ref]) => [svc, `\`${ref}\``])), "");
+    const envKeys = Object.keys(r.env ?? {});
+    // Env values are not shown: only the keys, so a value that should have been secret stays out.
+    if (envKeys.length > 0) out.push(`Env keys: ${envKeys.map((k) => `\`${k}\``).join(", ")}`, "");
+  }
+
+  if (summary.prechecks.length > 0) {
+    out.push("### Prechecks", "");
+    out.push(
+      table(
+        ["Check", "Result", "Detail"],
+        summary.prechecks.map((p) => [p.name, p.skipped ? "⏭️ skipped" : p.ok ? "✅ pass" : "❌ fail", p.detail]),
+      ),
+      "",
+    );
+  }
+
+  if (summary.preview) {
+    const { ops, plan, blocked } = summary.preview;
+    out.push("### Preview", "");
+    const counted = Object.entries(ops).filter(([, n]) => n > 0);
+    out.push(counted.length > 0 ? table(["Operation", "Resources"], counted.map(([op, n]) => [op, String(n)])) : "No changes.", "");
+    if (blocked.length > 0) out.push("**Blocked by the replace policy:**", "", ...blocked.map((b) => `- ${oneLine(b)}`), "");
+    if (plan.length > 0) {
+      out.push("<details><summary>Plan</summary>", "", "```", ...plan, "```", "", "</details>", "");
+    }
+  }
+
+  if (summary.up) out.push("### Update", "", ...renderUp(summary.up), "");
+
+  if (summary.monitor) out.push("### Health monitor", "", ...renderMonitor(summary.monitor, options), "");
+
+  if (summary.rollback) {
+    const rb = summary.rollback;
+    out.push("### Rollback", "", `From \`${rb.from}\` to \`${rb.to}\`. Reason: ${oneLine(rb.reason)}`, "", ...renderUp(rb.up), "");
+    if (rb.monitor) out.push("#### Health monitor after the rollback", "", ...renderMonitor(rb.monitor, options), "");
+  }
+
+  const steps = nextSteps(summary, options);
+  if (steps.length > 0) out.push("### Next steps", "", ...steps.map((s, i) => `${i + 1}. ${s}`), "");
+
+  return redactText(out.join("\n"), secrets);
+}
+
+function renderUp(up: UpSummary): string[] {
+  const lines = [`Result: **${up.result}** in ${formatDuration(up.durationMs)}${up.version !== undefined ? ` (update #${up.version})` : ""}.`];
+  const changes = Object.entries(up.changes ?? {}).filter(([, n]) => n > 0);
+  if (changes.length > 0) lines.push("", `Changes: ${changes.map(([op, n]) => `${op} ${n}`).join(", ")}.`);
+  if (up.error) lines.push("", "```", up.error.trim(), "```");
+  return lines;
+}
+
+/** Verdict, stats, the policy, one mark per round, and the failed rounds in detail. */
+export function renderMonitor(report: MonitorReport, options: RenderOptions = {}): string[] {
+  const { verdict, policy, rounds } = report;
+  const passed = verdict.rounds - verdict.failedRounds;
+  const lines: string[] = [];
+  const stats = `${passed}/${verdict.rounds} rounds passed (${formatPercent(verdict.successRate)}), longest failure streak ${verdict.longestFailureStreak}`;
+  lines.push(
+    verdict.state === "passed"
+      ? `✅ **Passed**: ${stats}.`
+      : `❌ **Failed** (${verdict.reason}): ${oneLine(verdict.detail)}. ${stats}.`,
+  );
+  lines.push(
+    "",
+    `Policy: ${formatDuration(policy.durationMs)}, a round every ${formatDuration(policy.intervalMs)} ` +
+      `(${plannedRounds(policy)} planned), fail after ${policy.consecutiveFailures} failed rounds in a row ` +
+      `or under ${formatPercent(policy.successRate)} at the end; probe timeout ${formatDuration(policy.probeTimeoutMs)}.`,
+  );
+  lines.push(
+    "",
+    `Watched from ${iso(report.startedAt)} to ${iso(report.finishedAt)}` +
+      (report.firstFailureAt !== undefined ? `; first failure at ${iso(report.firstFailureAt)}` : "") +
+      `; decided at ${iso(report.decidedAt)}.`,
+  );
+  if (rounds.length > 0) {
+    // One mark per round, in order: the shape of the watch at a glance.
+    lines.push("", `Rounds: \`${rounds.map((r) => (r.ok ? "✓" : "✗")).join("")}\``);
+    const failed = rounds.filter((r) => !r.ok);
+    const limit = options.maxFailedRoundRows ?? 20;
+    if (failed.length > 0) {
+      lines.push(
+        "",
+        table(
+          ["Round", "At", "Slowest", "Failures"],
+          failed.slice(0, limit).map((r) => [
+            String(r.round + 1),
+            `+${formatDuration(r.startedAt - report.startedAt)}`,
+            `${Math.max(0, ...r.samples.map((s) => s.latencyMs))} ms`,
+            r.failures.join("; "),
+          ]),
+        ),
+      );
+      if (failed.length > limit) lines.push("", `… and ${failed.length - limit} more failed rounds (all samples are in the JSON report).`);
+    }
+  }
+  return lines;
+}
+
+/** What the operator does next, by outcome (the seed's troubleshooting guide). */
+export function nextSteps(summary: RunSummary, options: RenderOptions = {}): string[] {
+  const ssh = options.sshTarget ?? "<user>@<host>";
+  const appDir = options.appDir ?? "/opt/awareness";
+  const logs = `Check the application logs: \`ssh ${ssh} "cd ${appDir} && docker compose ps -a && docker compose logs --tail 200"\` (one container: \`docker logs <container>\`).`;
+  const healthChecks = [
+    logs,
+    "Verify the database connectivity and the Redis service status from the backend container.",
+    "Review the nginx configuration and that the health endpoints answer on the host.",
+  ];
+  const rollbackChecks = [
+    `Ensure backups exist: \`ssh ${ssh} "ls -la ${appDir}/*.backup"\`.`,
+    `Check the Docker service: \`ssh ${ssh} "systemctl status docker"\`, and that the previous images are still on the host (\`docker images\`).`,
+    `If the stack state is unusable, restore from the host's backups with the \`restore\` command; document any manual intervention in the deployment issue.`,
+  ];
+  switch (summary.outcome) {
+    case "deployed-verified":
+      return ["Nothing to do. Review the monitoring above if some rounds failed."];
+    case "blocked":
+      return [
+        "Check the CI/CD workflow status of the commit.",
+        "Review the precheck results and the preview above: the failed rows say what to fix.",
+        "Ensure no other deployment is running, and that the git tree is clean.",
+      ];
+    case "lock-held":
+      return ["Wait for the other deployment to finish, or run again with `--wait-lock` to queue behind it."];
+    case "invalid-config":
+      return ["Fix the command line or the config key named above, then run again: nothing was changed."];
+    case "rolled-back":
+      return [
+        "The release is not live: find why it failed its health check before deploying it again.",
+        ...healthChecks,
+      ];
+    case "up-failed":
+      return ["The update did not complete: read its error above.", ...healthChecks];
+    case "failed-no-rollback":
+    case "rollback-failed":
+      return ["**The app may be down: act now.**", ...healthChecks, ...rollbackChecks];
+    case "error":
+      return ["Read the messages above; run again once the cause is fixed.", logs];
+    default:
+      return [];
+  }
+}
+
+/** A stable title per stack and release, so repeated failures of one release add comments to one issue. */
+export function failureIssueTitle(summary: RunSummary): string {
+  return `Deployment failed: ${summary.release?.id ?? "unknown release"} on ${summary.stack}`;
+}
+
+/** Title, body and labels for the failure issue, or undefined when the outcome is not a failure. */
+export function failureIssueFor(
+  summary: RunSummary,
+  options: RenderOptions = {},
+): { title: string; body: string; labels: string[] } | undefined {
+  if (!failureOutcomes.has(summary.outcome)) return undefined;
+  return {
+    title: redactText(failureIssueTitle(summary), options.secrets ?? []),
+    body: renderMarkdown(summary, options),
+    labels: ["deployment-failure"],
+  };
+}
+
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return "?";
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  const seconds = Math.round(ms / 100) / 10;
+  if (seconds < 60) return `${seconds} s`;
+  const whole = Math.round(seconds);
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  return [h ? `${h} h` : "", m ? `${m} min` : "", s ? `${s} s` : ""].filter(Boolean).join(" ");
+}
+
+function iso(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
+
+/** A Markdown table; cells are escaped so a `|` or a line break in a value cannot break it. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (cells: readonly string[]) => `| ${cells.map(cell).join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\r?\n/g, "<br>");
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*\r?\n\s*/g, " ").trim();
+}

@@ -1,0 +1,53 @@
+// Secret values never reach a report: every string in a summary is scrubbed of the known
+// secret values before it is rendered or written (like GitHub Actions' add-mask), so a
+// secret that leaks into an error message is still caught.
+
+export const secretMask = "***";
+
+/** Environment variables that hold secrets wherever the driver runs. */
+export const secretEnvNames: readonly string[] = [
+  "GITHUB_TOKEN",
+  "GH_TOKEN",
+  "PULUMI_ACCESS_TOKEN",
+  "PULUMI_CONFIG_PASSPHRASE",
+];
+
+/** Shorter values are not masked: masking "ab" everywhere would garble the report and hide nothing. */
+const minSecretLength = 4;
+
+/** The secret values set in `env` under the names above. */
+export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  return secretEnvNames.map((name) => env[name]).filter((value): value is string => !!value);
+}
+
+/** Each secret, plus each long line of a multi-line secret (a key quoted line by line). */
+function maskableValues(secrets: readonly string[]): string[] {
+  const values = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length >= minSecretLength) values.add(secret);
+    if (secret.includes("\n")) {
+      for (const line of secret.split(/\r?\n/)) if (line.trim().length >= 16) values.add(line.trim());
+    }
+  }
+  // Longest first, so a secret containing another is masked whole.
+  return [...values].sort((a, b) => b.length - a.length);
+}
+
+export function redactText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const value of maskableValues(secrets)) out = out.split(value).join(secretMask);
+  return out;
+}
+
+/** A deep copy of `value` with every string scrubbed (object keys are kept). */
+export function redact<T>(value: T, secrets: readonly string[]): T {
+  const values = maskableValues(secrets);
+  if (values.length === 0) return structuredClone(value);
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") return values.reduce((s, secret) => s.split(secret).join(secretMask), v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, inner]) => [k, walk(inner)]));
+    return v;
+  };
+  return walk(value) as T;
+}

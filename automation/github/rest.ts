@@ -22,7 +22,7 @@ export class GitHubApiError extends Error {
 }
 
 export interface GitHubRestOptions {
-  /** Default: $GITHUB_TOKEN. */
+  /** Default: $GITHUB_TOKEN. Without one, every call fails with a GitHubApiError saying so. */
   token?: string;
   /** Default: $GITHUB_API_URL, else https://api.github.com (GitHub Enterprise: https://HOST/api/v3). */
   baseUrl?: string;
@@ -75,19 +75,18 @@ export class GitHubRest {
   readonly baseUrl: string;
   private readonly octokit: Octokit;
   private readonly timeoutMs: number;
+  private readonly hasToken: boolean;
 
   constructor(options: GitHubRestOptions = {}) {
     const env = options.env ?? process.env;
     const token = options.token ?? env.GITHUB_TOKEN;
     this.baseUrl = (options.baseUrl ?? (env.GITHUB_API_URL || defaultGitHubApiUrl)).replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? 15_000;
-    if (!token) {
-      throw new GitHubApiError(
-        "GITHUB_TOKEN is not set: the CI status check and failure issues need a token with actions:read and issues:write",
-      );
-    }
+    // A missing token is reported by the first call (as a failed precheck, say), not here:
+    // building a client must not crash a command that may never use it.
+    this.hasToken = !!token;
     this.octokit = new Octokit({
-      auth: token,
+      ...(token ? { auth: token } : {}),
       baseUrl: this.baseUrl,
       userAgent: "awareness-deploy",
       // Keep deprecation warnings; failed requests are not logged here because every
@@ -170,6 +169,11 @@ export class GitHubRest {
 
   /** Runs one API call and maps its failure to a GitHubApiError. */
   private async call<T>(action: string, context: RepoRef & { workflow?: string }, run: () => Promise<T>): Promise<T> {
+    if (!this.hasToken) {
+      throw new GitHubApiError(
+        `GITHUB_TOKEN is not set, so the driver cannot ${action}: give it a token with actions:read and issues:write`,
+      );
+    }
     try {
       return await run();
     } catch (error) {

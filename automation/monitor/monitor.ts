@@ -3,6 +3,7 @@
 import { setTimeout as sleepFor } from "node:timers/promises";
 import type { Prober } from "./probers.js";
 import {
+  assertValidPolicy,
   condenseRounds,
   judge,
   statsOf,
@@ -63,6 +64,7 @@ export interface RunMonitorArgs {
  */
 export async function runMonitor(args: RunMonitorArgs): Promise<MonitorReport> {
   const { policy, prober, signal } = args;
+  assertValidPolicy(policy);
   const clock = args.clock ?? realClock;
   const startedAt = clock.now();
   const endsAt = startedAt + policy.durationMs;

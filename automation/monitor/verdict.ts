@@ -182,6 +182,22 @@ export function judge(
   return { state: "passed", ...stats };
 }
 
+/** Throws a RangeError naming the field when a policy could not be watched (e.g. a zero interval would never end). */
+export function assertValidPolicy(policy: MonitorPolicy): void {
+  const positive = ["durationMs", "intervalMs", "probeTimeoutMs"] as const;
+  for (const key of positive) {
+    if (!(Number.isFinite(policy[key]) && policy[key] > 0)) {
+      throw new RangeError(`monitor policy ${key} must be a positive number of milliseconds, got ${policy[key]}`);
+    }
+  }
+  if (!(Number.isInteger(policy.consecutiveFailures) && policy.consecutiveFailures >= 1)) {
+    throw new RangeError(`monitor policy consecutiveFailures must be an integer >= 1, got ${policy.consecutiveFailures}`);
+  }
+  if (!(policy.successRate >= 0 && policy.successRate <= 1)) {
+    throw new RangeError(`monitor policy successRate must be within 0..1, got ${policy.successRate}`);
+  }
+}
+
 /** The number of rounds a full watch takes: one at every interval start before the end. */
 export function plannedRounds(policy: Pick<MonitorPolicy, "durationMs" | "intervalMs">): number {
   return Math.max(1, Math.ceil(policy.durationMs / policy.intervalMs));

@@ -142,8 +142,13 @@ describe("configuration", () => {
     expect(new GitHubRest({ env: { GITHUB_TOKEN: "x" } }).baseUrl).toBe("https://api.github.com");
   });
 
-  it("refuses to start without a token, saying which variable to set", () => {
-    expect(() => new GitHubRest({ env: {} })).toThrow(/^GITHUB_TOKEN is not set/);
+  it("builds without a token, but every call then fails saying which variable to set, sending nothing", async () => {
+    const tokenless = new GitHubRest({ env: { GITHUB_API_URL: github.url } });
+    const error = await rejection(tokenless.ciStatusForCommit({ owner, repo, sha }));
+    expect(error.message).toBe(
+      "GITHUB_TOKEN is not set, so the driver cannot read the ci-cd.yml runs of acme/awareness: give it a token with actions:read and issues:write",
+    );
+    expect(github.requests).toHaveLength(0);
   });
 });
 

@@ -247,6 +247,16 @@ describe("runMonitor (fake clock)", () => {
     expect(report.rounds[0]?.failures).toEqual(["*: prober failed: ssh: connection reset"]);
   });
 
+  it("refuses a policy it could never finish, naming the field", async () => {
+    const clock = fakeClock(t0);
+    const prober = scriptedProber(clock, () => true);
+    await expect(runMonitor({ policy: { ...policy, intervalMs: 0 }, prober, clock })).rejects.toThrow(
+      "monitor policy intervalMs must be a positive number of milliseconds, got 0",
+    );
+    await expect(runMonitor({ policy: { ...policy, successRate: 95 }, prober, clock })).rejects.toThrow(/successRate must be within 0..1/);
+    expect(prober.calls).toHaveLength(0);
+  });
+
   it("stops with an 'aborted' verdict when the signal fires, keeping the rounds taken", async () => {
     const clock = fakeClock(t0);
     const controller = new AbortController();

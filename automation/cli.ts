@@ -38,6 +38,16 @@ interface ReleaseOptions {
   upTimeout?: number;
 }
 
+// SIGTERM/SIGINT (a cancelled CI job, Ctrl-C) cancel the engine update gracefully, so the
+// stack's lock and the host lock are released and the next deploy converges.
+const interrupted = new AbortController();
+for (const sig of ["SIGTERM", "SIGINT"] as const) {
+  process.once(sig, () => {
+    process.stderr.write(`\n${sig}: cancelling the running operation (the locks are released) ...\n`);
+    interrupted.abort();
+  });
+}
+
 function deployRequest(o: ReleaseOptions): DeployRequest {
   const repo = githubRepo(o.githubRepo);
   const gh = repo ? new GitHubRest() : undefined;
@@ -53,6 +63,7 @@ function deployRequest(o: ReleaseOptions): DeployRequest {
     upDeadlineMs: o.upTimeout ? o.upTimeout * 1000 : undefined,
     ciStatus: gh && repo ? (sha) => gh.ciStatusForCommit({ ...repo, sha }) : undefined,
     log: consoleLogger,
+    signal: interrupted.signal,
   };
 }
 

@@ -44,6 +44,8 @@ export interface DeployRequest {
   log?: Logger;
   envVars?: Record<string, string>;
   clock?: Clock;
+  /** Cancels the run (the CLI aborts it on SIGTERM/SIGINT): the engine update is cancelled, locks released. */
+  signal?: AbortSignal;
   /** Lets tests watch each stage (e.g. stop the process mid-up). */
   onStage?: (stage: string) => void;
 }
@@ -143,7 +145,7 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
     }
 
     stage("up");
-    const up = await upRelease(session, { message: `deploy ${release.id}`, deadlineMs: req.upDeadlineMs, log });
+    const up = await upRelease(session, { message: `deploy ${release.id}`, deadlineMs: req.upDeadlineMs, log, signal: req.signal });
     summary.up = up.summary;
     if (!up.ok) {
       // The program undoes a failed start on the host itself; put the config back too, so

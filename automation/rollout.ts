@@ -36,7 +36,7 @@ function progressLine(line: string): string | undefined {
 
 export async function upRelease(
   session: Session,
-  opts: { message: string; deadlineMs?: number | undefined; log: Logger },
+  opts: { message: string; deadlineMs?: number | undefined; log: Logger; signal?: AbortSignal | undefined },
 ): Promise<UpOutcome> {
   const started = Date.now();
   const deadlineMs = opts.deadlineMs ?? defaultUpDeadlineMs;
@@ -55,6 +55,7 @@ export async function upRelease(
           }
         },
       }),
+      opts.signal,
     );
     const record = result.outputs.release?.value as { images?: Record<string, string> } | undefined;
     return {
@@ -110,7 +111,7 @@ export async function rollbackTo(
   config: StackConfig,
   target: VerifiedRef,
   reason: string,
-  opts: { log: Logger; deadlineMs?: number | undefined; clock?: Clock | undefined; monitor?: boolean },
+  opts: { log: Logger; deadlineMs?: number | undefined; clock?: Clock | undefined; monitor?: boolean; signal?: AbortSignal | undefined },
 ): Promise<RollbackOutcome> {
   const { log } = opts;
   const history = await updates(session.stack);
@@ -119,7 +120,12 @@ export async function rollbackTo(
   await restoreReleaseData(session.stack, update);
   const pinned = await pinToVerifiedDigests(session, ops, update, log);
   log.info(`  re-applying ${target.id} (config of update #${target.version}${pinned ? ", images by digest" : ""}): ${reason}`);
-  const up = await upRelease(session, { message: `rollback to ${target.id}: ${reason}`.slice(0, 200), deadlineMs: opts.deadlineMs, log });
+  const up = await upRelease(session, {
+    message: `rollback to ${target.id}: ${reason}`.slice(0, 200),
+    deadlineMs: opts.deadlineMs,
+    log,
+    signal: opts.signal,
+  });
   if (!up.ok) return { ok: false, up: up.summary, error: up.summary.error };
   if (opts.monitor === false) return { ok: true, up: up.summary };
   const monitor = await watchRelease({ releaseId: target.id, config, host: () => session.host(config), log, clock: opts.clock });

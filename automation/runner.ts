@@ -186,6 +186,8 @@ export async function withDeadline<T>(
   operation: string,
   deadlineMs: number,
   run: (signal: AbortSignal, progress: (line: string) => void) => Promise<T>,
+  /** An outer cancellation (e.g. SIGTERM to the driver): aborts the operation the same way. */
+  outer?: AbortSignal,
 ): Promise<T> {
   const controller = new AbortController();
   let lastProgress: string | undefined;
@@ -194,6 +196,9 @@ export async function withDeadline<T>(
     expired = true;
     controller.abort();
   }, deadlineMs);
+  const onOuter = () => controller.abort();
+  if (outer?.aborted) controller.abort();
+  outer?.addEventListener("abort", onOuter, { once: true });
   try {
     return await run(controller.signal, (line) => {
       lastProgress = line;
@@ -203,6 +208,7 @@ export async function withDeadline<T>(
     throw err;
   } finally {
     clearTimeout(timer);
+    outer?.removeEventListener("abort", onOuter);
   }
 }
 

@@ -3,24 +3,9 @@ import type { MonitorReport } from "./monitor/monitor.js";
 import type { PrecheckResult } from "./prechecks.js";
 import type { ReleaseSpec } from "./releases.js";
 
-/** Distinct exit codes, one per outcome (documented in the README). */
-export const ExitCode = {
-  /** Deployed and verified; rollback done; status shown. */
-  Ok: 0,
-  /** An unexpected error (a bug, or the engine failing in an unknown way). */
-  Unexpected: 1,
-  /** Bad command line or invalid stack config: nothing was run. */
-  Usage: 2,
-  /** Blocked by a precheck or by the preview's replace policy: the host was not changed. */
-  Blocked: 3,
-  /** The release failed (update or health check) and the previous release is running again. */
-  FailedRolledBack: 4,
-  /** The release failed and no healthy release could be brought back (or none was verified yet). */
-  FailedNoRollback: 5,
-  /** Another deployment holds the lock. */
-  LockHeld: 6,
-} as const;
-export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+import { ExitCode, type ExitCodeValue } from "./report/exit-codes.js";
+
+export { ExitCode, type ExitCodeValue };
 
 export type Outcome =
   | "running"

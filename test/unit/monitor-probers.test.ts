@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { realClock, runMonitor } from "../../automation/monitor/monitor.js";
 import {
   endpointUrl,
   hostProbeCommand,
@@ -16,10 +17,17 @@ import {
 let server: Server;
 let baseUrl: string;
 const slowTimers = new Set<NodeJS.Timeout>();
+let flipCount = 0;
 
 beforeAll(async () => {
   server = createServer((req, res) => {
     if (req.url === "/app/ok") return void res.end("ok");
+    if (req.url === "/app/flip") {
+      // Healthy for the first two requests, then broken: a release that goes bad after start.
+      flipCount += 1;
+      res.statusCode = flipCount <= 2 ? 200 : 503;
+      return void res.end();
+    }
     if (req.url === "/app/boom") {
       res.statusCode = 500;
       return void res.end("boom");
@@ -174,5 +182,43 @@ describe("hostProber", () => {
       ["/a", false, "ssh: connect ETIMEDOUT 10.0.0.5:22"],
       ["/b", false, "ssh: connect ETIMEDOUT 10.0.0.5:22"],
     ]);
+  });
+});
+
+describe("runMonitor with the real clock and the HTTP prober", () => {
+  const quick = { durationMs: 600, intervalMs: 150, consecutiveFailures: 3, successRate: 0.95, probeTimeoutMs: 100 };
+
+  it("passes a healthy app after the duration, rounds on the interval", async () => {
+    const started = Date.now();
+    const report = await runMonitor({ policy: quick, prober: httpProber({ baseUrl, endpoints: ["/ok"], timeoutMs: 1_000 }) });
+    expect(report.verdict).toMatchObject({ state: "passed", failedRounds: 0 });
+    expect(report.finishedAt - started).toBeGreaterThanOrEqual(590);
+    // 4 rounds on an idle machine; a slot is skipped only if a round overran it, never run early.
+    expect(report.rounds.length).toBeLessThanOrEqual(4);
+    for (const r of report.rounds) expect(r.startedAt - report.startedAt).toBeGreaterThanOrEqual(r.round * 150 - 5);
+  });
+
+  it("fails an app that goes bad on the third failed round in a row, before the duration", async () => {
+    flipCount = 0;
+    const report = await runMonitor({
+      policy: { ...quick, durationMs: 5_000 },
+      prober: httpProber({ baseUrl, endpoints: ["/flip"], timeoutMs: 1_000 }),
+    });
+    expect(report.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures", rounds: 5, failedRounds: 3 });
+    expect(report.rounds[4]?.failures).toEqual(["/flip: HTTP 503"]);
+    expect(report.decidedAt - report.startedAt).toBeLessThan(2_000);
+  });
+
+  it("stops promptly when aborted during the wait between rounds", async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    const report = await runMonitor({
+      policy: { ...quick, durationMs: 60_000, intervalMs: 10_000 },
+      prober: httpProber({ baseUrl, endpoints: ["/ok"], timeoutMs: 1_000 }),
+      clock: realClock,
+      signal: controller.signal,
+    });
+    expect(report.verdict).toMatchObject({ state: "failed", reason: "aborted", rounds: 1 });
+    expect(report.finishedAt - report.startedAt).toBeLessThan(1_000);
   });
 });

@@ -25,7 +25,7 @@ export function timeoutMessage(timeoutMs: number): string {
   return `timeout after ${timeoutMs} ms`;
 }
 
-/** Probes over HTTP from the driver with Node's fetch; a 2xx response passes. */
+/** Probes over HTTP from the driver with Node's fetch; a 2xx response passes (a redirect does not). */
 export function httpProber(args: HttpProberArgs): Prober {
   return {
     probe: (round, signal) =>
@@ -47,6 +47,9 @@ async function probeHttp(
     const response = await fetch(endpointUrl(args.baseUrl, endpoint), {
       signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       headers: { "cache-control": "no-cache" },
+      // A health endpoint that redirects (to a login page, say) is not healthy; curl on the
+      // host does not follow redirects either, so both probers judge alike.
+      redirect: "manual",
     });
     // Reading the body (under the same timeout) frees the connection and times a full answer.
     await response.arrayBuffer();

@@ -28,6 +28,10 @@ beforeAll(async () => {
       res.statusCode = flipCount <= 2 ? 200 : 503;
       return void res.end();
     }
+    if (req.url === "/app/moved") {
+      res.writeHead(302, { location: "/app/ok" });
+      return void res.end();
+    }
     if (req.url === "/app/boom") {
       res.statusCode = 500;
       return void res.end("boom");
@@ -76,6 +80,13 @@ describe("httpProber (real local server)", () => {
     expect(ok?.error).toBeUndefined();
     expect(boom).toMatchObject({ round: 4, endpoint: "/boom", ok: false, status: 500, error: "HTTP 500" });
     expect(ok?.startedAt).toBeGreaterThan(Date.now() - 5_000);
+  });
+
+  it("fails a redirect instead of following it (a health check sent to a login page is not healthy)", async () => {
+    const [moved] = await httpProber({ baseUrl, endpoints: ["/moved"], timeoutMs: 1_000 }).probe(0);
+    expect(moved).toMatchObject({ ok: false, status: 302, error: "HTTP 302" });
+    const [movedOnHost] = await hostProber({ exec: localShell, baseUrl, endpoints: ["/moved"], timeoutMs: 1_000 }).probe(0);
+    expect(movedOnHost).toMatchObject({ ok: false, status: 302, error: "HTTP 302" });
   });
 
   it("fails a probe slower than the timeout, and probes endpoints in parallel", async () => {

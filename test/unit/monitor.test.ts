@@ -247,6 +247,30 @@ describe("runMonitor (fake clock)", () => {
     expect(report.rounds[0]?.failures).toEqual(["*: prober failed: ssh: connection reset"]);
   });
 
+  it("decides on a streak exactly at the round that completes it, else at the end (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }),
+        fc.integer({ min: 1, max: 4 }),
+        async (outcomes, consecutiveFailures) => {
+          const clock = fakeClock(t0);
+          const prober = scriptedProber(clock, (round) => outcomes[round]!);
+          const report = await runMonitor({ policy: { ...policy, consecutiveFailures }, prober, clock });
+          const streakEnd = firstStreakEnd(outcomes, consecutiveFailures);
+          if (streakEnd === undefined) {
+            expect(report.verdict.state === "failed" && report.verdict.reason === "consecutive-failures").toBe(false);
+            expect(report.decidedAt).toBe(t0 + policy.durationMs);
+            expect(report.rounds).toHaveLength(10);
+          } else {
+            expect(report.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures" });
+            expect(report.decidedAt).toBe(t0 + streakEnd * policy.intervalMs);
+            expect(report.rounds).toHaveLength(streakEnd + 1);
+          }
+        },
+      ),
+    );
+  });
+
   it("refuses a policy it could never finish, naming the field", async () => {
     const clock = fakeClock(t0);
     const prober = scriptedProber(clock, () => true);
@@ -283,4 +307,14 @@ function longestRun(outcomes: readonly boolean[]): number {
     best = Math.max(best, current);
   }
   return best;
+}
+
+/** Index of the round where `n` failures in a row are first reached, if ever. */
+function firstStreakEnd(outcomes: readonly boolean[], n: number): number | undefined {
+  let current = 0;
+  for (const [i, ok] of outcomes.entries()) {
+    current = ok ? 0 : current + 1;
+    if (current >= n) return i;
+  }
+  return undefined;
 }

@@ -57,6 +57,9 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
   /** Backup files on the host after this deploy (absolute paths). */
   readonly backups: pulumi.Output<string[]>;
   readonly deploymentStatusPath: string;
+  /** The steps, in order: image pulls (host resolver), then the switch. */
+  readonly pullSteps: pulumi.Resource[];
+  readonly switchStep: command.remote.Command;
 
   constructor(name: string, args: RemoteComposeStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("awareness:deploy:RemoteComposeStack", name, {}, opts);
@@ -133,6 +136,8 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
       { parent: this, dependsOn: resolver.steps },
     );
 
+    this.pullSteps = resolver.steps;
+    this.switchStep = switchStep;
     const summary = switchStep.stdout.apply(parseSwitchOutput);
     this.backups = summary.apply((s) => s.backups);
     this.deploymentStatusPath = paths(args.layout).statusFile;

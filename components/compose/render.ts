@@ -27,7 +27,8 @@ export function renderComposeFile(input: ComposeInput): string {
     const def: Record<string, unknown> = { image, network_mode: svc.networkMode, restart: svc.restart };
     if (svc.releaseEnv) def.env_file = [envFileName];
     const env = sorted(svc.environment);
-    if (env.length > 0) def.environment = Object.fromEntries(env);
+    // Compose interpolates "$" in the file; "$$" is a literal dollar in v1 and v2.
+    if (env.length > 0) def.environment = Object.fromEntries(env.map(([k, v]) => [k, v.replace(/\$/g, "$$$$")]));
     if (svc.volumes.length > 0) {
       def.volumes = [...svc.volumes];
       for (const v of svc.volumes) namedVolumes.add(v.slice(0, v.indexOf(":")));

@@ -10,7 +10,7 @@ export const configNamespace = "awareness";
 
 const hostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9A-Fa-f:]{2,39}\]?)$/;
 const userPattern = /^[a-z_][a-z0-9_-]{0,31}$/;
-const hostKeyPattern = /^(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) [A-Za-z0-9+/]+={0,3}$/;
+const hostKeyPattern = /^(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) [A-Za-z0-9+/]+={0,3}(?: [A-Za-z0-9@._-]{1,100})?$/;
 const absolutePathPattern = /^\/[A-Za-z0-9._/-]*$/;
 export const namePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const releaseIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -65,8 +65,8 @@ export const hostSchema = z.strictObject({
   hostKey: z
     .string()
     .trim()
-    .transform((k) => k.split(/\s+/).slice(0, 2).join(" "))
-    .pipe(z.string().regex(hostKeyPattern, "expected '<key type> <base64>' (e.g. ssh-ed25519 AAAA…)"))
+    .regex(hostKeyPattern, "expected '<key type> <base64> [comment]' (e.g. ssh-ed25519 AAAA…)")
+    .transform((k) => k.split(" ").slice(0, 2).join(" "))
     .optional(),
 });
 

@@ -1,0 +1,245 @@
+// RemoteComposeStack and the program under Pulumi mocks: children, names, parents, key
+// inputs, outputs, and a config error before any resource exists.
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+
+interface Created {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  provider?: string | undefined;
+}
+const created: Created[] = [];
+const calls: { token: string; inputs: Record<string, unknown>; provider?: string | undefined }[] = [];
+const digestOf = (name: string) => `sha256:${Buffer.from(name).toString("hex").padEnd(64, "0").slice(0, 64)}`;
+
+// Mocks are process-wide: set them before the component modules are imported.
+await pulumi.runtime.setMocks(
+  {
+    newResource(args) {
+      created.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider });
+      let state: Record<string, unknown> = { ...args.inputs };
+      if (args.type === "command:remote:Command") {
+        const create = String(args.inputs.create ?? "");
+        if (args.name.includes("-pull-")) {
+          // What the host prints: the pinned reference of the pulled image.
+          const ref = /docker pull (\S+)/.exec(create)?.[1] ?? "";
+          const repo = ref.includes("@") ? ref.slice(0, ref.indexOf("@")) : ref.slice(0, ref.lastIndexOf(":"));
+          state = { ...state, stdout: ref.includes("@") ? ref : `${repo}@${digestOf(ref)}`, stderr: "" };
+        } else {
+          state = { ...state, stdout: '{"deployedAt":"2026-11-27T06:00:00Z","backups":["/opt/awareness/x.backup"]}', stderr: "" };
+        }
+      }
+      return { id: `${args.name}-id`, state };
+    },
+    call(args) {
+      calls.push({ token: args.token, inputs: args.inputs, provider: args.provider });
+      if (args.token === "docker:index/getRegistryImage:getRegistryImage") {
+        return { ...args.inputs, id: "x", sha256Digest: digestOf(String(args.inputs.name)) };
+      }
+      throw new Error(`unexpected call ${args.token}`);
+    },
+  },
+  "awareness",
+  "unit",
+  false,
+);
+
+const { RemoteComposeStack } = await import("../../components/remote-compose-stack.js");
+const { declareStack } = await import("../../components/program.js");
+const { parseStackConfig } = await import("../../components/config/parse.js");
+
+const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply(resolve));
+const urnOf = (r: pulumi.Resource) => value(r.urn);
+const pinned = `127.0.0.1:5000/awareness-frontend@sha256:${"f".repeat(64)}`;
+
+function rawConfig(extra: Record<string, unknown> = {}): Record<string, string> {
+  const base: Record<string, unknown> = {
+    hosts: [{ host: "127.0.0.1", port: 2302, user: "root", hostKey: "ssh-ed25519 AAAAC3Nza" }],
+    sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nkey\n-----END OPENSSH PRIVATE KEY-----\n",
+    services: { backend: { environment: { PORT: "18080" } }, frontend: { dependsOn: ["backend"], releaseEnv: false } },
+    release: { id: "v1", gitSha: "abc1234", images: { backend: "127.0.0.1:5000/awareness-backend:v1", frontend: pinned } },
+    secretEnv: { SESSION_SECRET: "s3cret-value" },
+    ...extra,
+  };
+  return Object.fromEntries(Object.entries(base).map(([k, v]) => [`awareness:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** Secret inputs reach the mock wrapped in Pulumi's secret signature. */
+const secretSig = "1b47061264138c4ac30d75fd1eb44270";
+const isSecretInput = (v: unknown) => typeof v === "object" && v !== null && Object.values(v).includes(secretSig);
+const plain = (v: unknown): unknown => (isSecretInput(v) ? (v as { value: unknown }).value : v);
+
+describe("RemoteComposeStack (host resolver)", () => {
+  let outputs: Record<string, unknown>;
+  beforeAll(async () => {
+    created.length = 0;
+    outputs = declareStack(parseStackConfig(rawConfig()));
+    await value(outputs.release as pulumi.Output<unknown>);
+  });
+
+  it("declares the component, one pull per service, then the switch", () => {
+    expect(created.map((c) => `${c.type} ${c.name}`).sort()).toEqual([
+      "awareness:deploy:RemoteComposeStack awareness-127-0-0-1",
+      "command:remote:Command awareness-127-0-0-1-pull-backend",
+      "command:remote:Command awareness-127-0-0-1-pull-frontend",
+      "command:remote:Command awareness-127-0-0-1-switch",
+    ]);
+  });
+
+  it("children are parented by the component (their URNs carry its type)", async () => {
+    const comp = new RemoteComposeStack("parent-check", {
+      connection: { host: "h", privateKey: "k" },
+      hostName: "h",
+      layout: { appDir: "/opt/awareness", composeProject: "awareness", composeCommand: "docker compose" },
+      services: parseStackConfig(rawConfig()).services,
+      release: parseStackConfig(rawConfig()).release,
+    });
+    await value(comp.release);
+    expect(await urnOf(comp)).toBe("urn:pulumi:unit::awareness::awareness:deploy:RemoteComposeStack::parent-check");
+    const children = [...comp.pullSteps, comp.switchStep];
+    expect(await Promise.all(children.map(urnOf))).toEqual([
+      "urn:pulumi:unit::awareness::awareness:deploy:RemoteComposeStack$command:remote:Command::parent-check-pull-backend",
+      "urn:pulumi:unit::awareness::awareness:deploy:RemoteComposeStack$command:remote:Command::parent-check-pull-frontend",
+      "urn:pulumi:unit::awareness::awareness:deploy:RemoteComposeStack$command:remote:Command::parent-check-switch",
+    ]);
+  });
+
+  it("pulls by tag on the host; a pinned digest is only ensured", () => {
+    const backend = created.find((c) => c.name === "awareness-127-0-0-1-pull-backend")!;
+    expect(String(backend.inputs.create)).toMatch(/^out=\$\(docker pull 127\.0\.0\.1:5000\/awareness-backend:v1 2>&1\)/);
+    expect(backend.inputs.addPreviousOutputInEnv).toBe(false);
+    const frontend = created.find((c) => c.name === "awareness-127-0-0-1-pull-frontend")!;
+    expect(String(frontend.inputs.create)).toBe(
+      `docker image inspect ${pinned} >/dev/null 2>&1 || out=$(docker pull ${pinned} 2>&1) || { printf '%s\\n' 'service frontend: pull of ${pinned} failed:' "$(printf '%s\\n' "$out" | tail -n 3 | cut -c1-300)" >&2; exit 1; }\necho ${pinned}`,
+    );
+  });
+
+  it("the switch gets the pinned digests in its script, the files on stdin, a teardown without -v", () => {
+    const sw = created.find((c) => c.name === "awareness-127-0-0-1-switch")!;
+    const backendDigest = `127.0.0.1:5000/awareness-backend@${digestOf("127.0.0.1:5000/awareness-backend:v1")}`;
+    expect(String(sw.inputs.create)).toContain(`for pair in backend=${backendDigest} frontend=${pinned}; do`);
+    expect(sw.inputs.delete).toBe(
+      [
+        "cd /opt/awareness 2>/dev/null && [ -f /opt/awareness/docker-compose.yml ] || exit 0",
+        `out=$(docker compose -p awareness -f /opt/awareness/docker-compose.yml down --remove-orphans 2>&1) || { printf '%s\\n' "$out" | tail -n 10 | cut -c1-300 >&2; exit 1; }`,
+        "echo stopped",
+      ].join("\n"),
+    );
+    const [compose, env, record] = String(plain(sw.inputs.stdin))
+      .trim()
+      .split("\n")
+      .map((l) => Buffer.from(l, "base64").toString("utf8"));
+    expect(compose).toContain(`image: ${backendDigest}`);
+    expect(compose).toContain(`image: ${pinned}`);
+    expect(env).toBe("SESSION_SECRET=s3cret-value\n");
+    expect(record).toMatch(/^\{"id":"v1","gitSha":"abc1234","images":\{"backend":"127\.0\.0\.1:5000\/awareness-backend@sha256:/);
+    // The secret never rides on the command line (plugin errors quote the command).
+    expect(String(sw.inputs.create)).not.toContain("s3cret-value");
+    expect(sw.inputs.addPreviousOutputInEnv).toBe(false);
+    const conn = plain(sw.inputs.connection) as Record<string, unknown>;
+    expect(conn).toMatchObject({ host: "127.0.0.1", port: 2302, user: "root", hostKey: "ssh-ed25519 AAAAC3Nza" });
+  });
+
+  it("outputs the release record, backups and the status path", async () => {
+    const release = await value(outputs.release as pulumi.Output<Record<string, unknown>>);
+    expect(release).toEqual({
+      id: "v1",
+      gitSha: "abc1234",
+      images: {
+        backend: `127.0.0.1:5000/awareness-backend@${digestOf("127.0.0.1:5000/awareness-backend:v1")}`,
+        frontend: pinned,
+      },
+      composeSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      deployedAt: "2026-11-27T06:00:00Z",
+      host: "127-0-0-1",
+      appDir: "/opt/awareness",
+    });
+    expect(await value(outputs.backups as pulumi.Output<string[]>)).toEqual(["/opt/awareness/x.backup"]);
+    expect(outputs.deploymentStatusPath).toBe("/opt/awareness/deployment.json");
+  });
+
+  it("the stdin with the env file is a secret, and so is the SSH key", () => {
+    const sw = created.find((c) => c.name === "awareness-127-0-0-1-switch")!;
+    expect(isSecretInput(sw.inputs.stdin)).toBe(true);
+    expect(isSecretInput(sw.inputs.create)).toBe(false);
+    expect(isSecretInput(sw.inputs.connection)).toBe(true);
+  });
+
+  it("bad args fail as ResourceError", () => {
+    const cfg = parseStackConfig(rawConfig());
+    expect(
+      () =>
+        new RemoteComposeStack("bad", {
+          connection: { host: "h" },
+          hostName: "h",
+          layout: { appDir: "/opt/awareness", composeProject: "awareness", composeCommand: "docker compose" },
+          services: {},
+          release: cfg.release,
+        }),
+    ).toThrow(pulumi.ResourceError);
+    expect(
+      () =>
+        new RemoteComposeStack("bad2", {
+          connection: { host: "h" },
+          hostName: "h",
+          layout: { appDir: "/opt/awareness", composeProject: "awareness", composeCommand: "docker compose" },
+          services: cfg.services,
+          release: cfg.release,
+          retainBackups: 0,
+        }),
+    ).toThrow(/retainBackups must be a positive integer/);
+  });
+});
+
+describe("RemoteComposeStack (registry resolver through @pulumi/docker)", () => {
+  beforeEach(() => {
+    created.length = 0;
+    calls.length = 0;
+  });
+
+  it("looks tags up in the registry with auth, keeps pinned digests, and creates no pull commands", async () => {
+    const cfg = parseStackConfig(
+      rawConfig({ imageResolver: "registry", registryAuth: { server: "127.0.0.1:5000", username: "ci", password: "pw" } }),
+    );
+    const outputs = declareStack(cfg);
+    const release = await value(outputs.release as pulumi.Output<{ images: Record<string, string> }>);
+    expect(release.images).toEqual({
+      backend: `127.0.0.1:5000/awareness-backend@${digestOf("127.0.0.1:5000/awareness-backend:v1")}`,
+      frontend: pinned,
+    });
+    expect(calls.map((c) => [c.token, c.inputs.name])).toEqual([
+      ["docker:index/getRegistryImage:getRegistryImage", "127.0.0.1:5000/awareness-backend:v1"],
+    ]);
+    const provider = created.find((c) => c.type === "pulumi:providers:docker")!;
+    expect(provider.name).toBe("awareness-127-0-0-1-registry");
+    // Providers take JSON-encoded inputs; the password makes the whole value a secret.
+    expect(isSecretInput(provider.inputs.registryAuth)).toBe(true);
+    expect(JSON.parse(String(plain(provider.inputs.registryAuth)))).toEqual([
+      { address: "127.0.0.1:5000", password: "pw", username: "ci" },
+    ]);
+    expect(calls[0]!.provider).toMatch(/pulumi:providers:docker::awareness-127-0-0-1-registry::/);
+    expect(created.filter((c) => c.name.includes("-pull-"))).toEqual([]);
+    expect(created.map((c) => c.name)).toContain("awareness-127-0-0-1-switch");
+  });
+});
+
+describe("awarenessProgram", () => {
+  it("refuses a hostile config before declaring any resource", async () => {
+    created.length = 0;
+    const { awarenessProgram } = await import("../../components/program.js");
+    pulumi.runtime.setAllConfig(rawConfig({ appDir: "/opt/awareness;reboot" }));
+    await expect(awarenessProgram()).rejects.toThrow(/awareness:appDir: expected an absolute path/);
+    expect(created).toEqual([]);
+  });
+
+  it("declares the stack from the stack config", async () => {
+    created.length = 0;
+    const { awarenessProgram } = await import("../../components/program.js");
+    pulumi.runtime.setAllConfig(rawConfig());
+    const outputs = await awarenessProgram();
+    expect(Object.keys(outputs).sort()).toEqual(["backups", "deploymentStatusPath", "hosts", "release"]);
+    await value(outputs.release as pulumi.Output<unknown>);
+    expect(created.map((c) => c.name)).toContain("awareness-127-0-0-1-switch");
+  });
+});

@@ -1,0 +1,84 @@
+// The files a release puts on the host, as exact text: same config, same bytes.
+import { describe, expect, it } from "vitest";
+import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "../../components/compose/render.js";
+import { parseStackConfig } from "../../components/config/parse.js";
+
+const d = `sha256:${"c".repeat(64)}`;
+const cfg = parseStackConfig({
+  "awareness:hosts": '[{"host":"h"}]',
+  "awareness:sshPrivateKey": "k",
+  "awareness:services": JSON.stringify({
+    redis: { image: "redis:7", volumes: ["redis-data:/data"], releaseEnv: false },
+    nginx: { image: "nginx:1", dependsOn: ["backend"], networkMode: "bridge", restart: "always" },
+    backend: { environment: { PORT: "8000", PRICE: "5$ $(id)" } },
+  }),
+  "awareness:release": JSON.stringify({ id: "v1", images: { backend: "b:1" } }),
+});
+const images = { backend: `b@${d}`, redis: `redis@${d}`, nginx: `nginx@${d}` };
+
+describe("renderComposeFile", () => {
+  it("pins digests, sorts services and keys, host networking, no version/name keys, $ escaped", () => {
+    expect(renderComposeFile({ services: cfg.services, images })).toBe(
+      [
+        "# Written by the awareness Pulumi program: edits here are replaced by the next deploy.",
+        "services:",
+        "  backend:",
+        `    image: b@${d}`,
+        "    network_mode: host",
+        "    restart: unless-stopped",
+        "    env_file:",
+        "      - .env",
+        "    environment:",
+        '      PORT: "8000"',
+        "      PRICE: 5$$ $$(id)",
+        "  nginx:",
+        `    image: nginx@${d}`,
+        "    network_mode: bridge",
+        "    restart: always",
+        "    env_file:",
+        "      - .env",
+        "    depends_on:",
+        "      - backend",
+        "  redis:",
+        `    image: redis@${d}`,
+        "    network_mode: host",
+        "    restart: unless-stopped",
+        "    volumes:",
+        "      - redis-data:/data",
+        "volumes:",
+        "  redis-data: {}",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("is deterministic (same config, same hash) and refuses a service without a pinned image", () => {
+    const a = renderComposeFile({ services: cfg.services, images });
+    const b = renderComposeFile({ services: cfg.services, images: { nginx: images.nginx, redis: images.redis, backend: images.backend } });
+    expect(sha256Hex(a)).toBe(sha256Hex(b));
+    expect(sha256Hex(a)).toMatch(/^[0-9a-f]{64}$/);
+    expect(() => renderComposeFile({ services: cfg.services, images: { backend: images.backend } })).toThrow(/no pinned image for service "nginx"/);
+  });
+});
+
+describe("renderEnvFile", () => {
+  it("writes release env and secret env as sorted KEY=value lines, values verbatim", () => {
+    expect(renderEnvFile({ B: "2", A: "1" }, { TOKEN: "x'y $z" })).toBe("A=1\nB=2\nTOKEN=x'y $z\n");
+    expect(renderEnvFile({}, {})).toBe("");
+  });
+});
+
+describe("renderReleaseRecordPrefix", () => {
+  it("is the release's JSON object without its closing brace (the host appends deployedAt)", () => {
+    const prefix = renderReleaseRecordPrefix({
+      id: "v1",
+      images: { z: "z@sha256:1", a: "a@sha256:2" },
+      composeSha256: "abc",
+      composeCommand: "docker compose",
+    });
+    expect(prefix).toBe(
+      '{"id":"v1","gitSha":null,"images":{"a":"a@sha256:2","z":"z@sha256:1"},"composeSha256":"abc","composeCommand":"docker compose"',
+    );
+    expect(JSON.parse(`${prefix},"deployedAt":"T"}`).deployedAt).toBe("T");
+  });
+});

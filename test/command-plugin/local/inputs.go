@@ -2,7 +2,6 @@ package local
 
 import (
 	"github.com/pulumi/pulumi-go-provider/infer"
-	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 
 	"awareness.test/command-plugin/common"
 )
@@ -34,11 +33,11 @@ func (c *BaseInputs) Annotate(a infer.Annotator) {
 	a.Describe(&c.AddPreviousOutputInEnv, "Pass the previous stdout/stderr as PULUMI_COMMAND_STDOUT/STDERR. Defaults to true.")
 }
 
+// BaseOutputs: the official plugin also has `assets`/`archive` outputs, filled only when
+// assetPaths/archivePaths are set; this plugin refuses those inputs, so it has neither.
 type BaseOutputs struct {
-	Stdout  string                      `pulumi:"stdout"`
-	Stderr  string                      `pulumi:"stderr"`
-	Assets  *map[string]*resource.Asset `pulumi:"assets,optional"`
-	Archive *resource.Archive           `pulumi:"archive,optional"`
+	Stdout string `pulumi:"stdout"`
+	Stderr string `pulumi:"stderr"`
 }
 
 func (c *BaseOutputs) Annotate(a infer.Annotator) {

@@ -2,6 +2,7 @@
 // index.ts; the driver runs the same function inline through the Automation API.
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "./config/parse.js";
+import { GitHubDelivery } from "./github/delivery.js";
 import { hostDisplayName, type HostConfig, type StackConfig } from "./config/schema.js";
 import type { HostLayout } from "./host-commands/layout.js";
 import { RemoteComposeStack } from "./remote-compose-stack.js";
@@ -45,7 +46,18 @@ export function declareStack(cfg: StackConfig): Record<string, unknown> {
     });
   });
   const first = stacks[0]!;
+  // The GitHub part (workflows, environments) only when awareness:github is configured.
+  const defaultKey = cfg.sshPrivateKey ?? cfg.hosts[0]!.privateKey;
+  const github = cfg.github
+    ? new GitHubDelivery("awareness-github", {
+        github: cfg.github,
+        ...(defaultKey ? { sshPrivateKey: pulumi.secret(defaultKey) } : {}),
+        hosts: cfg.hosts.map((h) => h.host),
+        appDir: cfg.appDir,
+      })
+    : undefined;
   return {
+    ...(github ? { github: { repository: github.repository } } : {}),
     release: first.release,
     backups: first.backups,
     deploymentStatusPath: first.deploymentStatusPath,

@@ -2,7 +2,7 @@
 // shell on the host is pinned down here by a pattern, so the command builders only ever see
 // names, paths and references of a known shape (and still quote them).
 import { z } from "zod";
-import { githubConfigSchema } from "./github-placeholder.js";
+import { githubConfigSchema, githubSecretPaths } from "../github/config.js";
 
 export const configNamespace = "awareness";
 
@@ -64,7 +64,6 @@ export const hostSchema = z.strictObject({
   /** Pinned host public key in authorized_keys form ("ssh-ed25519 AAAA…"); without it the host key is not checked. */
   hostKey: z
     .string()
-    .trim()
     .regex(hostKeyPattern, "expected '<key type> <base64> [comment]' (e.g. ssh-ed25519 AAAA…)")
     .transform((k) => k.split(" ").slice(0, 2).join(" "))
     .optional(),
@@ -254,4 +253,10 @@ export function hostDisplayName(host: { name?: string | undefined; host: string 
 }
 
 /** Top-level keys whose whole value is secret, and nested paths ("*" = any key) that are. */
-export const secretPaths: readonly string[] = ["sshPrivateKey", "hosts.*.privateKey", "secretEnv", "registryAuth.password"];
+export const secretPaths: readonly string[] = [
+  "sshPrivateKey",
+  "hosts.*.privateKey",
+  "secretEnv",
+  "registryAuth.password",
+  ...githubSecretPaths,
+];

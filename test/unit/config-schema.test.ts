@@ -186,24 +186,38 @@ describe("hostile values in shell-reaching fields are refused by the schema", ()
   const withRegistry = (raw: Record<string, string>) =>
     raw["awareness:registryAuth"] ? raw : { ...raw, "awareness:registryAuth": JSON.stringify({ server: "ghcr.io", username: "bot", password: "p" }) };
 
+  // Every attack at every position of a valid sample: deterministic and exhaustive.
   for (const field of shellFields) {
     it(`${field.key}`, () => {
-      fc.assert(
-        fc.property(fc.constantFrom(...attacks), fc.nat({ max: field.valid.length }), (attack, at) => {
-          if (field.key === "awareness:services.backend.environment.PORT" && attack !== "\n") return; // env values: only line breaks are unsafe (they go in a file via stdin)
+      const envValue = field.key === "awareness:services.backend.environment.PORT";
+      for (const attack of envValue ? ["\n", "\r"] : attacks) {
+        for (let at = 0; at <= field.valid.length; at++) {
           const hostile = field.valid.slice(0, at) + attack + field.valid.slice(at);
           const raw = withRegistry(withValue(field.path, hostile));
           if (field.key.startsWith("awareness:registryAuth")) {
-            const auth = { server: "ghcr.io", username: "bot", password: "p", [field.path[1]!]: hostile };
-            raw["awareness:registryAuth"] = JSON.stringify(auth);
+            raw["awareness:registryAuth"] = JSON.stringify({ server: "ghcr.io", username: "bot", password: "p", [field.path[1]!]: hostile });
           }
-          const keys = problemsOf(raw).map((p) => p.key);
-          expect(keys).toContain(field.key);
-        }),
-        { numRuns: 40 },
-      );
+          expect(problemsOf(raw).map((p) => p.key), JSON.stringify(hostile)).toContain(field.key);
+        }
+      }
     });
   }
+
+  it("random strings with a shell metacharacter never pass as app dir, project, release id or image", () => {
+    const meta = fc.constantFrom(";", "$", "`", "\n", "'", '"', "&", "|", "<", ">", "(", ")", " ", "\\", "*", "?");
+    const hostile = fc.tuple(fc.string({ maxLength: 10 }), meta, fc.string({ maxLength: 10 })).map(([a, m, b]) => a + m + b);
+    fc.assert(
+      fc.property(hostile, (value) => {
+        expect(problemsOf(withValue(["appDir"], `/opt/${value}`)).map((p) => p.key)).toContain("awareness:appDir");
+        expect(problemsOf(withValue(["composeProject"], value)).map((p) => p.key)).toContain("awareness:composeProject");
+        expect(problemsOf(withValue(["release", "id"], value)).map((p) => p.key)).toContain("awareness:release.id");
+        expect(problemsOf(withValue(["release", "images", "backend"], `ghcr.io/a/b:${value}`)).map((p) => p.key)).toContain(
+          "awareness:release.images.backend",
+        );
+      }),
+      { numRuns: 200 },
+    );
+  });
 
   it.each(["/opt/../etc", "/opt/./x", "opt/awareness", "/", "/opt/awareness/", "/opt/a wareness"])(
     "appDir %j is refused",

@@ -242,4 +242,18 @@ describe("awarenessProgram", () => {
     await value(outputs.release as pulumi.Output<unknown>);
     expect(created.map((c) => c.name)).toContain("awareness-127-0-0-1-switch");
   });
+
+  it("adds the GitHub delivery only when awareness:github is set", async () => {
+    created.length = 0;
+    const outputs = declareStack(
+      parseStackConfig(
+        rawConfig({ github: { repository: "acme/awareness", environments: { production: { reviewers: { users: [1] } } } } }),
+      ),
+    );
+    await value(outputs.release as pulumi.Output<unknown>);
+    expect(await value((outputs.github as { repository: pulumi.Output<string> }).repository)).toBe("acme/awareness");
+    expect(created.filter((c) => c.type === "awareness:github:Delivery").map((c) => c.name)).toEqual(["awareness-github"]);
+    created.length = 0;
+    expect(declareStack(parseStackConfig(rawConfig())).github).toBeUndefined();
+  });
 });

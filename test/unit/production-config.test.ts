@@ -1,0 +1,47 @@
+// Pulumi.production.yaml is a complete example: with its secrets supplied (as
+// `pulumi config set --secret` would), it passes the stack schema; without them, the error
+// names exactly the secret keys to set.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseStackConfig } from "../../components/config/parse.js";
+
+const file = join(import.meta.dirname, "..", "..", "Pulumi.production.yaml");
+const config = (parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> }).config;
+/** The raw map as the engine hands it to the program: structured values as JSON text. */
+const raw = Object.fromEntries(
+  Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+);
+
+describe("Pulumi.production.yaml", () => {
+  it("is valid once the documented secrets are set", () => {
+    const cfg = parseStackConfig({
+      ...raw,
+      "awareness:sshPrivateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n",
+      "awareness:secretEnv": JSON.stringify({ DATABASE_PASSWORD: "x", JWT_SECRET: "y", POSTGRES_PASSWORD: "x" }),
+      "awareness:registryAuth": JSON.stringify({ ...(config["awareness:registryAuth"] as object), password: "token" }),
+    });
+    expect(Object.keys(cfg.services).sort()).toEqual(["backend", "db", "nginx", "redis"]);
+    expect(cfg.appDir).toBe("/opt/awareness");
+    expect(cfg.hosts[0]).toMatchObject({ host: "server.example.com", user: "ubuntu" });
+    expect(cfg.monitor).toEqual({ durationSeconds: 300, intervalSeconds: 30, consecutiveFailures: 3, successRate: 0.95 });
+  });
+
+  it("without them, names the secret keys to set (structure first, then cross-key rules)", () => {
+    const keysOf = (map: Record<string, string>) => {
+      try {
+        parseStackConfig(map);
+      } catch (err) {
+        return (err as ConfigError).problems.map((p) => p.key);
+      }
+      return [];
+    };
+    expect(keysOf(raw)).toEqual(["awareness:registryAuth.password"]);
+    const withPassword = {
+      ...raw,
+      "awareness:registryAuth": JSON.stringify({ ...(config["awareness:registryAuth"] as object), password: "token" }),
+    };
+    expect(keysOf(withPassword)).toEqual(["awareness:hosts[0].privateKey"]);
+  });
+});

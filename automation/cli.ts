@@ -173,11 +173,11 @@ function renderStatus(r: Awaited<ReturnType<typeof status>>): string {
   const lines = [
     `stack ${r.stack}`,
     `  live release:   ${live?.id ?? "none"}${live?.deployedAt ? ` (deployed ${live.deployedAt})` : ""}`,
-    `  last verified:  ${r.lastVerified ? `${r.lastVerified.id} (update #${r.lastVerified.version})` : "none"}`,
+    `  last verified:  ${r.lastVerified ? `${r.lastVerified.id} (update ${r.lastVerified.update})` : "none"}`,
     `  last failed:    ${r.lastFailed ?? "none"}`,
     `  host:           ${r.hostError ? `unreachable: ${r.hostError}` : `current ${r.host?.current?.id ?? "none"}, verified ${r.host?.verified?.id ?? "none"}, lock ${r.lock ? r.lock.holder : "free"}`}`,
     "  history:",
-    ...r.history.map((h) => `    #${h.version} ${h.startTime} ${h.result.padEnd(9)} ${h.release ?? "-"}  ${h.message}`),
+    ...r.history.map((h) => `    ${h.startTime} ${h.result.padEnd(9)} ${h.release ?? "-"}  ${h.message}`),
   ];
   return `${lines.join("\n")}\n`;
 }

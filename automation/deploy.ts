@@ -151,7 +151,7 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
       // The program undoes a failed start on the host itself; put the config back too, so
       // the stack says what runs.
       await restoreConfig(session, before);
-      await recordFailed(stack, release.id, up.summary.version);
+      await recordFailed(stack, release.id, up.summary.update);
       summary.outcome = up.error instanceof ConcurrentUpdateError ? "lock-held" : "up-failed";
       summary.exitCode = up.error instanceof ConcurrentUpdateError ? ExitCode.LockHeld : ExitCode.FailedRolledBack;
       summary.messages.push(
@@ -168,14 +168,14 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
     const monitor = await watchRelease({ releaseId: release.id, config, host: () => session!.host(config), log, clock: req.clock });
     summary.monitor = monitor;
     if (monitor.verdict.state === "passed") {
-      await markVerified(session, ops, release.id, up.summary.version!, log);
+      await markVerified(session, ops, release.id, up.summary.update!, log);
       summary.outcome = "deployed-verified";
       summary.exitCode = ExitCode.Ok;
       summary.messages.push(`${release.id} is live and verified.`);
       return summary;
     }
 
-    await recordFailed(stack, release.id, up.summary.version);
+    await recordFailed(stack, release.id, up.summary.update);
     const target = verified.find((v) => v.id !== release.id);
     if (!target) {
       summary.outcome = "failed-no-rollback";
@@ -261,10 +261,10 @@ export async function markVerified(
   session: Session,
   ops: HostOps,
   releaseId: string,
-  version: number,
+  update: number,
   log: Logger,
 ): Promise<void> {
-  await recordVerified(session.stack, { id: releaseId, version });
+  await recordVerified(session.stack, { id: releaseId, update });
   await ops.markVerified(releaseId);
   log.info(`  ${releaseId} marked verified (stack tag and ${ops.layout.appDir}/deployment.json)`);
 }

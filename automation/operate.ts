@@ -13,6 +13,7 @@ import {
   lastFailed,
   releaseKey,
   releaseOf,
+  updateKey,
   updates,
   verifiedReleases,
   type VerifiedRef,
@@ -51,7 +52,7 @@ export function checkRollbackRequest(req: Pick<RollbackRequest, "reason" | "conf
 
 export function describeCandidates(verified: VerifiedRef[]): string {
   return verified.length
-    ? `Verified releases (newest first): ${verified.map((v) => `${v.id} (update #${v.version})`).join(", ")}`
+    ? `Verified releases (newest first): ${verified.map((v) => `${v.id} (update ${v.update})`).join(", ")}`
     : "No release has been verified on this stack yet.";
 }
 
@@ -164,12 +165,12 @@ export interface StatusReport {
   host?: DeploymentStatus | null;
   hostError?: string;
   lock?: LockInfo | null;
-  history: { version: number; kind: string; result: string; message: string; startTime: string; release?: string | undefined }[];
+  history: { update: number; kind: string; result: string; message: string; startTime: string; release?: string | undefined }[];
 }
 
 function historyRow(u: UpdateSummary) {
   return {
-    version: u.version,
+    update: updateKey(u),
     kind: u.kind,
     result: u.result,
     message: u.message,

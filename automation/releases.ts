@@ -9,7 +9,7 @@ export const secretEnvKey = "awareness:secretEnv";
 /** The config keys a rollback restores; everything else in the stack config is the operator's. */
 export const releaseDataKeys = [releaseKey, secretEnvKey] as const;
 
-/** Stack tags: the newest verified release first, "<release id>@<update version>" each. */
+/** Stack tags: the newest verified release first, "<release id>@<update key>" each. */
 export const verifiedTag = "awareness:verified-releases";
 export const lastFailedTag = "awareness:last-failed-release";
 const keepVerified = 10;
@@ -21,10 +21,22 @@ export interface ReleaseSpec {
   env?: Record<string, string> | undefined;
 }
 
+/**
+ * Names one update of the stack: the engine's version number where the backend keeps one
+ * (Pulumi Cloud), else its start time in epoch seconds (file backends record version 0).
+ */
+export function updateKey(u: { version: number; startTime: Date | string }): number {
+  return u.version > 0 ? u.version : Math.floor(new Date(u.startTime).getTime() / 1000);
+}
+
+export function findUpdate(history: UpdateSummary[], key: number): UpdateSummary | undefined {
+  return history.find((u) => updateKey(u) === key);
+}
+
 export interface VerifiedRef {
   id: string;
-  /** The engine's update version that deployed it: its config is the release's exact data. */
-  version: number;
+  /** The update that deployed it (see updateKey): its config is the release's exact data. */
+  update: number;
 }
 
 export function parseVerifiedTag(value: string | undefined): VerifiedRef[] {
@@ -34,15 +46,15 @@ export function parseVerifiedTag(value: string | undefined): VerifiedRef[] {
     .filter(Boolean)
     .map((item) => {
       const at = item.lastIndexOf("@");
-      return { id: item.slice(0, at), version: Number(item.slice(at + 1)) };
+      return { id: item.slice(0, at), update: Number(item.slice(at + 1)) };
     })
-    .filter((r) => r.id !== "" && Number.isInteger(r.version) && r.version > 0);
+    .filter((r) => r.id !== "" && Number.isInteger(r.update) && r.update > 0);
 }
 
 export function formatVerifiedTag(refs: VerifiedRef[]): string {
   return refs
     .slice(0, keepVerified)
-    .map((r) => `${r.id}@${r.version}`)
+    .map((r) => `${r.id}@${r.update}`)
     .join(" ");
 }
 
@@ -56,12 +68,12 @@ export async function verifiedReleases(stack: Stack): Promise<VerifiedRef[]> {
 }
 
 export async function recordVerified(stack: Stack, ref: VerifiedRef): Promise<void> {
-  const existing = (await verifiedReleases(stack)).filter((r) => r.version !== ref.version);
+  const existing = (await verifiedReleases(stack)).filter((r) => r.update !== ref.update);
   await stack.setTag(verifiedTag, formatVerifiedTag([ref, ...existing]));
 }
 
-export async function recordFailed(stack: Stack, id: string, version: number | undefined): Promise<void> {
-  await stack.setTag(lastFailedTag, version ? `${id}@${version}` : id);
+export async function recordFailed(stack: Stack, id: string, update: number | undefined): Promise<void> {
+  await stack.setTag(lastFailedTag, update ? `${id}@${update}` : id);
 }
 
 export async function lastFailed(stack: Stack): Promise<string | undefined> {
@@ -97,7 +109,7 @@ export function releaseOf(update: UpdateSummary): ReleaseSpec | undefined {
 /** Puts back the release data of a past update: the next `up` re-applies that release. */
 export async function restoreReleaseData(stack: Stack, update: UpdateSummary): Promise<void> {
   const data = releaseDataOf(update);
-  if (!data[releaseKey]) throw new Error(`update #${update.version} has no ${releaseKey} in its config`);
+  if (!data[releaseKey]) throw new Error(`update ${updateKey(update)} has no ${releaseKey} in its config`);
   if (!data[secretEnvKey]) {
     const current = await stack.getAllConfig();
     if (current[secretEnvKey]) await stack.removeConfig(secretEnvKey);

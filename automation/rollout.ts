@@ -6,10 +6,12 @@ import { watchRelease } from "./health.js";
 import type { HostOps } from "./host/operations.js";
 import type { Clock, MonitorReport } from "./monitor/monitor.js";
 import {
+  findUpdate,
   recordVerified,
   releaseKey,
   releaseOf,
   restoreReleaseData,
+  updateKey,
   updates,
   type ReleaseSpec,
   type VerifiedRef,
@@ -31,7 +33,9 @@ const defaultUpDeadlineMs = 15 * 60_000;
 /** Engine diagnostics worth a line: errors, and the plugin's command failures. */
 function progressLine(line: string): string | undefined {
   const t = line.trimEnd();
-  return t.trim() === "" ? undefined : t;
+  if (t.trim() === "" || /^\s*\.+$/.test(t)) return undefined;
+  // The plugin's errors repeat the whole script; the host's own lines follow separately.
+  return t.length > 240 ? `${t.slice(0, 240)} … (${t.length} chars)` : t;
 }
 
 export async function upRelease(
@@ -63,35 +67,47 @@ export async function upRelease(
       summary: {
         result: result.summary.result,
         durationMs: Date.now() - started,
-        version: result.summary.version,
+        update: updateKey(result.summary),
         changes: result.summary.resourceChanges ?? {},
       },
       ...(record?.images ? { releaseImages: record.images } : {}),
     };
   } catch (err) {
-    const version = await latestVersion(session).catch(() => undefined);
+    const update = await latestUpdate(session).catch(() => undefined);
     return {
       ok: false,
       error: err,
-      summary: { result: "failed", durationMs: Date.now() - started, version, error: hostError(err) },
+      summary: { result: "failed", durationMs: Date.now() - started, update, error: hostError(err) },
     };
   }
 }
 
-/** The host's own words from a failed update, without the engine's boilerplate. */
+/**
+ * The host's own words from a failed update. The command plugin's error repeats the whole
+ * script (`running "<command>":`); the lines after it are what the host said.
+ */
 export function hostError(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  const lines = text
+  const diagnostics = text.includes("Diagnostics:") ? text.slice(text.indexOf("Diagnostics:")) : text;
+  const seen = new Set<string>();
+  const lines = diagnostics
     .split("\n")
     .map((l) => l.trim())
-    .filter((l) => l && !/^(at |code: |stdout: |stderr: |\+ |Updating|View Live|Resources:|Duration:|Previewing|Type |Outputs:)/.test(l));
-  const important = lines.filter((l) => /error|failed|exited|service/i.test(l));
-  return (important.length ? important : lines).slice(0, 8).join("\n").slice(0, 2000) || firstLine(err);
+    .filter(
+      (l) =>
+        l !== "" &&
+        l.length < 400 &&
+        !l.includes('running "') &&
+        !/^(Diagnostics:|warning:|error: update failed|pulumi:pulumi:Stack|command:remote:Command \(|Resources:|Duration:|[~+-] \d+ |\d+ (unchanged|errored))/.test(l) &&
+        !/using pulumi-resource-/.test(l),
+    )
+    .filter((l) => !seen.has(l) && Boolean(seen.add(l)));
+  return lines.slice(0, 8).join("\n") || firstLine(err);
 }
 
-async function latestVersion(session: Session): Promise<number | undefined> {
+async function latestUpdate(session: Session): Promise<number | undefined> {
   const [latest] = await session.stack.history(1, 1, false);
-  return latest?.version;
+  return latest ? updateKey(latest) : undefined;
 }
 
 export interface RollbackOutcome {
@@ -115,11 +131,11 @@ export async function rollbackTo(
 ): Promise<RollbackOutcome> {
   const { log } = opts;
   const history = await updates(session.stack);
-  const update = history.find((u) => u.version === target.version);
-  if (!update) throw new Error(`update #${target.version} of ${target.id} is not in the stack history`);
+  const update = findUpdate(history, target.update);
+  if (!update) throw new Error(`update ${target.update} of ${target.id} is not in the stack history`);
   await restoreReleaseData(session.stack, update);
   const pinned = await pinToVerifiedDigests(session, ops, update, log);
-  log.info(`  re-applying ${target.id} (config of update #${target.version}${pinned ? ", images by digest" : ""}): ${reason}`);
+  log.info(`  re-applying ${target.id} (config of update ${target.update}${pinned ? ", images by digest" : ""}): ${reason}`);
   const up = await upRelease(session, {
     message: `rollback to ${target.id}: ${reason}`.slice(0, 200),
     deadlineMs: opts.deadlineMs,
@@ -130,7 +146,7 @@ export async function rollbackTo(
   if (opts.monitor === false) return { ok: true, up: up.summary };
   const monitor = await watchRelease({ releaseId: target.id, config, host: () => session.host(config), log, clock: opts.clock });
   if (monitor.verdict.state === "passed") {
-    await recordVerified(session.stack, { id: target.id, version: up.summary.version! });
+    await recordVerified(session.stack, { id: target.id, update: up.summary.update! });
     await ops.markVerified(target.id).catch((err: unknown) => log.warn(`could not mark ${target.id} verified on the host: ${firstLine(err)}`));
   }
   return { ok: monitor.verdict.state === "passed", up: up.summary, monitor };

@@ -25,7 +25,8 @@ export type Outcome =
 export interface UpSummary {
   result: string;
   durationMs: number;
-  version?: number | undefined;
+  /** The engine update this was (see releases.ts updateKey). */
+  update?: number | undefined;
   changes?: Record<string, number>;
   error?: string | undefined;
 }

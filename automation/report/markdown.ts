@@ -118,7 +118,7 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
 }
 
 function renderUp(up: UpSummary): string[] {
-  const lines = [`Result: **${up.result}** in ${formatDuration(up.durationMs)}${up.version !== undefined ? ` (update #${up.version})` : ""}.`];
+  const lines = [`Result: **${up.result}** in ${formatDuration(up.durationMs)}${up.update !== undefined ? ` (update ${up.update})` : ""}.`];
   const changes = Object.entries(up.changes ?? {}).filter(([, n]) => n > 0);
   if (changes.length > 0) lines.push("", `Changes: ${changes.map(([op, n]) => `${op} ${n}`).join(", ")}.`);
   if (up.error) lines.push("", "```", up.error.trim(), "```");

@@ -57,7 +57,7 @@ function baseSummary(overrides: Partial<RunSummary> = {}): RunSummary {
       { name: "git-clean", ok: true, detail: "not a git checkout", skipped: true },
     ],
     preview: { ops: { same: 5, update: 2, replace: 0 }, plan: ["~ update command:remote:Command switch"], blocked: [] },
-    up: { result: "succeeded", durationMs: 42_500, version: 7, changes: { update: 2 } },
+    up: { result: "succeeded", durationMs: 42_500, update: 7, changes: { update: 2 } },
     startedAt: "2026-01-01T09:59:00.000Z",
     finishedAt: "2026-01-01T10:05:30.000Z",
     messages: ["r42 is live and verified."],
@@ -134,13 +134,13 @@ describe("renderMarkdown", () => {
         from: "r42",
         to: "r41",
         reason: "automatic: r42 failed its health check",
-        up: { result: "succeeded", durationMs: 9_000, version: 8 },
+        up: { result: "succeeded", durationMs: 9_000, update: 8 },
         monitor: after,
       },
     });
     const md = renderMarkdown(summary, { sshTarget: "ubuntu@server" });
     expect(md).toContain("### Rollback\n\nFrom `r42` to `r41`. Reason: automatic: r42 failed its health check");
-    expect(md).toContain("Result: **succeeded** in 9 s (update #8).");
+    expect(md).toContain("Result: **succeeded** in 9 s (update 8).");
     expect(md).toContain("#### Health monitor after the rollback\n\n✅ **Passed**: 10/10 rounds passed (100 %)");
     expect(md).toContain("Rounds: `✓✗✗✗`");
     expect(md).toContain('`ssh ubuntu@server "cd /opt/awareness && docker compose ps -a && docker compose logs --tail 200"`');

@@ -1,0 +1,188 @@
+// RemoteComposeStack through the real engine, the command plugin, the sandbox's sshd, dockerd
+// and registry: deploy, fail safely, switch, come back exactly; assert what the host did.
+import { createServer, type Server } from "node:net";
+import type { OutputMap } from "@pulumi/pulumi/automation/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { awarenessProgram } from "../../components/program.js";
+import { tempStack, type TempStack } from "../support/engine.js";
+import { applySandboxStackConfig, type SandboxStackOptions } from "../sandbox/stack-config.js";
+import { clearCorner, get, imagePresentOnHost, onHost, runningOnHost, sha256, target, testCorner } from "./components-support.js";
+
+const corner = testCorner("components-v2", { backend: 28080, frontend: 28081 });
+const options: SandboxStackOptions = { ...corner, composeCommand: "docker compose" };
+
+interface Release {
+  id: string;
+  gitSha: string | null;
+  images: Record<string, string>;
+  composeSha256: string;
+  deployedAt: string;
+  host: string;
+  appDir: string;
+}
+
+let ts: TempStack;
+const quiet = { onOutput: () => {} };
+
+async function deploy(releaseId: string, extra: SandboxStackOptions = {}) {
+  await applySandboxStackConfig(ts.stack, target, releaseId, { ...options, ...extra });
+  const started = Date.now();
+  const result = await ts.stack.up(quiet);
+  return { outputs: result.outputs, seconds: (Date.now() - started) / 1000 };
+}
+
+async function deployExpectingFailure(releaseId: string, extra: SandboxStackOptions = {}): Promise<string> {
+  await applySandboxStackConfig(ts.stack, target, releaseId, { ...options, ...extra });
+  try {
+    await ts.stack.up(quiet);
+  } catch (err) {
+    return String((err as { stderr?: string }).stderr ?? err) + String((err as { stdout?: string }).stdout ?? "");
+  }
+  throw new Error(`deploying ${releaseId} was expected to fail`);
+}
+
+const releaseOf = (outputs: OutputMap) => outputs.release!.value as Release;
+const hostFile = (name: string) => onHost(`cat ${corner.appDir}/${name}`);
+const hostStatus = () => JSON.parse(hostFile("deployment.json")) as Record<string, Record<string, unknown> | null>;
+
+beforeAll(async () => {
+  clearCorner(corner);
+  ts = await tempStack(awarenessProgram);
+});
+
+afterAll(async () => {
+  try {
+    await ts?.stack.destroy(quiet);
+  } finally {
+    await ts?.cleanup();
+    clearCorner(corner);
+  }
+});
+
+describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
+  let v1: Release;
+
+  it("deploys v1: containers run v1's digests; files, record and outputs match the host", async () => {
+    const { outputs, seconds } = await deploy("v1", { gitSha: "1111111" });
+    v1 = releaseOf(outputs);
+    console.log(`deploy v1 (first, compose v2): ${seconds.toFixed(1)} s`);
+    expect(v1).toMatchObject({ id: "v1", gitSha: "1111111", images: target.releases.v1, host: "sandbox", appDir: corner.appDir });
+    const running = runningOnHost(corner.composeProject);
+    expect(running.backend).toMatchObject({ image: target.releases.v1!.backend, state: "running", name: `${corner.composeProject}-backend-1` });
+    expect(running.frontend).toMatchObject({ image: target.releases.v1!.frontend, state: "running" });
+    expect(sha256(hostFile("docker-compose.yml"))).toBe(v1.composeSha256);
+    expect(hostFile(".env")).toBe("APP_ENV=sandbox\nSESSION_SECRET=sandbox-session-secret\n");
+    expect(onHost(`stat -c %a ${corner.appDir}/.env`).trim()).toBe("600");
+    const status = hostStatus();
+    expect(status.current).toEqual({ ...v1, composeCommand: "docker compose", host: undefined, appDir: undefined });
+    expect(status.previous).toBeNull();
+    expect(outputs.deploymentStatusPath!.value).toBe(`${corner.appDir}/deployment.json`);
+    expect(outputs.backups!.value).toEqual([]);
+    expect(await get(corner.ports.backend, "/api/version")).toMatchObject({ status: 200, body: expect.stringContaining('"v1"') });
+  });
+
+  it("the same config again changes nothing (deployedAt stays)", async () => {
+    const { outputs } = await deploy("v1", { gitSha: "1111111" });
+    expect(releaseOf(outputs)).toEqual(v1);
+    const history = await ts.stack.history(1);
+    expect(history[0]!.resourceChanges).toEqual({ same: 5 });
+  });
+
+  it("v5 never starts: the update fails naming the service and the host's error, v1 serves again", async () => {
+    const error = await deployExpectingFailure("v5");
+    expect(error).toMatch(/release v5 did not start: service backend: container (restarting|exited)/);
+    expect(error).toContain("fatal: this release never starts");
+    expect(error).toContain("the previous release was brought up again");
+    expect(await get(corner.ports.backend, "/api/version")).toMatchObject({ status: 200, body: expect.stringContaining('"v1"') });
+    expect(runningOnHost(corner.composeProject).backend).toMatchObject({ image: target.releases.v1!.backend, state: "running" });
+    expect(sha256(hostFile("docker-compose.yml"))).toBe(v1.composeSha256);
+    expect((hostStatus().current as { id: string }).id).toBe("v1");
+    // The stack's outputs still describe what runs.
+    expect(releaseOf(await ts.stack.outputs())).toEqual(v1);
+  });
+
+  it("a missing image fails at the pull, before the running stack is touched", async () => {
+    const missing = `${target.registry}/awareness-backend@sha256:${"0".repeat(64)}`;
+    const before = onHost(`ls -1a ${corner.appDir} | sort`);
+    const error = await deployExpectingFailure("v3", { images: { backend: missing } });
+    expect(error).toContain(`service backend: pull of ${missing} failed`);
+    expect(onHost(`ls -1a ${corner.appDir} | sort`)).toBe(before);
+    expect(runningOnHost(corner.composeProject).backend).toMatchObject({ image: target.releases.v1!.backend, state: "running" });
+    expect(await get(corner.ports.backend, "/api/version")).toMatchObject({ status: 200, body: expect.stringContaining('"v1"') });
+  });
+
+  let v3: Release;
+  it("deploys v3 by tag: digests resolved on the host, v1's files backed up, v1's images kept", async () => {
+    const { outputs, seconds } = await deploy("v3", { byTag: true });
+    console.log(`deploy v1 -> v3 (by tag): ${seconds.toFixed(1)} s`);
+    v3 = releaseOf(outputs);
+    expect(v3.images).toEqual(target.releases.v3);
+    expect(runningOnHost(corner.composeProject).backend).toMatchObject({ image: target.releases.v3!.backend, state: "running" });
+    const backups = outputs.backups!.value as string[];
+    const composeBackups = backups.filter((b) => b.includes("/docker-compose.yml.") && b.endsWith(".backup"));
+    expect(composeBackups.length).toBeGreaterThanOrEqual(1);
+    // The newest compose backup is v1's file, byte for byte.
+    expect(sha256(onHost(`cat ${composeBackups.at(-1)}`))).toBe(v1.composeSha256);
+    expect(backups.some((b) => /\/\.env\.\d{8}T\d{6}Z\.backup$/.test(b))).toBe(true);
+    expect(onHost(`ls -1a ${corner.appDir}`).split("\n").filter((f) => f.endsWith(".backup")).map((f) => `${corner.appDir}/${f}`).sort()).toEqual(
+      [...backups].sort(),
+    );
+    for (const ref of Object.values(target.releases.v1!)) expect(imagePresentOnHost(ref)).toBe(true);
+    const status = hostStatus();
+    expect(status.current).toMatchObject({ id: "v3", images: target.releases.v3 });
+    expect(status.previous).toMatchObject({ id: "v1", images: target.releases.v1 });
+    expect(await get(corner.ports.backend, "/api/version")).toMatchObject({ status: 200, body: expect.stringContaining('"v3"') });
+  });
+
+  it("up with v1's config again puts the host back on v1 exactly", async () => {
+    const { outputs, seconds } = await deploy("v1", { gitSha: "1111111" });
+    console.log(`deploy v3 -> v1 (rollback by config): ${seconds.toFixed(1)} s`);
+    const back = releaseOf(outputs);
+    expect({ ...back, deployedAt: "" }).toEqual({ ...v1, deployedAt: "" });
+    expect(back.deployedAt >= v3.deployedAt).toBe(true);
+    expect(sha256(hostFile("docker-compose.yml"))).toBe(v1.composeSha256);
+    const running = runningOnHost(corner.composeProject);
+    expect(running.backend!.image).toBe(target.releases.v1!.backend);
+    expect(running.frontend!.image).toBe(target.releases.v1!.frontend);
+    const status = hostStatus();
+    expect(status.current).toMatchObject({ id: "v1", images: target.releases.v1, composeSha256: v1.composeSha256 });
+    expect(status.previous).toMatchObject({ id: "v3" });
+    expect(await get(corner.ports.backend, "/api/version")).toMatchObject({ status: 200, body: expect.stringContaining('"v1"') });
+  });
+
+  it("destroy stops the app and keeps its files", async () => {
+    await ts.stack.destroy(quiet);
+    expect(runningOnHost(corner.composeProject)).toEqual({});
+    expect(sha256(hostFile("docker-compose.yml"))).toBe(v1.composeSha256);
+    expect((await get(corner.ports.backend, "/api/health")).status).toBe(0);
+  });
+});
+
+describe("a config with a hostile value", () => {
+  let listener: Server;
+  let connections = 0;
+  beforeAll(async () => {
+    // Stands in for the SSH server: counts every TCP connection attempt.
+    listener = createServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  });
+  afterAll(() => new Promise<void>((resolve) => listener.close(() => resolve())));
+
+  it.each([
+    ["awareness:composeProject", "awareness;touch /tmp/pwned"],
+    ["awareness:appDir", "/opt/$(touch /tmp/pwned)"],
+    ["awareness:release", JSON.stringify({ id: "v1`id`", images: target.releases.v1 })],
+  ])("%s is refused before any SSH connection", async (key, value) => {
+    const port = (listener.address() as { port: number }).port;
+    const hosts = [{ name: "sandbox", host: "127.0.0.1", port, user: "root" }];
+    const error = await deployExpectingFailure("v1", { overrides: { "awareness:hosts": hosts, [key]: value } });
+    expect(error).toContain("Stack config is invalid");
+    expect(error).toContain(`${key}`);
+    expect(connections).toBe(0);
+    const resources = ((await ts.stack.exportStack()).deployment?.resources ?? []) as { type: string }[];
+    expect(resources.filter((r) => r.type.startsWith("command:"))).toEqual([]);
+  });
+});

@@ -1,8 +1,9 @@
 // The sandbox target, exercised the way a deployment uses it: SSH in with the generated key
 // (host key pinned), check the session talks to the sandbox engine, pull each release from
 // the registry by digest on the host, run it with compose v2 and v1, and probe it over HTTP.
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -97,11 +98,11 @@ function containerOf(service: Service): { configImage: string; state: string; ex
     `docker ps -aq --filter label=com.docker.compose.project=${project} --filter label=com.docker.compose.service=${service}`,
   ).trim();
   expect(id, `one ${service} container`).toMatch(/^[0-9a-f]{12}$/);
-  const [info] = JSON.parse(sshOk(`docker inspect ${id}`)) as Array<{
+  const [info] = JSON.parse(sshOk(`docker inspect ${id}`)) as [{
     Image: string;
     Config: { Image: string; Labels: Record<string, string> };
     State: { Status: string; ExitCode: number };
-  }>;
+  }];
   const repoDigests = JSON.parse(sshOk(`docker image inspect -f '{{json .RepoDigests}}' ${info.Image}`)) as string[];
   return { configImage: info.Config.Image, state: info.State.Status, exitCode: info.State.ExitCode, repoDigests, labels: info.Config.Labels };
 }
@@ -292,5 +293,181 @@ describe("the sandbox target", () => {
     expect(backend.exitCode).toBe(1);
     expect(backend.configImage).toBe(target.releases.v5.backend);
     await expect(get(testPorts.backend, "/api/health", 1_000)).rejects.toThrow();
+  });
+});
+
+// A second, throwaway sandbox in a folder and on ports of its own, so breaking it on purpose
+// never disturbs the shared one other e2e files deploy to.
+describe("sandbox.sh lifecycle (a throwaway sandbox)", () => {
+  let dir: string;
+  let ports: { registry: number; ssh: number };
+
+  function sandbox(args: string[], env: Record<string, string> = {}): { status: number; stdout: string; stderr: string } {
+    const result = spawnSync("bash", [sandboxScript, ...args], {
+      encoding: "utf8",
+      timeout: 600_000,
+      env: {
+        ...process.env,
+        SANDBOX_DIR: dir,
+        SANDBOX_REGISTRY_PORT: String(ports.registry),
+        SANDBOX_SSH_PORT: String(ports.ssh),
+        ...env,
+      },
+    });
+    return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+  }
+
+  function status(): { healthy: boolean; parts: Array<{ name: string; state: string; pid: number | null }>; exitCode: number } {
+    const result = sandbox(["status", "--json"]);
+    return { ...(JSON.parse(result.stdout) as { healthy: boolean; parts: [] }), exitCode: result.status };
+  }
+
+  function stateOf(part: string): string | undefined {
+    return status().parts.find((p) => p.name === part)?.state;
+  }
+
+  function pidFile(relative: string): number {
+    return Number(readFileSync(join(dir, relative), "utf8").trim());
+  }
+
+  function alive(pid: number): boolean {
+    try {
+      const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(" ")[2];
+      return state !== "Z";
+    } catch {
+      return false;
+    }
+  }
+
+  async function freePort(): Promise<number> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    return port;
+  }
+
+  function up(env: Record<string, string> = {}): string {
+    const result = sandbox(["up"], env);
+    expect(result.status, result.stderr).toBe(0);
+    return result.stderr;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "sbx-life-"));
+    ports = { registry: await freePort(), ssh: await freePort() };
+  });
+
+  afterAll(() => {
+    if (dir === undefined) return;
+    sandbox(["down"]);
+    const mounts = readFileSync("/proc/self/mounts", "utf8");
+    if (!mounts.includes(` ${dir}/`)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("comes up in its own folder and on the ports asked for, and reports healthy", () => {
+    const stderr = up();
+    expect(stderr).toMatch(/sandbox: starting dockerd \.\.\. ok, pid \d+ \(\d+\.\d s\)/);
+    const described = JSON.parse(readFileSync(join(dir, "target.json"), "utf8")) as Target;
+    expect(described.registry).toBe(`127.0.0.1:${ports.registry}`);
+    expect(described.ssh.port).toBe(ports.ssh);
+    expect(described.dockerHost).toBe(`unix://${dir}/docker.sock`);
+    const result = status();
+    expect(result).toMatchObject({ healthy: true, exitCode: 0 });
+    expect(result.parts.map((p) => p.name)).toEqual(["dockerd", "registry", "sshd", "compose-v2", "target.json"]);
+  });
+
+  it("says a daemon died, and `up` starts it again", async () => {
+    const registryPid = pidFile("registry/registry.pid");
+    process.kill(registryPid, "SIGKILL");
+    await expect.poll(() => alive(registryPid)).toBe(false);
+    const result = status();
+    expect(result.exitCode).toBe(1);
+    expect(result.healthy).toBe(false);
+    expect(result.parts.find((p) => p.name === "registry")).toMatchObject({ state: "dead", pid: registryPid });
+    expect(up()).toMatch(/registry: died earlier/);
+    expect(stateOf("registry")).toBe("running");
+    expect(pidFile("registry/registry.pid")).not.toBe(registryPid);
+  });
+
+  it("never kills the process a stale pidfile names, and starts its own daemon instead", async () => {
+    const sshdPid = pidFile("ssh/sshd.pid");
+    process.kill(sshdPid, "SIGTERM");
+    await expect.poll(() => alive(sshdPid)).toBe(false);
+    const bystander = spawn("sleep", ["300"], { stdio: "ignore" });
+    try {
+      writeFileSync(join(dir, "ssh", "sshd.pid"), `${bystander.pid}\n`);
+      expect(stateOf("sshd")).toBe("stale");
+      expect(up()).toMatch(/not ours/);
+      expect(alive(bystander.pid!)).toBe(true);
+      expect(stateOf("sshd")).toBe("running");
+      expect(pidFile("ssh/sshd.pid")).not.toBe(bystander.pid);
+    } finally {
+      bystander.kill();
+    }
+  });
+
+  it("recovers from a dockerd crash: the orphaned container is stopped and comes back under the new dockerd", async () => {
+    const described = JSON.parse(readFileSync(join(dir, "target.json"), "utf8")) as Target;
+    const port = await freePort();
+    const docker = (...args: string[]) =>
+      execFileSync("docker", args, { encoding: "utf8", env: { ...process.env, DOCKER_HOST: described.dockerHost } });
+    docker("run", "-d", "--name", "crash-survivor", "--network", "host", "--restart", "unless-stopped",
+      "-e", `PORT=${port}`, described.releases.v1.backend);
+    await waitForHttp(port, "/api/version");
+    const dockerdPid = pidFile("dockerd.pid");
+    process.kill(dockerdPid, "SIGKILL");
+    await expect.poll(() => alive(dockerdPid)).toBe(false);
+    expect(stateOf("dockerd")).toBe("dead");
+    // The container outlives its daemon (its shim survives); `up` must clean that up.
+    expect((await get(port, "/api/version")).status).toBe(200);
+    expect(up()).toMatch(/stopping a container shim left by a dead dockerd/);
+    await waitForHttp(port, "/api/version");
+    expect(docker("inspect", "-f", "{{.State.Status}}", "crash-survivor").trim()).toBe("running");
+    docker("rm", "-f", "crash-survivor");
+  });
+
+  it("refuses a forced port someone else holds, naming the port and the holder", async () => {
+    expect(sandbox(["down"]).status).toBe(0);
+    const holder: Server = createServer();
+    await new Promise<void>((resolve) => holder.listen(ports.ssh, "127.0.0.1", resolve));
+    try {
+      const result = sandbox(["up"]);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(`port ${ports.ssh} (from SANDBOX_SSH_PORT) on 127.0.0.1 is in use by pid ${process.pid}`);
+      expect(result.stderr).toMatch(/unset SANDBOX_SSH_PORT/);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  it("names a missing Debian package and how to install it", () => {
+    // A PATH with every tool the script needs except docker-registry.
+    const bin = join(dir, "fake-path");
+    mkdirSync(bin, { recursive: true });
+    for (const tool of ["bash", "dirname", "mkdir", "awk", "sort", "tr", "grep", "cat", "sed", "dockerd", "containerd",
+      "docker-compose", "ssh", "ssh-keygen", "curl", "jq", "ss", "findmnt", "flock", "docker", "dpkg-query"]) {
+      const path = execFileSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim();
+      if (!existsSync(join(bin, tool))) symlinkSync(path, join(bin, tool));
+    }
+    const result = sandbox(["up"], { PATH: bin });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("missing Debian package(s): docker-registry");
+    expect(result.stderr).toContain("apt-get install -y docker-registry");
+  });
+
+  it("`down` stops everything it started and unmounts its folder; `down && up` works", () => {
+    up();
+    const pids = [pidFile("dockerd.pid"), pidFile("registry/registry.pid"), pidFile("ssh/sshd.pid")];
+    const down = sandbox(["down"]);
+    expect(down.status, down.stderr).toBe(0);
+    for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+    expect(readFileSync("/proc/self/mounts", "utf8")).not.toContain(` ${dir}/`);
+    const after = status();
+    expect(after.exitCode).toBe(1);
+    expect(after.parts.filter((p) => p.pid !== null || p.state === "running")).toEqual([]);
+    expect(sandbox(["down"]).status).toBe(0); // idempotent
+    up();
+    expect(status().healthy).toBe(true);
   });
 });

@@ -446,31 +446,41 @@ EOF
 # ---------------------------------------------------------------- compose
 
 compose_source_stamp() {
-  cat "$SCRIPT_DIR/compose-v2/go.mod" "$SCRIPT_DIR/compose-v2/go.sum" | sha256sum | cut -d' ' -f1
+  cat "$SCRIPT_DIR/compose-v2/go.mod" "$SCRIPT_DIR/compose-v2/go.sum" | sha256sum | cut -c1-16
 }
 
+# The built plugin is kept in .tools/ (keyed by the wrapper module's go.mod + go.sum), so
+# a fresh .sandbox, or a second one in $SANDBOX_DIR, installs it without building again.
 ensure_compose_v2() {
-  local stamp_file=$COMPOSE_PLUGIN.stamp stamp tmp
+  local stamp_file=$COMPOSE_PLUGIN.stamp stamp built tmp
   stamp=$(compose_source_stamp)
+  built=$REPO/.tools/compose-v2/docker-compose-$COMPOSE_V2_VERSION-$stamp
+  step "compose $COMPOSE_V2_VERSION plugin"
   if [[ -x $COMPOSE_PLUGIN && -f $stamp_file && $(<"$stamp_file") == "$stamp" ]]; then
-    step "compose v2 plugin"
-    ok "$COMPOSE_V2_VERSION, already built"
+    [[ -x $built ]] || { mkdir -p "$(dirname "$built")" && cp -f "$COMPOSE_PLUGIN" "$built"; }
+    ok "already installed"
     return
   fi
-  require_go
-  mkdir -p "$(dirname "$COMPOSE_PLUGIN")"
-  step "building compose $COMPOSE_V2_VERSION from the Go module proxy (about 2 min the first time; log $LOGS/compose-build.log)"
-  tmp=$COMPOSE_PLUGIN.tmp.$$
-  if ! (cd "$SCRIPT_DIR/compose-v2" && CGO_ENABLED=0 go build -trimpath \
-    -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$COMPOSE_V2_VERSION" \
-    -o "$tmp" github.com/docker/compose/v2/cmd) >"$LOGS/compose-build.log" 2>&1; then
-    rm -f "$tmp"
-    tail -n 20 "$LOGS/compose-build.log" >&2
-    die "building compose v2 failed; log: $LOGS/compose-build.log"
+  mkdir -p "$(dirname "$COMPOSE_PLUGIN")" "$(dirname "$built")"
+  if [[ ! -x $built ]]; then
+    require_go
+    printf 'building from the Go module proxy (about 2-5 min the first time; log %s) ... ' "$LOGS/compose-build.log" >&2
+    tmp=$built.tmp.$$
+    if ! (cd "$SCRIPT_DIR/compose-v2" && CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$COMPOSE_V2_VERSION" \
+      -o "$tmp" github.com/docker/compose/v2/cmd) >"$LOGS/compose-build.log" 2>&1; then
+      rm -f "$tmp"
+      printf 'FAILED\n' >&2
+      STEP_OPEN=false
+      tail -n 20 "$LOGS/compose-build.log" >&2
+      die "building compose v2 failed; log: $LOGS/compose-build.log"
+    fi
+    mv -f "$tmp" "$built"
   fi
-  mv -f "$tmp" "$COMPOSE_PLUGIN"
+  # A hard link when .tools and the sandbox share a file system, else a copy.
+  ln -f "$built" "$COMPOSE_PLUGIN" 2>/dev/null || cp -f "$built" "$COMPOSE_PLUGIN"
   echo "$stamp" >"$stamp_file"
-  ok
+  ok "installed"
 }
 
 # ---------------------------------------------------------------- images

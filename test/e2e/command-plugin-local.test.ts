@@ -452,7 +452,8 @@ describe("command:local:Command (test-only plugin, real engine)", () => {
       for (const mode of loggingModes) {
         new command.local.Command(`log_${mode ?? "unset"}`, {
           create: `echo out-${mode ?? "unset"}; echo err-${mode ?? "unset"} >&2`,
-          ...(mode ? { logging: mode } : {}),
+          // "bogus" is outside the SDK's enum on purpose: the plugin must accept it and log nothing.
+          ...(mode ? { logging: mode as command.types.enums.local.Logging } : {}),
         });
       }
       new command.local.Command("logged3000", { create: "seq 1 3000" });
@@ -576,8 +577,14 @@ describe("command:local:Command (test-only plugin, real engine)", () => {
 
   it("L27 Check rejects wrong inputs with the official texts; unimplemented parts fail loudly", async () => {
     const t = await newStack();
+    // A raw resource bypasses the SDK's typing, so wrong input types reach the plugin's Check.
+    class RawLocalCommand extends pulumi.CustomResource {
+      constructor(name: string, props: Record<string, unknown>) {
+        super("command:local:Command", name, props);
+      }
+    }
     const raw = (props: Record<string, unknown>) => async () => {
-      new pulumi.CustomResource("command:local:Command", "raw", props);
+      new RawLocalCommand("raw", props);
     };
     const cases: [Record<string, unknown>, string][] = [
       [

@@ -34,7 +34,12 @@ function isCommandUrn(urn: string | undefined): boolean {
   return !!urn && urn.includes("::command:");
 }
 
-export async function runStep(stack: Stack, kind: StepKind, program?: PulumiFn): Promise<StepResult> {
+export async function runStep(
+  stack: Stack,
+  kind: StepKind,
+  program?: PulumiFn,
+  opts: { continueOnError?: boolean } = {},
+): Promise<StepResult> {
   const result: StepResult = {
     ok: true,
     error: "",
@@ -71,7 +76,7 @@ export async function runStep(stack: Stack, kind: StepKind, program?: PulumiFn):
     if (diag) {
       const name = resourceName(diag.urn);
       const message = diag.message.replace(/\n$/, "");
-      if (diag.severity === "debug") return;
+      if ((diag.severity as string) === "debug") return;
       if (diag.ephemeral && diag.severity === "info") {
         (result.logs[name] ??= []).push(message);
       } else {
@@ -82,7 +87,7 @@ export async function runStep(stack: Stack, kind: StepKind, program?: PulumiFn):
   const started = Date.now();
   try {
     if (kind === "preview") await stack.preview({ onEvent, program, diff: false });
-    else if (kind === "up") await stack.up({ onEvent, program });
+    else if (kind === "up") await stack.up({ onEvent, program, continueOnError: opts.continueOnError });
     else if (kind === "destroy") await stack.destroy({ onEvent });
     else await stack.refresh({ onEvent });
   } catch (err) {
@@ -98,8 +103,9 @@ export function errorsOf(step: StepResult): string[] {
   return step.diagnostics.filter((d) => d.severity === "error").map((d) => `${d.resource}: ${d.message}`);
 }
 
-export function warningsOf(step: StepResult): string[] {
-  return step.diagnostics.filter((d) => d.severity === "warning").map((d) => d.message);
+/** Warnings of one resource. */
+export function warningsOf(step: StepResult, resource: string): string[] {
+  return step.diagnostics.filter((d) => d.severity === "warning" && d.resource === resource).map((d) => d.message);
 }
 
 export interface StateResource {

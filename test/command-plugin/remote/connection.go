@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	p "github.com/pulumi/pulumi-go-provider"
@@ -114,6 +115,11 @@ func (con *Connection) clientConfig() (*ssh.ClientConfig, error) {
 	if con.HostKey != nil {
 		pinned, _, _, _, err := ssh.ParseAuthorizedKey([]byte(*con.HostKey))
 		if err != nil {
+			// Newer x/crypto appends "; last parsing error for ignored line: ..."; the
+			// official plugin's (older) one says just "ssh: no key found".
+			if strings.HasPrefix(err.Error(), "ssh: no key found") {
+				err = errors.New("ssh: no key found")
+			}
 			return nil, fmt.Errorf("failed to parse host key: %w", err)
 		}
 		config.HostKeyCallback = ssh.FixedHostKey(pinned)

@@ -76,7 +76,7 @@ die() {
 # ---------------------------------------------------------------- prerequisites
 
 require_packages() {
-  local missing=() cmd pkg
+  local missing=() cmd
   # command -> Debian package that provides it
   local -A needs=(
     [dockerd]=docker.io [containerd]=containerd [docker-registry]=docker-registry
@@ -104,16 +104,28 @@ require_go() {
 
 # ---------------------------------------------------------------- processes
 
+# Field N of /proc/PID/stat counted after the command name, which may contain spaces:
+# 1 = state, 2 = parent pid.
+proc_stat_field() { # pid n
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  awk -v n="$2" '{ print $n }' <<<"$stat"
+}
+
+process_alive() { # pid: exists and is not a zombie
+  local state
+  state=$(proc_stat_field "$1" 1) || return 1
+  [[ -n $state && $state != Z ]]
+}
+
 # The process recorded in PIDFILE is alive (not a zombie) and its command line contains
 # MARKER (a path under $SBX), so a recycled PID is never taken for ours.
 pid_alive_and_ours() { # pidfile marker
-  local pid state
+  local pid
   [[ -s $1 ]] || return 1
   pid=$(<"$1")
-  [[ $pid =~ ^[0-9]+$ ]] || return 1
-  [[ -r /proc/$pid/stat ]] || return 1
-  state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || return 1
-  [[ $state != Z ]] || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && process_alive "$pid" || return 1
   tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$2"
 }
 
@@ -124,7 +136,7 @@ daemon_state() { # pidfile marker
   if pid_alive_and_ours "$1" "$2"; then echo running
   elif [[ -e $1 ]]; then
     pid=$(<"$1")
-    if [[ $pid =~ ^[0-9]+$ && -d /proc/$pid ]] && [[ $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
+    if [[ $pid =~ ^[0-9]+$ ]] && process_alive "$pid"; then
       echo stale
     else
       echo dead
@@ -144,11 +156,9 @@ report_leftover_pidfile() { # name state pidfile
 pid_of() { [[ -s $1 ]] && cat "$1" || echo null; }
 
 wait_gone() { # pid seconds
-  local deadline=$((SECONDS + $2)) state
+  local deadline=$((SECONDS + $2))
   while ((SECONDS < deadline)); do
-    [[ -r /proc/$1/stat ]] || return 0
-    state=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 0
-    [[ $state == Z ]] && return 0 # exited; our parent shell reaps it later
+    process_alive "$1" || return 0 # a zombie has exited; whoever adopted it reaps it later
     sleep 0.1
   done
   return 1
@@ -209,8 +219,9 @@ choose_port() { # key default override-env-name
   local key=$1 default=$2 env_name=$3 override candidate who
   override=${!env_name:-}
   if [[ -n $override ]]; then
-    [[ $override =~ ^[0-9]+$ ]] && ((override > 0 && override < 65536)) ||
+    if ! [[ $override =~ ^[0-9]+$ ]] || ((override < 1 || override > 65535)); then
       die "$env_name=$override is not a port number"
+    fi
     who=$(port_listener "$override")
     [[ -z $who ]] ||
       die "port $override (from $env_name) on 127.0.0.1 is in use by $who. Stop that process, or unset $env_name to let the sandbox pick a free port."
@@ -297,8 +308,9 @@ stop_orphaned_containerd() {
     pid=${cmd#/proc/}; pid=${pid%/cmdline}
     tr '\0' ' ' 2>/dev/null <"$cmd" | grep -q -- "^[^ ]*containerd-shim[^ ]* .*$shim_marker" || continue
     note "stopping a container shim left by a dead dockerd (pid $pid) and its container"
-    for child in $(awk -v parent="$pid" '$4 == parent { print $1 }' /proc/[0-9]*/stat 2>/dev/null); do
-      kill -KILL "$child" 2>/dev/null || true
+    for child in /proc/[0-9]*; do
+      child=${child#/proc/}
+      if [[ $(proc_stat_field "$child" 2) == "$pid" ]]; then kill -KILL "$child" 2>/dev/null || true; fi
     done
     kill -TERM "$pid" 2>/dev/null || true
     wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
@@ -616,11 +628,11 @@ check_ssh_session() {
 # A listener belongs to the sandbox when one of its ancestors runs under our exec root
 # (a container started by our dockerd's containerd shim).
 started_by_sandbox() { # pid
-  local pid=$1 depth
-  for depth in 1 2 3 4 5 6 7 8; do
+  local pid=$1
+  for _ in 1 2 3 4 5 6 7 8; do
     [[ $pid =~ ^[0-9]+$ ]] && ((pid > 1)) || return 1
     tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$DOCKER_EXEC" && return 0
-    pid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null) || return 1
+    pid=$(proc_stat_field "$pid" 2) || return 1
   done
   return 1
 }

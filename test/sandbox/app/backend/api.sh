@@ -4,7 +4,7 @@
 # APP_VERSION, SLOW_SECONDS.
 CR=$(printf '\r')
 
-read -r method target _ || exit 0
+read -r _method target _ || exit 0
 # Drain the request headers; the body (if any) is ignored.
 while read -r header; do
   header=${header%"$CR"}

@@ -8,6 +8,7 @@ import { ConfigError, parseStackConfig } from "../components/config/parse.js";
 import type { StackConfig } from "../components/config/schema.js";
 import { watchRelease } from "./health.js";
 import { HostOps } from "./host/operations.js";
+import { HostUnreachableError } from "./host/ssh.js";
 import type { Clock, MonitorReport } from "./monitor/monitor.js";
 import { describePlan, planFromEvents } from "./preview-policy.js";
 import { runPrechecks, type CiStatusSource } from "./prechecks.js";
@@ -21,10 +22,10 @@ import {
 } from "./releases.js";
 import { rollbackTo, upRelease, type UpOutcome } from "./rollout.js";
 import { firstLine } from "./runner.js";
-import { openSession, type Logger, type Session } from "./session.js";
+import { openSession, type EngineTarget, type Logger, type Session } from "./session.js";
 import { ExitCode, newSummary, type RunSummary } from "./summary.js";
 
-export interface DeployRequest {
+export interface DeployRequest extends EngineTarget {
   stackName: string;
   releaseId: string;
   gitSha?: string | undefined;
@@ -42,12 +43,15 @@ export interface DeployRequest {
   upDeadlineMs?: number;
   ciStatus?: CiStatusSource | undefined;
   log?: Logger;
-  envVars?: Record<string, string>;
   clock?: Clock;
   /** Cancels the run (the CLI aborts it on SIGTERM/SIGINT): the engine update is cancelled, locks released. */
   signal?: AbortSignal;
   /** Lets tests watch each stage (e.g. stop the process mid-up). */
   onStage?: (stage: string) => void;
+}
+
+export function engineTarget(t: EngineTarget): EngineTarget {
+  return { envVars: t.envVars, workDir: t.workDir, backendUrl: t.backendUrl };
 }
 
 export function lockHolder(): string {
@@ -85,7 +89,7 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
   let locked = false;
   try {
     stage("config");
-    session = await openSession({ stackName: req.stackName, log, envVars: req.envVars });
+    session = await openSession({ ...engineTarget(req), stackName: req.stackName, log });
     const stack = session.stack;
     const before = await stack.getAllConfig();
     const current = before[releaseKey]?.value ? (JSON.parse(before[releaseKey].value) as ReleaseSpec) : undefined;
@@ -96,7 +100,17 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
     ops = new HostOps(session.host(config), session.layout(config));
 
     stage("lock");
-    locked = await takeLock(ops, holder, release.id, req, log, summary);
+    try {
+      locked = await takeLock(ops, holder, release.id, req, log, summary);
+    } catch (err) {
+      if (!(err instanceof HostUnreachableError)) throw err;
+      // The lock lives on the host: an unreachable host is the first failed precheck.
+      summary.prechecks.push({ name: "ssh reachable", ok: false, detail: err.message });
+      summary.outcome = "blocked";
+      summary.exitCode = ExitCode.Blocked;
+      summary.messages.push(`Blocked: ${err.message}. Nothing was changed.`);
+      return summary;
+    }
     if (!locked) return summary;
 
     stage("prechecks");

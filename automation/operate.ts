@@ -4,7 +4,7 @@ import type { EngineEvent, UpdateSummary } from "@pulumi/pulumi/automation/index
 import { ConfigError, parseStackConfig } from "../components/config/parse.js";
 import type { StackConfig } from "../components/config/schema.js";
 import type { DeploymentStatus, LockInfo } from "../components/host-commands/index.js";
-import { lockHolder, nextRelease, type DeployRequest } from "./deploy.js";
+import { engineTarget, lockHolder, nextRelease, type DeployRequest } from "./deploy.js";
 import { HostOps } from "./host/operations.js";
 import { describePlan, planFromEvents } from "./preview-policy.js";
 import { runPrechecks } from "./prechecks.js";
@@ -20,7 +20,7 @@ import {
 } from "./releases.js";
 import { rollbackTo } from "./rollout.js";
 import { firstLine } from "./runner.js";
-import { openSession, type Logger, type Session } from "./session.js";
+import { openSession, type EngineTarget, type Logger, type Session } from "./session.js";
 import { ExitCode, newSummary, type RunSummary } from "./summary.js";
 
 export const confirmWord = "ROLLBACK";
@@ -31,13 +31,12 @@ export class UsageError extends Error {
 
 const quiet: Logger = { info: () => {}, warn: () => {} };
 
-export interface RollbackRequest {
+export interface RollbackRequest extends EngineTarget {
   stackName: string;
   reason: string;
   confirm: string;
   to?: string | undefined;
   log?: Logger;
-  envVars?: Record<string, string>;
   deadlineMs?: number;
 }
 
@@ -59,10 +58,10 @@ export function describeCandidates(verified: VerifiedRef[]): string {
 async function withHost<T>(
   stackName: string,
   log: Logger,
-  envVars: Record<string, string> | undefined,
+  target: EngineTarget,
   fn: (s: Session, config: StackConfig, ops: HostOps) => Promise<T>,
 ): Promise<T> {
-  const session = await openSession({ stackName, log, envVars });
+  const session = await openSession({ ...engineTarget(target), stackName, log });
   try {
     const config = await session.config();
     return await fn(session, config, new HostOps(session.host(config), session.layout(config)));
@@ -76,7 +75,7 @@ export async function rollback(req: RollbackRequest): Promise<RunSummary> {
   const log = req.log ?? quiet;
   try {
     checkRollbackRequest(req);
-    await withHost(req.stackName, log, req.envVars, async (session, config, ops) => {
+    await withHost(req.stackName, log, req, async (session, config, ops) => {
       const holder = lockHolder();
       const verified = await verifiedReleases(session.stack);
       const hostStatus = await ops.status().catch(() => null);
@@ -122,11 +121,11 @@ export async function rollback(req: RollbackRequest): Promise<RunSummary> {
 }
 
 /** Break-glass: the host's newest *.backup files put back and started, then the stack refreshed. */
-export async function restore(req: { stackName: string; log?: Logger; envVars?: Record<string, string> }): Promise<RunSummary> {
+export async function restore(req: EngineTarget & { stackName: string; log?: Logger }): Promise<RunSummary> {
   const summary = newSummary("restore", req.stackName);
   const log = req.log ?? quiet;
   try {
-    await withHost(req.stackName, log, req.envVars, async (session, _config, ops) => {
+    await withHost(req.stackName, log, req, async (session, _config, ops) => {
       log.info("== restore from the host's newest backups");
       const out = await ops.restoreNewestBackups();
       for (const line of out.split("\n").filter(Boolean)) log.info(`  ${line}`);
@@ -179,8 +178,8 @@ function historyRow(u: UpdateSummary) {
   };
 }
 
-export async function status(req: { stackName: string; envVars?: Record<string, string>; historySize?: number }): Promise<StatusReport> {
-  const session = await openSession({ stackName: req.stackName, log: quiet, envVars: req.envVars });
+export async function status(req: EngineTarget & { stackName: string; historySize?: number }): Promise<StatusReport> {
+  const session = await openSession({ ...engineTarget(req), stackName: req.stackName, log: quiet });
   try {
     const outputs = await session.stack.outputs();
     const verified = await verifiedReleases(session.stack);
@@ -210,7 +209,7 @@ export async function status(req: { stackName: string; envVars?: Record<string, 
 export async function precheck(req: DeployRequest): Promise<RunSummary> {
   const summary = newSummary("precheck", req.stackName);
   try {
-    await withHost(req.stackName, req.log ?? quiet, req.envVars, async (session, config, ops) => {
+    await withHost(req.stackName, req.log ?? quiet, req, async (session, config, ops) => {
       const release = nextRelease(await currentReleaseConfig(session.stack), req);
       summary.release = release;
       const all = await session.stack.getAllConfig();
@@ -248,7 +247,7 @@ export async function precheck(req: DeployRequest): Promise<RunSummary> {
 /** The plan for a release, checked against the replace policy; the stack config is left as it was. */
 export async function preview(req: DeployRequest): Promise<RunSummary> {
   const summary = newSummary("preview", req.stackName);
-  const session = await openSession({ stackName: req.stackName, log: req.log ?? quiet, envVars: req.envVars });
+  const session = await openSession({ ...engineTarget(req), stackName: req.stackName, log: req.log ?? quiet });
   const before = await session.stack.getAllConfig();
   try {
     const release = nextRelease(await currentReleaseConfig(session.stack), req);

@@ -21,13 +21,18 @@ export const consoleLogger: Logger = {
   warn: (line) => process.stderr.write(`warning: ${line}\n`),
 };
 
-export interface SessionOptions {
+/** Where the engine keeps the stack; defaults: the repository root and the runner's backend. */
+export interface EngineTarget {
+  /** Extra environment for the engine (tests add the command plugin's PATH here). */
+  envVars?: Record<string, string> | undefined;
+  /** The folder with Pulumi.yaml and Pulumi.<stack>.yaml. */
+  workDir?: string | undefined;
+  backendUrl?: string | undefined;
+}
+
+export interface SessionOptions extends EngineTarget {
   stackName: string;
   log?: Logger;
-  /** Extra environment for the engine (tests add the command plugin's PATH here). */
-  envVars?: Record<string, string>;
-  workDir?: string;
-  backendUrl?: string;
 }
 
 export class Session {

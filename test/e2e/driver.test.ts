@@ -1,0 +1,278 @@
+// The driver end to end: the real engine, the real sandbox host, real HTTP probes. Each
+// scenario deploys one of the sandbox's releases and looks at what really happened on the
+// host (deployment.json, running containers, what the app answers) and in the stack.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deploy, type DeployRequest } from "../../automation/deploy.js";
+import { GitHubRest } from "../../automation/github/rest.js";
+import { rollback, restore, status } from "../../automation/operate.js";
+import { publishReports } from "../../automation/publish.js";
+import { verifiedReleases } from "../../automation/releases.js";
+import { openSession } from "../../automation/session.js";
+import { ExitCode } from "../../automation/summary.js";
+import { applySandboxStackConfig } from "../sandbox/stack-config.js";
+import { testEngineEnv } from "../support/plugins.js";
+import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
+import { clearCorner, get, onHost, target, testCorner } from "./components-support.js";
+
+const corner = testCorner("driver", { backend: 18280, frontend: 18281 });
+const stackName = `test-driver-${process.pid}`;
+const quiet = { info: () => {}, warn: () => {} };
+let dir: string;
+let base: Omit<DeployRequest, "releaseId">;
+
+/** What the app answers: its release, or "down". */
+async function liveVersion(): Promise<string> {
+  const r = await get(corner.ports.backend, "/api/version");
+  if (r.status !== 200) return "down";
+  return (JSON.parse(r.body) as { version: string }).version;
+}
+
+function hostStatus(): { current: { id: string } | null; verified: { id: string; images: Record<string, string> } | null } {
+  return JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`));
+}
+
+const release = (id: string, extra: Partial<DeployRequest> = {}) =>
+  deploy({ ...base, releaseId: id, images: target.releases[id], ...extra });
+
+async function withConfig<T>(values: Record<string, unknown>, run: () => Promise<T>): Promise<T> {
+  const session = await openSession({ stackName, workDir: base.workDir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
+  const before = await session.stack.getAllConfig();
+  try {
+    await session.stack.setAllConfig(
+      Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: typeof v === "string" ? v : JSON.stringify(v) }])),
+    );
+    return await run();
+  } finally {
+    await session.stack.setAllConfig(Object.fromEntries(Object.keys(values).map((k) => [k, before[k]!])));
+    session.close();
+  }
+}
+
+beforeAll(async () => {
+  clearCorner(corner);
+  dir = await mkdtemp(join(tmpdir(), "awareness-driver-"));
+  base = {
+    stackName,
+    workDir: dir,
+    backendUrl: `file://${dir}`,
+    envVars: await testEngineEnv(),
+    skipCiCheck: true,
+    allowDirty: true,
+    log: quiet,
+  };
+  const session = await openSession({ stackName, workDir: dir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
+  await applySandboxStackConfig(session.stack, target, "v1", corner);
+  session.close();
+});
+
+afterAll(async () => {
+  clearCorner(corner);
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe("deploy, monitor, verdict", () => {
+  it("v1 is deployed, passes the monitor and becomes verified", async () => {
+    const s = await release("v1");
+    expect(s.outcome).toBe("deployed-verified");
+    expect(s.exitCode).toBe(ExitCode.Ok);
+    expect(s.monitor?.verdict.state).toBe("passed");
+    expect(s.monitor?.rounds.length).toBe(8); // 4 s every 0.5 s
+    expect(await liveVersion()).toBe("v1");
+    const host = hostStatus();
+    expect(host.current?.id).toBe("v1");
+    expect(host.verified?.id).toBe("v1");
+    expect(Object.values(host.verified!.images)).toEqual(expect.arrayContaining(Object.values(target.releases.v1!)));
+    expect(s.prechecks.every((p) => p.ok)).toBe(true);
+  });
+
+  it("v2 fails 3 rounds in a row and rolls back to v1 by itself; a failure issue is opened", async () => {
+    const github: FakeGitHub = await startFakeGitHub();
+    try {
+      const s = await release("v2");
+      expect(s.outcome).toBe("rolled-back");
+      expect(s.exitCode).toBe(ExitCode.FailedRolledBack);
+      expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures" });
+      expect(s.monitor?.rounds).toHaveLength(3);
+      expect(s.monitor?.rounds.every((r) => r.failures.some((f) => f.includes("/api/auth/status")))).toBe(true);
+      expect(s.rollback).toMatchObject({ from: "v2", to: "v1" });
+      expect(s.rollback?.monitor?.verdict.state).toBe("passed");
+      expect(await liveVersion()).toBe("v1");
+      expect(hostStatus().current?.id).toBe("v1");
+
+      const gh = new GitHubRest({ baseUrl: github.url, token: github.token });
+      await publishReports(s, { reportDir: join(dir, "reports"), repo: { owner: "acme", repo: "awareness" }, github: gh, log: quiet });
+      expect(github.issues).toHaveLength(1);
+      expect(github.issues[0]!.title).toBe(`Deployment failed: v2 on ${stackName}`);
+      expect(github.issues[0]!.body).toContain("/api/auth/status");
+    } finally {
+      await github.close();
+    }
+  });
+
+  it("v3 (flaky) never fails 3 rounds in a row but is rolled back at the end on its success rate", async () => {
+    const s = await release("v3");
+    expect(s.outcome).toBe("rolled-back");
+    expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "success-rate" });
+    const v = s.monitor!.verdict as { successRate: number; longestFailureStreak: number };
+    expect(v.successRate).toBeLessThan(0.95);
+    expect(v.longestFailureStreak).toBeLessThan(3);
+    expect(await liveVersion()).toBe("v1");
+  });
+
+  it("v4 (slow) answers after the probe timeout: timeouts count as failures, rolled back", async () => {
+    // 2 s: slower than the 1 s probe timeout, within the image healthcheck's 3 s, so the
+    // switch succeeds and only the monitor can catch it.
+    const s = await release("v4", { env: { APP_ENV: "sandbox", SLOW_SECONDS: "2" } });
+    expect(s.outcome).toBe("rolled-back");
+    expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures" });
+    expect(s.monitor?.rounds[0]?.failures.join(" ")).toMatch(/timeout/);
+    expect(await liveVersion()).toBe("v1");
+  });
+
+  it("v5 never starts: the update fails, v1 keeps serving, nothing to roll back", async () => {
+    const s = await release("v5");
+    expect(s.outcome).toBe("up-failed");
+    expect(s.exitCode).toBe(ExitCode.FailedRolledBack);
+    expect(s.monitor).toBeUndefined();
+    expect(s.up?.error).toMatch(/service backend/);
+    expect(await liveVersion()).toBe("v1");
+    expect(hostStatus().current?.id).toBe("v1");
+  });
+});
+
+describe("blocked before any change", () => {
+  async function expectUntouched(run: () => Promise<{ outcome: string; exitCode: number }>) {
+    const before = onHost(`cat ${corner.appDir}/deployment.json`);
+    const s = await run();
+    expect(s.outcome).toBe("blocked");
+    expect(s.exitCode).toBe(ExitCode.Blocked);
+    expect(onHost(`cat ${corner.appDir}/deployment.json`)).toBe(before);
+    expect(await liveVersion()).toBe("v1");
+    return s;
+  }
+
+  it("an image missing from the registry", async () => {
+    const s = await expectUntouched(() =>
+      release("v6", { images: { backend: `${target.registry}/awareness-backend:no-such-tag` } }),
+    );
+    expect(s.prechecks.find((p) => p.name === "images in registry")).toMatchObject({ ok: false });
+  });
+
+  it("the commit's CI/CD run failed", async () => {
+    const github = await startFakeGitHub();
+    try {
+      const sha = "0123456789abcdef0123456789abcdef01234567";
+      github.seedRun("acme", "awareness", "ci-cd.yml", { head_sha: sha, conclusion: "failure" });
+      const gh = new GitHubRest({ baseUrl: github.url, token: github.token });
+      const s = await expectUntouched(() =>
+        release("v1", {
+          gitSha: sha,
+          skipCiCheck: false,
+          ciStatus: (commit) => gh.ciStatusForCommit({ owner: "acme", repo: "awareness", sha: commit }),
+        }),
+      );
+      expect(s.prechecks.find((p) => p.name === "ci-cd status")?.detail).toMatch(/failure/);
+    } finally {
+      await github.close();
+    }
+  });
+
+  it("the free disk floor is not met", async () => {
+    const s = await withConfig({ "awareness:precheck": { minFreeDiskMb: 100_000_000, minFreeMemoryMb: 64 } }, () =>
+      expectUntouched(() => release("v1")),
+    );
+    expect(s.prechecks.find((p) => p.name === "disk and memory")?.detail).toMatch(/free disk/);
+  });
+
+  it("the host is unreachable: host:port and the cause are named", async () => {
+    const closedPort = 1; // nothing listens on tcp/1 here
+    const s = await withConfig(
+      { "awareness:hosts": [{ name: "sandbox", host: "127.0.0.1", port: closedPort, user: "root" }] },
+      () => release("v1"),
+    );
+    expect(s.outcome).toBe("blocked");
+    expect(s.exitCode).toBe(ExitCode.Blocked);
+    expect(s.prechecks.find((p) => p.name === "ssh reachable")?.detail).toMatch(/127\.0\.0\.1:1\b.*ECONNREFUSED/);
+    expect(await liveVersion()).toBe("v1");
+  });
+
+  it("the preview would delete something the replace policy does not allow", async () => {
+    const services = {
+      backend: { environment: { PORT: String(corner.ports.backend) } },
+    };
+    // The current release names only the backend too, so the new config is valid: the
+    // frontend's resources would simply be deleted.
+    const backendOnly = { id: "v1", images: { backend: target.releases.v1!.backend! }, env: { APP_ENV: "sandbox" } };
+    const s = await withConfig({ "awareness:services": services, "awareness:release": backendOnly }, () =>
+      expectUntouched(() => deploy({ ...base, releaseId: "v1-backend-only" })),
+    );
+    const blocked = (s as { preview?: { blocked: string[] } }).preview?.blocked ?? [];
+    expect(blocked.join(" ")).toMatch(/delete command:remote:Command .*pull-frontend/);
+  });
+});
+
+describe("locks", () => {
+  it("a second deploy is refused while one runs; with --wait-lock it queues and then runs", async () => {
+    let releaseFirst!: () => void;
+    const firstInMonitor = new Promise<void>((r) => (releaseFirst = r));
+    const first = release("v1", { onStage: (stage) => stage === "monitor" && releaseFirst() });
+    await firstInMonitor;
+    const second = await release("v1");
+    expect(second.outcome).toBe("lock-held");
+    expect(second.exitCode).toBe(ExitCode.LockHeld);
+    expect(second.messages.join(" ")).toMatch(/holds the host lock: .*pid \d+/);
+    const queued = release("v1", { waitLock: true });
+    const [a, c] = await Promise.all([first, queued]);
+    expect(a.outcome).toBe("deployed-verified");
+    expect(c.outcome).toBe("deployed-verified");
+    expect(new Date(c.finishedAt!).getTime()).toBeGreaterThan(new Date(a.finishedAt!).getTime());
+    expect(onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim()).toBe("free");
+  });
+});
+
+describe("manual rollback and restore", () => {
+  it("refuses without the exact confirmation word, before touching anything", async () => {
+    const s = await rollback({ ...base, reason: "test", confirm: "rollback" });
+    expect(s.exitCode).toBe(ExitCode.Usage);
+    expect(s.messages.join(" ")).toMatch(/--confirm must be exactly ROLLBACK/);
+    expect(await liveVersion()).toBe("v1");
+  });
+
+  it("rolls back to the previous verified release, and --to a named one; lists candidates for an unknown one", async () => {
+    const b = await release("v1b", { env: { APP_ENV: "second" } });
+    expect(b.outcome).toBe("deployed-verified");
+    const session = await openSession({ stackName, workDir: base.workDir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
+    expect((await verifiedReleases(session.stack)).map((v) => v.id).slice(0, 2)).toEqual(["v1b", "v1"]);
+    session.close();
+
+    const back = await rollback({ ...base, reason: "login slow since v1b", confirm: "ROLLBACK" });
+    expect(back.outcome, JSON.stringify({ messages: back.messages, up: back.rollback?.up })).toBe("rollback-done");
+    expect(back.rollback).toMatchObject({ from: "v1b", to: "v1" });
+    expect(hostStatus().current?.id).toBe("v1");
+    expect(onHost(`cat ${corner.appDir}/.env`)).toContain("APP_ENV=sandbox");
+
+    const forward = await rollback({ ...base, reason: "v1b was fine after all", confirm: "ROLLBACK", to: "v1b" });
+    expect(forward.outcome, JSON.stringify({ messages: forward.messages, up: forward.rollback?.up })).toBe("rollback-done");
+    expect(hostStatus().current?.id).toBe("v1b");
+    expect(onHost(`cat ${corner.appDir}/.env`)).toContain("APP_ENV=second");
+
+    const unknown = await rollback({ ...base, reason: "x", confirm: "ROLLBACK", to: "v9" });
+    expect(unknown.exitCode).toBe(ExitCode.Usage);
+    expect(unknown.messages.join(" ")).toMatch(/Unknown rollback target "v9".*v1b.*v1/);
+  });
+
+  it("restore puts the newest backup files back and starts them", async () => {
+    expect(hostStatus().current?.id).toBe("v1b");
+    const s = await restore({ ...base, log: quiet });
+    expect(s.outcome).toBe("restored");
+    // The newest backups are the files v1b replaced: v1's.
+    expect(hostStatus().current?.id).toBe("v1");
+    expect(await liveVersion()).toBe("v1");
+    const st = await status({ ...base });
+    expect(st.host?.current?.id).toBe("v1");
+    expect(st.history.length).toBeGreaterThan(5);
+  });
+});

@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "./compose/render.js";
 import type { ReleaseConfig, ServiceConfig } from "./config/schema.js";
-import { parseSwitchOutput, switchRelease, switchReleaseStdin, teardown } from "./host-commands/deploy.js";
+import { parseSwitchOutput, switchRelease, switchReleaseCommand, switchReleaseStdin, teardown } from "./host-commands/deploy.js";
 import { paths, type HostLayout } from "./host-commands/layout.js";
 import { createImageResolver, type ImageResolverKind, type RegistryCredentials } from "./images/resolver.js";
 
@@ -102,11 +102,6 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
           composeCommand: args.layout.composeCommand,
         }),
       );
-    const stdin = pulumi
-      .all([this.composeFile, pulumi.output(args.secretEnv ?? {}), recordPrefix])
-      .apply(([compose, secretEnv, currentRecordPrefix]) =>
-        switchReleaseStdin({ compose, env: renderEnvFile(args.release.env, secretEnv), currentRecordPrefix }),
-      );
     const script = this.images.apply((images) =>
       switchRelease({
         layout: args.layout,
@@ -121,14 +116,22 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
         stableChecks: args.stableChecks ?? 2,
       }),
     );
+    const stdin = pulumi
+      .all([script, this.composeFile, pulumi.output(args.secretEnv ?? {}), recordPrefix])
+      .apply(([script, compose, secretEnv, currentRecordPrefix]) =>
+        switchReleaseStdin({ script, compose, env: renderEnvFile(args.release.env, secretEnv), currentRecordPrefix }),
+      );
 
     // 3. The switch: only after every pull succeeded.
     const switchStep = new command.remote.Command(
       `${name}-switch`,
       {
         connection: args.connection,
-        create: script,
-        // The env file holds secrets: it travels on stdin, stored encrypted in state.
+        // A short command line (failure messages quote it); the script and files ride on stdin,
+        // which holds the env file's secrets and is stored encrypted in state.
+        create: this.images.apply((images) =>
+          switchReleaseCommand({ layout: args.layout, releaseId: args.release.id, images }),
+        ),
         stdin: pulumi.secret(stdin),
         delete: teardown(args.layout),
         addPreviousOutputInEnv: false,

@@ -22,13 +22,28 @@ export interface SwitchReleaseArgs {
 }
 
 /**
- * What goes on stdin of the switch step: three lines, each base64 of one file: the compose
- * file, the env file, and the deployment record of this release as a JSON object WITHOUT its
- * closing brace (the host appends "deployedAt" from its own clock).
+ * What goes on stdin of the switch step: four lines, each base64 of one text: the switch
+ * script itself, the compose file, the env file, and the deployment record of this release as a
+ * JSON object WITHOUT its closing brace (the host appends "deployedAt" from its own clock).
  */
-export function switchReleaseStdin(files: { compose: string; env: string; currentRecordPrefix: string }): string {
+export function switchReleaseStdin(files: { script: string; compose: string; env: string; currentRecordPrefix: string }): string {
   const b64 = (s: string) => Buffer.from(s, "utf8").toString("base64");
-  return `${b64(files.compose)}\n${b64(files.env)}\n${b64(files.currentRecordPrefix)}\n`;
+  return [files.script, files.compose, files.env, files.currentRecordPrefix].map(b64).join("\n") + "\n";
+}
+
+/**
+ * The command line of the switch step: a comment saying what it does (so a failure message,
+ * which quotes the command, stays short) and a loader that reads the script from the first line
+ * of stdin (`read` consumes exactly one line, leaving the files for the script).
+ */
+export function switchReleaseCommand(args: { layout: HostLayout; releaseId: string; images: Record<string, string> }): string {
+  const pins = Object.entries(args.images)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([svc, ref]) => `${svc}=${ref}`)
+    .join(" ");
+  const what = `awareness: switch ${args.layout.appDir} to release ${args.releaseId} (${pins})`;
+  if (/[\n\r]/.test(what)) throw new Error("release values must be single-line");
+  return [`# ${what}`, `IFS= read -r script && eval "$(printf '%s' "$script" | base64 -d)"`].join("\n");
 }
 
 /**
@@ -51,10 +66,10 @@ export function switchRelease(args: SwitchReleaseArgs): string {
     sh`release=${args.releaseId}`,
     `fail() { printf '%s\\n' "$*" >&2; exit 1; }`,
     `mkdir -p "$app" "$stage" && cd "$app" || fail "cannot create $app"`,
-    "# 1. the new files, from stdin",
+    "# 1. the new files, from stdin (the first line, this script, was read by the loader)",
     `cat > "$stage/bundle" || fail "cannot read the release files from stdin"`,
     `umask 077`,
-    `sed -n 1p "$stage/bundle" | base64 -d > "$stage/${managedFiles[0]}" && sed -n 2p "$stage/bundle" | base64 -d > "$stage/${managedFiles[1]}" && sed -n 3p "$stage/bundle" | base64 -d > "$stage/current.json" || fail "the release files on stdin are damaged"`,
+    `sed -n 1p "$stage/bundle" | base64 -d > "$stage/${managedFiles[0]}" && sed -n 2p "$stage/bundle" | base64 -d > "$stage/${managedFiles[1]}" && sed -n 3p "$stage/bundle" | base64 -d > "$stage/current.json" && [ -s "$stage/current.json" ] || fail "the release files on stdin are damaged"`,
     `rm -f "$stage/bundle"; chmod 644 "$stage/${managedFiles[0]}"`,
     "# 2. every image on the host before the running stack is touched",
     sh`for pair in ${imagePairs}; do svc=\${pair%%=*}; ref=\${pair#*=}; docker image inspect "$ref" >/dev/null 2>&1 || docker pull -q "$ref" >/dev/null 2>&1 || fail "service $svc: image $ref is not on the host and cannot be pulled; the running release was not touched"; done`,

@@ -1,6 +1,8 @@
 // RemoteComposeStack through the real engine, the command plugin, the sandbox's sshd, dockerd
 // and registry: deploy, fail safely, switch, come back exactly; assert what the host did.
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
+import { join } from "node:path";
 import type { OutputMap } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awarenessProgram } from "../../components/program.js";
@@ -22,6 +24,13 @@ interface Release {
 }
 
 let ts: TempStack;
+
+/** Every file of the temp stack's file backend, concatenated. */
+function readStateFiles(dir: string): string {
+  const files = readdirSync(join(dir, "state"), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  expect(files.length).toBeGreaterThan(0);
+  return files.map((e) => readFileSync(join(e.parentPath, e.name), "utf8")).join("\n");
+}
 const quiet = { onOutput: () => {} };
 
 async function deploy(releaseId: string, extra: SandboxStackOptions = {}) {
@@ -79,6 +88,11 @@ describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
     expect(outputs.deploymentStatusPath!.value).toBe(`${corner.appDir}/deployment.json`);
     expect(outputs.backups!.value).toEqual([]);
     expect(await get(corner.ports.backend, "/api/version")).toMatchObject({ status: 200, body: expect.stringContaining('"v1"') });
+    // The secret env and the SSH key are stored encrypted: neither in clear nor as base64.
+    const state = readStateFiles(ts.dir);
+    expect(state).not.toContain("sandbox-session-secret");
+    expect(state).not.toContain(Buffer.from("APP_ENV=sandbox\nSESSION_SECRET=sandbox-session-secret\n").toString("base64"));
+    expect(state).not.toContain("PRIVATE KEY");
   });
 
   it("the same config again changes nothing (deployedAt stays)", async () => {
@@ -93,6 +107,9 @@ describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
     expect(error).toMatch(/release v5 did not start: service backend: container (restarting|exited)/);
     expect(error).toContain("fatal: this release never starts");
     expect(error).toContain("the previous release was brought up again");
+    // The failure quotes a short command line, not the whole switch script.
+    expect(error).toContain("# awareness: switch");
+    expect(error).not.toContain("fail() {");
     expect(await get(corner.ports.backend, "/api/version")).toMatchObject({ status: 200, body: expect.stringContaining('"v1"') });
     expect(runningOnHost(corner.composeProject).backend).toMatchObject({ image: target.releases.v1!.backend, state: "running" });
     expect(sha256(hostFile("docker-compose.yml"))).toBe(v1.composeSha256);

@@ -218,11 +218,28 @@ describe("the switch step", () => {
     expect(lines).toContain(`case "$prev" in *'"id":"v7",'*) prev=$old_prev ;; esac`);
   });
 
-  it("carries the files on stdin as three base64 lines", () => {
-    const stdin = hc.switchReleaseStdin({ compose: "services: {}\n", env: "A='x'\n", currentRecordPrefix: '{"id":"v7"' });
-    expect(stdin).toBe(
-      `${Buffer.from("services: {}\n").toString("base64")}\n${Buffer.from("A='x'\n").toString("base64")}\n${Buffer.from('{"id":"v7"').toString("base64")}\n`,
+  it("carries the script and the files on stdin as four base64 lines", () => {
+    const stdin = hc.switchReleaseStdin({ script: "echo hi", compose: "services: {}\n", env: "A='x'\n", currentRecordPrefix: '{"id":"v7"' });
+    const b64 = (t: string) => Buffer.from(t).toString("base64");
+    expect(stdin).toBe(`${b64("echo hi")}\n${b64("services: {}\n")}\n${b64("A='x'\n")}\n${b64('{"id":"v7"')}\n`);
+  });
+
+  it("its command line is a comment naming the release plus a loader for the script on stdin", () => {
+    const command = hc.switchReleaseCommand({ layout: v2, releaseId: "v7", images: { redis: `redis@${digest}`, backend: `b@${digest}` } });
+    expect(command).toBe(
+      [
+        `# awareness: switch /opt/awareness to release v7 (backend=b@${digest} redis=redis@${digest})`,
+        `IFS= read -r script && eval "$(printf '%s' "$script" | base64 -d)"`,
+      ].join("\n"),
     );
+  });
+
+  it("the loader runs the script from stdin's first line and leaves the rest to it", () => {
+    const script = 'printf "script saw: %s|" "$(cat)"; exit 3';
+    const stdin = hc.switchReleaseStdin({ script, compose: "C", env: "E", currentRecordPrefix: "R" });
+    const r = runSh(hc.switchReleaseCommand({ layout: v2, releaseId: "v7", images: {} }), { input: stdin });
+    const rest = stdin.split("\n").slice(1).join("\n").replace(/\n$/, "");
+    expect(r).toMatchObject({ code: 3, stdout: `script saw: ${rest}|` });
   });
 
   it("parses its summary line", () => {

@@ -118,7 +118,10 @@ describe("RemoteComposeStack (host resolver)", () => {
   it("the switch gets the pinned digests in its script, the files on stdin, a teardown without -v", () => {
     const sw = created.find((c) => c.name === "awareness-127-0-0-1-switch")!;
     const backendDigest = `127.0.0.1:5000/awareness-backend@${digestOf("127.0.0.1:5000/awareness-backend:v1")}`;
-    expect(String(sw.inputs.create)).toContain(`for pair in backend=${backendDigest} frontend=${pinned}; do`);
+    expect(sw.inputs.create).toBe(
+      `# awareness: switch /opt/awareness to release v1 (backend=${backendDigest} frontend=${pinned})\n` +
+        `IFS= read -r script && eval "$(printf '%s' "$script" | base64 -d)"`,
+    );
     expect(sw.inputs.delete).toBe(
       [
         "cd /opt/awareness 2>/dev/null && [ -f /opt/awareness/docker-compose.yml ] || exit 0",
@@ -126,10 +129,12 @@ describe("RemoteComposeStack (host resolver)", () => {
         "echo stopped",
       ].join("\n"),
     );
-    const [compose, env, record] = String(plain(sw.inputs.stdin))
+    const [script, compose, env, record] = String(plain(sw.inputs.stdin))
       .trim()
       .split("\n")
       .map((l) => Buffer.from(l, "base64").toString("utf8"));
+    expect(script).toContain(`for pair in backend=${backendDigest} frontend=${pinned}; do`);
+    expect(script).toContain("docker compose -p awareness -f /opt/awareness/docker-compose.yml up -d --remove-orphans");
     expect(compose).toContain(`image: ${backendDigest}`);
     expect(compose).toContain(`image: ${pinned}`);
     expect(env).toBe("SESSION_SECRET=s3cret-value\n");

@@ -22,7 +22,7 @@ import {
   type MarkerLine,
   type StepResult,
 } from "../support/plugin-steps.js";
-import { startSshd, type SshEndpoint, type SshdFixture } from "../support/sshd-fixture.js";
+import { startSshAgent, startSshd, type SshEndpoint, type SshdFixture } from "../support/sshd-fixture.js";
 
 type ConnectionArgs = commandTypes.remote.ConnectionArgs;
 
@@ -58,7 +58,8 @@ const acceptEnvWarning = (key: string) =>
 let sshd: SshdFixture;
 const stacks: TempStack[] = [];
 async function newStack(): Promise<TempStack> {
-  const t = await tempStack(async () => ({}));
+  // No ambient ssh-agent: the plugin would offer its keys (SSH_AUTH_SOCK) and change the auth errors.
+  const t = await tempStack(async () => ({}), { envVars: { SSH_AUTH_SOCK: "" } });
   stacks.push(t);
   return t;
 }
@@ -140,6 +141,11 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
       });
       new command.remote.Command("twoNL", { connection: conn(sshd.probeOnly), create: "printf 'a\\n\\n'; printf 'e\\n\\n' >&2" });
       new command.remote.Command("crlf", { connection: conn(sshd.probeOnly), create: "printf 'x\\r\\n'" });
+      // One 100 KB line with logging on (the official line logger hangs past 64 KiB).
+      new command.remote.Command("longLine", {
+        connection: conn(sshd.probeOnly),
+        create: "head -c 100000 /dev/zero | tr '\\0' y; echo",
+      });
     };
 
     const preview = await runStep(t.stack, "preview", program(1));
@@ -163,6 +169,8 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
     expect(create.logs.log_none).toBeUndefined();
     expect(state.log_none?.outputs).toMatchObject({ stdout: "out-none", stderr: "err-none" });
     expect(create.logs.crlf).toEqual(["x"]);
+    expect(state.longLine?.outputs.stdout).toBe("y".repeat(100_000));
+    expect(create.logs.longLine).toEqual(["y".repeat(100_000)]);
     // The whole connection is a secret in inputs and outputs.
     expect(isSecretValue(state.r01?.inputs.connection)).toBe(true);
     expect(isSecretValue(state.r01?.outputs.connection)).toBe(true);
@@ -305,7 +313,7 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
     ]);
   });
 
-  it("R10, R11, R25 dial retries: attempts, messages, back-off timing; a silent server fails instead of hanging", async () => {
+  it("R10, R11, R24, R25 dial retries: attempts, messages, back-off timing; a silent server fails instead of hanging", async () => {
     const t = await newStack();
     const dial = async (name: string, extra: Partial<ConnectionArgs>, endpoint = sshd.refused) =>
       runStep(t.stack, "up", async () => {
@@ -330,6 +338,16 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
       expect(step.durationMs).toBeLessThan(5_000);
     }
 
+    // R24: perDialTimeout bounds the TCP connect: 2 attempts x 2 s.
+    const timeout = await dial("r24", { perDialTimeout: 2, dialErrorLimit: 1 }, sshd.blackhole);
+    expect(timeout.ok).toBe(false);
+    expect(errorOf(timeout, "r24")).toBe(
+      `after 1 failed attempts: dial tcp ${sshd.blackhole.host}:${sshd.blackhole.port}: i/o timeout`,
+    );
+    expect(timeout.logs.r24).toEqual(["Dial 1/1 failed: retrying"]);
+    expect(timeout.durationMs).toBeGreaterThan(4_000);
+    expect(timeout.durationMs).toBeLessThan(12_000);
+
     // R25: the official plugin hangs here (no handshake timeout). This one bounds the handshake
     // by perDialTimeout: 2 attempts x 2 s.
     const silent = await dial("r25", { perDialTimeout: 2, dialErrorLimit: 1 }, sshd.silent);
@@ -345,10 +363,16 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
     expect(silent.durationMs).toBeLessThan(12_000);
   });
 
-  it("R12–R16, R22, R23 host key pinning, keys, passphrases, authorisation, no-dial cases, provider-side defaults", async () => {
+  it("R12–R16, R22, R23 host key pinning, keys, ssh-agent, passphrases, authorisation, no-dial cases, provider-side defaults", async () => {
     const t = await newStack();
     const limit1 = { dialErrorLimit: 1 };
+    const agent = await startSshAgent(sshd.clientKeyPath);
     const program = async () => {
+      // Auth through an ssh-agent (agentSocketPath), no key in the inputs.
+      new command.remote.Command("agent", {
+        connection: conn(sshd.probeOnly, { privateKey: undefined, agentSocketPath: agent.socket }),
+        create: "echo agent-out",
+      });
       const ok = (name: string, extra: Partial<ConnectionArgs>) =>
         new command.remote.Command(name, { connection: conn(sshd.probeOnly, extra), create: `echo ${name}-out` });
       ok("hostkey_ok", { hostKey: sshd.hostKeyLine });
@@ -368,6 +392,7 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
       });
     };
     const step = await runStep(t.stack, "up", program, { continueOnError: true });
+    await agent.stop();
     expect(step.ok).toBe(false);
     const state = await stateResources(t.stack);
     expect(errorOf(step, "hostkey_ok")).toBeUndefined();
@@ -388,6 +413,8 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
     expect(errorOf(step, "badkey")).toBe("ssh: no key found");
     expect(errorOf(step, "enc_nopw")).toBe("ssh: this private key is passphrase protected");
     expect(state.enc_pw?.outputs.stdout).toBe("enc_pw-out");
+    expect(errorOf(step, "agent")).toBeUndefined();
+    expect(state.agent?.outputs.stdout).toBe("agent-out");
     expect(state.nocreate?.outputs).toMatchObject({ stdout: "", stderr: "" });
     expect(state.nodial_delete?.outputs).toMatchObject({ stdout: "", stderr: "" });
     for (const failed of ["hostkey_wrong", "hostkey_garbage", "unauthorized", "badkey", "enc_nopw"]) {

@@ -4,7 +4,7 @@
 // SSH. Keys are generated per fixture with ssh-keygen in a temp dir; sshd runs as root with
 // `-D -f CONFIG -E LOG` and is stopped by the PID we started.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,8 +24,11 @@ export interface SshdFixture {
   refused: SshEndpoint;
   /** Accepts TCP but never sends a byte. */
   silent: SshEndpoint;
-  /** Authorized client key (OpenSSH private key text). */
+  /** Drops SYNs (a listener whose accept queue is full): connect times out. */
+  blackhole: SshEndpoint;
+  /** Authorized client key (OpenSSH private key text) and its file. */
   clientKey: string;
+  clientKeyPath: string;
   /** Authorized client key encrypted with `encryptedKeyPassphrase`. */
   encryptedClientKey: string;
   encryptedKeyPassphrase: string;
@@ -78,6 +81,38 @@ async function waitForBanner(endpoint: SshEndpoint, child: ChildProcess, log: st
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`sshd on ${endpoint.host}:${endpoint.port} did not answer within ${timeoutMs} ms; log ${log}`);
+}
+
+/**
+ * A TCP endpoint where connect() times out, like a host that drops SYNs: a listener with an
+ * accept backlog of 0 that never accepts (python3, since Node always accepts), whose queue is
+ * then filled by our own connections, so the kernel drops further SYNs.
+ */
+async function startBlackhole(host: string): Promise<{ endpoint: SshEndpoint; child: ChildProcess; fillers: net.Socket[] }> {
+  const script =
+    "import socket,sys,time\n" +
+    "s=socket.socket(); s.bind((sys.argv[1],0)); s.listen(0)\n" +
+    "print(s.getsockname()[1], flush=True)\n" +
+    "sys.stdin.read()\n"; // lives until its stdin closes (or it is killed)
+  const child = spawn("python3", ["-c", script, host], { stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("error", reject);
+    child.stdout!.once("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim())));
+  });
+  const endpoint = { host, port };
+  const fillers: net.Socket[] = [];
+  const connects = async (timeoutMs: number) =>
+    new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, host);
+      fillers.push(socket);
+      socket.on("error", () => resolve(false));
+      socket.once("connect", () => resolve(true));
+      setTimeout(() => resolve(false), timeoutMs);
+    });
+  for (let i = 0; i < 8 && (await connects(300)); i++) {
+    // keep filling the queue until a connect no longer completes
+  }
+  return { endpoint, child, fillers };
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -149,6 +184,8 @@ export async function startSshd(): Promise<SshdFixture> {
     servers.push(silentServer);
     const silentPort = await freePort("127.0.0.5");
     await new Promise<void>((resolve) => silentServer.listen(silentPort, "127.0.0.5", resolve));
+    const blackhole = await startBlackhole("127.0.0.4");
+    children.push(blackhole.child);
     const hostKeyLine = readFileSync(join(dir, "host_key.pub"), "utf8").trim();
     return {
       dir,
@@ -156,7 +193,9 @@ export async function startSshd(): Promise<SshdFixture> {
       withCommandEnv,
       refused,
       silent: { host: "127.0.0.5", port: silentPort },
+      blackhole: blackhole.endpoint,
       clientKey: readFileSync(join(dir, "client_key"), "utf8"),
+      clientKeyPath: join(dir, "client_key"),
       encryptedClientKey: readFileSync(join(dir, "encrypted_client_key"), "utf8"),
       encryptedKeyPassphrase,
       unauthorizedKey: readFileSync(join(dir, "unauthorized_key"), "utf8"),
@@ -164,6 +203,7 @@ export async function startSshd(): Promise<SshdFixture> {
       wrongHostKeyLine: readFileSync(join(dir, "other_host_key.pub"), "utf8").trim(),
       logs,
       async stop() {
+        for (const socket of blackhole.fillers) socket.destroy();
         for (const child of children) await stopChild(child);
         for (const server of servers) {
           server.close();
@@ -178,4 +218,24 @@ export async function startSshd(): Promise<SshdFixture> {
     for (const server of servers) server.close();
     throw err;
   }
+}
+
+/** An ssh-agent on its own socket holding `keyPath`; stopped by the PID we started. */
+export async function startSshAgent(keyPath: string): Promise<{ socket: string; stop(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "awareness-agent-"));
+  const socket = join(dir, "agent.sock");
+  const child = spawn("ssh-agent", ["-D", "-a", socket], { stdio: "ignore" });
+  const deadline = Date.now() + 5000;
+  while (!existsSync(socket)) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error("ssh-agent did not create its socket");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  execFileSync("ssh-add", ["-q", keyPath], { env: { ...process.env, SSH_AUTH_SOCK: socket }, stdio: "ignore" });
+  return {
+    socket,
+    async stop() {
+      await stopChild(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

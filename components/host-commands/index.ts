@@ -10,3 +10,4 @@ export * from "./precheck.js";
 export * from "./backups.js";
 export { probeFromHost } from "./probe.js";
 export * from "./running.js";
+export * from "./registry.js";

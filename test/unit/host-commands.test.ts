@@ -407,3 +407,18 @@ describe("prechecks and host-side probes", () => {
     );
   });
 });
+
+describe("registry check (before a deploy, nothing pulled)", () => {
+  it("asks the registry for each manifest; loopback registries over plain HTTP", () => {
+    expect(hc.registryHasImages(["127.0.0.1:5000/b:v1", "ghcr.io/a/b@sha256:1"])).toBe(
+      [
+        `if err=$(docker manifest inspect --insecure 127.0.0.1:5000/b:v1 2>&1 >/dev/null); then echo 'present 127.0.0.1:5000/b:v1'; else echo 'missing 127.0.0.1:5000/b:v1' "$(printf '%s' "$err" | tr '\\n' ' ' | cut -c1-200)"; fi`,
+        `if err=$(docker manifest inspect ghcr.io/a/b@sha256:1 2>&1 >/dev/null); then echo 'present ghcr.io/a/b@sha256:1'; else echo 'missing ghcr.io/a/b@sha256:1' "$(printf '%s' "$err" | tr '\\n' ' ' | cut -c1-200)"; fi`,
+      ].join("\n"),
+    );
+    expect(hc.parseRegistryCheck("present a:1\nmissing b:2 manifest unknown\n")).toEqual({
+      present: ["a:1"],
+      missing: [{ ref: "b:2", reason: "manifest unknown" }],
+    });
+  });
+});

@@ -230,6 +230,14 @@ describe("RemoteComposeStack (registry resolver through @pulumi/docker)", () => 
 });
 
 describe("awarenessProgram", () => {
+  it("index.ts hands exactly this function to the plain CLI (a default export and nothing else)", async () => {
+    const entry = await import("../../index.js");
+    const { awarenessProgram } = await import("../../components/program.js");
+    // The nodejs runtime refuses a module with both a default and named exports.
+    expect(Object.keys(entry)).toEqual(["default"]);
+    expect(entry.default).toBe(awarenessProgram);
+  });
+
   it("refuses a hostile config before declaring any resource", async () => {
     created.length = 0;
     const { awarenessProgram } = await import("../../components/program.js");

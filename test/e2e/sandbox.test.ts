@@ -445,7 +445,7 @@ describe("sandbox.sh lifecycle (a throwaway sandbox)", () => {
     // A PATH with every tool the script needs except docker-registry.
     const bin = join(dir, "fake-path");
     mkdirSync(bin, { recursive: true });
-    for (const tool of ["bash", "dirname", "mkdir", "awk", "sort", "tr", "grep", "cat", "sed", "dockerd", "containerd",
+    for (const tool of ["bash", "dirname", "mkdir", "awk", "sort", "tr", "grep", "cat", "sed", "sha256sum", "cut", "dockerd", "containerd",
       "docker-compose", "ssh", "ssh-keygen", "curl", "jq", "ss", "findmnt", "flock", "docker", "dpkg-query"]) {
       const path = execFileSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim();
       if (!existsSync(join(bin, tool))) symlinkSync(path, join(bin, tool));
@@ -456,6 +456,40 @@ describe("sandbox.sh lifecycle (a throwaway sandbox)", () => {
     expect(result.stderr).toContain("apt-get install -y docker-registry");
   });
 
+  it("adds a second host in a network namespace that pulls the same digests from its own registry address", async () => {
+    const stderr = up({ SANDBOX_SECOND_HOST: "1" });
+    expect(stderr).toMatch(/second host: checking an ssh session reaches its engine \.\.\. ok/);
+    const t2 = JSON.parse(readFileSync(join(dir, "target-t2.json"), "utf8")) as Target;
+    const main = JSON.parse(readFileSync(join(dir, "target.json"), "utf8")) as Target;
+    expect(t2.ssh).toMatchObject({ port: 22, user: "root", privateKeyPath: main.ssh.privateKeyPath });
+    expect(t2.ssh.host).not.toBe(main.ssh.host);
+    expect(t2.releases.v1.backend.split("@")[1]).toBe(main.releases.v1.backend.split("@")[1]);
+    expect(t2.releases.v1.backend.startsWith(`${t2.registry}/`)).toBe(true);
+    expect(status().parts.filter((p) => p.name.startsWith("t2-")).map((p) => p.state)).toEqual(
+      ["present", "running", "running", "running"],
+    );
+    const sshT2 = (command: string, input?: string) => {
+      const result = spawnSync("ssh", ["-i", t2.ssh.privateKeyPath, "-o", `UserKnownHostsFile=${t2.ssh.knownHostsPath}`,
+        "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", `root@${t2.ssh.host}`, command],
+      { input, encoding: "utf8", timeout: 120_000 });
+      expect(result.status, result.stderr).toBe(0);
+      return result.stdout;
+    };
+    const compose = `services:\n  backend:\n    image: ${t2.releases.v1.backend}\n    network_mode: host\n` +
+      `    environment:\n      PORT: "${t2.app.ports.backend}"\n`;
+    sshT2(`cat > ${shellQuote(t2.appDir)}/docker-compose.yml && cd ${shellQuote(t2.appDir)} && ` +
+      "docker compose -p t2-e2e pull -q && docker compose -p t2-e2e up -d", compose);
+    expect(sshT2("docker info --format '{{.DockerRootDir}}'").trim()).toBe(join(dir, "t2", "docker"));
+    const url = `${t2.app.baseUrl}/api/version`;
+    await expect.poll(async () => (await fetch(url).catch(() => undefined))?.status, { timeout: 20_000 }).toBe(200);
+    expect(await (await fetch(url)).json()).toMatchObject({ version: "v1" });
+    // The release runs on the second host's engine, not on the first one.
+    expect(sshT2("docker ps --format '{{.Names}}'").trim()).toBe("t2-e2e-backend-1");
+    const onMain = execFileSync("docker", ["ps", "-q", "--filter", "label=com.docker.compose.project=t2-e2e"],
+      { encoding: "utf8", env: { ...process.env, DOCKER_HOST: main.dockerHost } });
+    expect(onMain.trim()).toBe("");
+  });
+
   it("`down` stops everything it started and unmounts its folder; `down && up` works", () => {
     up();
     const pids = [pidFile("dockerd.pid"), pidFile("registry/registry.pid"), pidFile("ssh/sshd.pid")];
@@ -463,6 +497,7 @@ describe("sandbox.sh lifecycle (a throwaway sandbox)", () => {
     expect(down.status, down.stderr).toBe(0);
     for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
     expect(readFileSync("/proc/self/mounts", "utf8")).not.toContain(` ${dir}/`);
+    expect(existsSync(join(dir, "t2", "docker.sock"))).toBe(false);
     const after = status();
     expect(after.exitCode).toBe(1);
     expect(after.parts.filter((p) => p.pid !== null || p.state === "running")).toEqual([]);

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The sandbox: a real local deployment target on this machine.
 #
-#   sandbox.sh up            start dockerd, registry and sshd, build compose v2 and the demo
-#                            images, write .sandbox/target.json (idempotent)
+#   sandbox.sh up [--second-host]
+#                            start dockerd, registry and sshd, build compose v2 and the demo
+#                            images, write .sandbox/target.json (idempotent); --second-host
+#                            (or SANDBOX_SECOND_HOST=1) also starts a second host in a network
+#                            namespace, described in .sandbox/target-t2.json
 #   sandbox.sh down          stop the compose projects and the daemons it started (keeps
 #                            images and caches, so the next `up` is warm)
 #   sandbox.sh status [--json]
@@ -251,9 +254,12 @@ wait_until() { # seconds command...
 # ---------------------------------------------------------------- mounts
 
 # dockerd can leave its netns and data-root bind mounts behind (SANDBOX-RECIPE P5).
-unmount_leftovers() {
-  local target
-  findmnt -rn -o TARGET | awk -v root="$SBX/" 'index($0, root) == 1' | sort -r |
+unmount_leftovers() { # [folder...] (default: all of $SBX)
+  local target root
+  (($#)) || set -- "$SBX"
+  for root in "$@"; do
+    findmnt -rn -o TARGET | awk -v root="$root/" 'index($0, root) == 1'
+  done | sort -ru |
     while read -r target; do
       umount "$target" 2>/dev/null || umount -l "$target" 2>/dev/null ||
         note "could not unmount $target"
@@ -262,7 +268,9 @@ unmount_leftovers() {
 
 # ---------------------------------------------------------------- dockerd
 
-dockerd_answers() { curl -sf --max-time 2 --unix-socket "$DOCKER_SOCK" http://docker/_ping >/dev/null; }
+dockerd_answers() { # [socket]
+  curl -sf --max-time 2 --unix-socket "${1:-$DOCKER_SOCK}" http://docker/_ping >/dev/null
+}
 
 start_dockerd() {
   local state pid
@@ -275,8 +283,8 @@ start_dockerd() {
   fi
   report_leftover_pidfile dockerd "$state" "$DOCKERD_PID"
   rm -f "$DOCKERD_PID" "$DOCKER_SOCK"
-  stop_orphaned_containerd
-  unmount_leftovers
+  stop_orphaned_containerd "$DOCKER_EXEC"
+  unmount_leftovers "$DOCKER_DATA" "$DOCKER_EXEC"
   mkdir -p "$DOCKER_DATA" "$DOCKER_EXEC" "$LOGS" "$DOCKER_CFG"
   # An empty config file of our own, so /etc/docker/daemon.json can never leak in.
   [[ -f $DOCKERD_CONFIG ]] || echo '{}' >"$DOCKERD_CONFIG"
@@ -301,9 +309,10 @@ start_dockerd() {
 # and the containers keep serving. They are recognised by our exec root in their command
 # line: the sandbox started them. A container's init is the shim's child; killing it ends
 # the container's whole PID namespace, so a restarted dockerd starts from a clean slate.
-stop_orphaned_containerd() {
-  local pidfile=$DOCKER_EXEC/containerd/containerd.pid pid cmd child
-  local shim_marker="-address $DOCKER_EXEC/containerd/containerd.sock"
+stop_orphaned_containerd() { # exec-root
+  local exec_root=$1 pid cmd child
+  local pidfile=$exec_root/containerd/containerd.pid
+  local shim_marker="-address $exec_root/containerd/containerd.sock"
   for cmd in /proc/[0-9]*/cmdline; do
     pid=${cmd#/proc/}; pid=${pid%/cmdline}
     tr '\0' ' ' 2>/dev/null <"$cmd" | grep -q -- "^[^ ]*containerd-shim[^ ]* .*$shim_marker" || continue
@@ -315,7 +324,7 @@ stop_orphaned_containerd() {
     kill -TERM "$pid" 2>/dev/null || true
     wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
   done
-  if pid_alive_and_ours "$pidfile" "$DOCKER_EXEC/containerd"; then
+  if pid_alive_and_ours "$pidfile" "$exec_root/containerd"; then
     note "stopping containerd left by a dead dockerd (pid $(<"$pidfile"))"
     kill -TERM "$(<"$pidfile")" 2>/dev/null || true
     wait_gone "$(<"$pidfile")" 10 || kill -KILL "$(<"$pidfile")" 2>/dev/null || true
@@ -658,7 +667,12 @@ take_lock() {
 }
 
 cmd_up() {
-  local started=$EPOCHREALTIME
+  local started=$EPOCHREALTIME second_host=${SANDBOX_SECOND_HOST:-0}
+  case ${1:-} in
+    --second-host) second_host=1 ;;
+    "") ;;
+    *) usage >&2; exit 2 ;;
+  esac
   require_packages
   take_lock
   mkdir -p "$LOGS"
@@ -671,6 +685,11 @@ cmd_up() {
   write_target_description
   check_ssh_session
   warn_foreign_app_ports
+  if [[ $second_host == 1 ]]; then
+    start_second_host
+  elif second_host_present; then
+    note "second host: left as it is (start or refresh it with: sandbox.sh up --second-host)"
+  fi
   STEP_STARTED=$started
   note "up in $(elapsed) s; target: $TARGET_JSON (env for humans: $SBX/env)"
 }
@@ -681,11 +700,12 @@ compose_projects() {
     --format '{{.Label "com.docker.compose.project"}}' 2>/dev/null | sort -u
 }
 
-stop_compose_projects() {
-  local project
-  dockerd_answers || return 0
+stop_compose_projects() { # [docker-socket]
+  local project sock=${1:-$DOCKER_SOCK}
+  local DOCKER_HOST=unix://$sock
+  dockerd_answers "$sock" || return 0
   for project in $(compose_projects); do
-    step "docker compose -p $project down (volumes kept)"
+    step "docker compose -p $project down on ${sock#"$SBX"/} (volumes kept)"
     if [[ -x $COMPOSE_PLUGIN ]]; then
       # compose v2 finds the project's containers by label, no compose file needed.
       docker compose -p "$project" down --remove-orphans >>"$LOGS/down.log" 2>&1 ||
@@ -702,13 +722,14 @@ cmd_down() {
   local started=$EPOCHREALTIME
   take_lock
   mkdir -p "$LOGS"
+  stop_second_host
   if [[ $(daemon_state "$DOCKERD_PID" "$DOCKERD_CONFIG") == running ]]; then
-    stop_compose_projects
+    stop_compose_projects "$DOCKER_SOCK"
   fi
   stop_daemon sshd "$SSHD_PID" "$SSH_DIR/sshd_config" 10
   stop_daemon registry "$REGISTRY_PID" "$REGISTRY_DIR/config.yml" 10
   stop_daemon dockerd "$DOCKERD_PID" "$DOCKERD_CONFIG" 30
-  stop_orphaned_containerd
+  stop_orphaned_containerd "$DOCKER_EXEC"
   unmount_leftovers
   rm -f "$DOCKER_SOCK" "$DOCKERD_PID" "$REGISTRY_PID" "$SSHD_PID"
   STEP_STARTED=$started
@@ -739,6 +760,7 @@ collect_status() {
 
   if [[ -f $TARGET_JSON ]]; then state=present; else state=missing; fi
   jq -nc --arg s "$state" --arg e "$TARGET_JSON" '{name: "target.json", state: $s, pid: null, endpoint: $e}'
+  collect_second_host_status
 }
 
 cmd_status() {
@@ -763,14 +785,17 @@ cmd_ssh() {
 }
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
+
+# shellcheck source=test/sandbox/second-host.sh
+source "$SCRIPT_DIR/second-host.sh"
 
 main() {
   local command=${1:-}
   shift || true
   case $command in
-    up) cmd_up ;;
+    up) cmd_up "$@" ;;
     down) cmd_down ;;
     status) cmd_status "$@" ;;
     ssh) cmd_ssh "$@" ;;

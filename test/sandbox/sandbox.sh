@@ -674,6 +674,7 @@ cmd_up() {
     *) usage >&2; exit 2 ;;
   esac
   require_packages
+  ((EUID == 0)) || die "up needs root: it starts dockerd, and sshd for root logins (run it with sudo)"
   take_lock
   mkdir -p "$LOGS"
   start_dockerd
@@ -752,6 +753,7 @@ collect_status() {
 
   port=$(ssh_port || true)
   state=$(daemon_state "$SSHD_PID" "$SSH_DIR/sshd_config")
+  if [[ $state == running && -z $(port_listener "$port") ]]; then state=unresponsive; fi
   jq -nc --arg s "$state" --arg p "$(pid_of "$SSHD_PID")" --arg e "127.0.0.1:${port:-?}" \
     '{name: "sshd", state: $s, pid: ($p | tonumber? // null), endpoint: $e}'
 

@@ -43,11 +43,16 @@ export function renderComposeFile(input: ComposeInput): string {
   })}`;
 }
 
-/** The env file (KEY=value lines; values are one line by schema). Holds secrets: mode 600 on the host. */
+/**
+ * The env file (KEY='value' lines). Single quotes keep "$", "#" and spaces literal in both
+ * compose v2 (which would interpolate an unquoted "$") and docker-compose v1; both read \' as a
+ * quote. The schema refuses line breaks and backslashes (the two tools read those differently).
+ * Holds secrets: mode 600 on the host.
+ */
 export function renderEnvFile(env: Record<string, string>, secretEnv: Record<string, string>): string {
   const merged = { ...env, ...secretEnv };
   return sorted(merged)
-    .map(([k, v]) => `${k}=${v}\n`)
+    .map(([k, v]) => `${k}='${v.replace(/'/g, "\\'")}'\n`)
     .join("");
 }
 

@@ -16,8 +16,9 @@ export const namePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const releaseIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const gitShaPattern = /^[0-9a-f]{7,40}$/;
 const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-// Env values land in an env file, one per line: no line breaks, no NUL.
-const envValuePattern = /^[^\n\r\0]{0,4096}$/;
+// Env values land in an env file, one per line: no line breaks, no NUL, and no backslash
+// (compose v2 keeps "\\" literally inside quotes, docker-compose v1 unescapes it).
+const envValuePattern = /^[^\n\r\0\\]{0,4096}$/;
 const urlPathPattern = /^\/[A-Za-z0-9._~/-]*$/;
 const baseUrlPattern = /^https?:\/\/[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:\/[A-Za-z0-9._~/-]*)?$/;
 const volumePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*:\/[A-Za-z0-9._/-]*(?::(?:ro|rw))?$/;
@@ -71,7 +72,7 @@ export const hostSchema = z.strictObject({
 
 const envMapSchema = z.record(
   z.string().regex(envKeyPattern, "env names are letters, digits and _ (not starting with a digit)"),
-  z.string().regex(envValuePattern, "env values must be one line (no line breaks), at most 4096 characters"),
+  z.string().regex(envValuePattern, "env values must be one line (no line breaks, no backslashes), at most 4096 characters"),
 );
 
 export const serviceSchema = z.strictObject({

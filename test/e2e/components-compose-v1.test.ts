@@ -8,6 +8,15 @@ import { clearCorner, get, onHost, runningOnHost, sha256, target, testCorner } f
 
 const corner = testCorner("components-v1", { backend: 28180, frontend: 28181 });
 const quiet = { onOutput: () => {} };
+// A secret with everything an env file can get wrong: quotes, $, #, inner and trailing spaces.
+const tricky = "it's $HOME #not-a-comment  x ";
+const secretEnv = { TRICKY: tricky };
+
+/** The value a running container really got. */
+function envInContainer(container: string, name: string): string {
+  const line = onHost(`docker exec ${container} env`).split("\n").find((l) => l.startsWith(`${name}=`));
+  return line === undefined ? "<unset>" : line.slice(name.length + 1);
+}
 let ts: TempStack;
 
 async function deploy(releaseId: string, opts: SandboxStackOptions) {
@@ -33,7 +42,7 @@ afterAll(async () => {
 
 describe("RemoteComposeStack with docker-compose v1", () => {
   it("deploys v1: containers named project_service_1 run v1's digests", async () => {
-    const { release, seconds } = await deploy("v1", { composeCommand: "docker-compose" });
+    const { release, seconds } = await deploy("v1", { composeCommand: "docker-compose", secretEnv });
     console.log(`deploy v1 (first, docker-compose v1): ${seconds.toFixed(1)} s`);
     expect(release.images).toEqual(target.releases.v1);
     const running = runningOnHost(corner.composeProject);
@@ -41,13 +50,14 @@ describe("RemoteComposeStack with docker-compose v1", () => {
     expect(running.frontend).toEqual({ image: target.releases.v1!.frontend, state: "running", name: `${corner.composeProject}_frontend_1` });
     expect(sha256(onHost(`cat ${corner.appDir}/docker-compose.yml`))).toBe(release.composeSha256);
     expect(await get(corner.ports.backend, "/api/version")).toMatchObject({ status: 200, body: expect.stringContaining('"v1"') });
+    expect(envInContainer(`${corner.composeProject}_backend_1`, "TRICKY")).toBe(tricky);
   });
 
   it("switches to v3 and fails v5 back to v3", async () => {
-    const { seconds } = await deploy("v3", { composeCommand: "docker-compose" });
+    const { seconds } = await deploy("v3", { composeCommand: "docker-compose", secretEnv });
     console.log(`deploy v1 -> v3 (docker-compose v1): ${seconds.toFixed(1)} s`);
     expect(runningOnHost(corner.composeProject).backend!.image).toBe(target.releases.v3!.backend);
-    await applySandboxStackConfig(ts.stack, target, "v5", { ...corner, composeCommand: "docker-compose" });
+    await applySandboxStackConfig(ts.stack, target, "v5", { ...corner, composeCommand: "docker-compose", secretEnv });
     const error = await ts.stack.up(quiet).then(
       () => "",
       (err: { stderr?: string }) => String(err.stderr ?? err),
@@ -58,10 +68,11 @@ describe("RemoteComposeStack with docker-compose v1", () => {
   });
 
   it("the same project moves from v1 to compose v2 (containers recreated under v2 names)", async () => {
-    const { release } = await deploy("v3", { composeCommand: "docker compose" });
+    const { release } = await deploy("v3", { composeCommand: "docker compose", secretEnv });
     expect(release.images).toEqual(target.releases.v3);
     const running = runningOnHost(corner.composeProject);
     expect(running.backend).toEqual({ image: target.releases.v3!.backend, state: "running", name: `${corner.composeProject}-backend-1` });
     expect(JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)).current.composeCommand).toBe("docker compose");
+    expect(envInContainer(`${corner.composeProject}-backend-1`, "TRICKY")).toBe(tricky);
   });
 });

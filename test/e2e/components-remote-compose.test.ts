@@ -80,7 +80,7 @@ describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
     expect(running.backend).toMatchObject({ image: target.releases.v1!.backend, state: "running", name: `${corner.composeProject}-backend-1` });
     expect(running.frontend).toMatchObject({ image: target.releases.v1!.frontend, state: "running" });
     expect(sha256(hostFile("docker-compose.yml"))).toBe(v1.composeSha256);
-    expect(hostFile(".env")).toBe("APP_ENV=sandbox\nSESSION_SECRET=sandbox-session-secret\n");
+    expect(hostFile(".env")).toBe("APP_ENV='sandbox'\nSESSION_SECRET='sandbox-session-secret'\n");
     expect(onHost(`stat -c %a ${corner.appDir}/.env`).trim()).toBe("600");
     const status = hostStatus();
     expect(status.current).toEqual({ ...v1, composeCommand: "docker compose", host: undefined, appDir: undefined });
@@ -91,7 +91,7 @@ describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
     // The secret env and the SSH key are stored encrypted: neither in clear nor as base64.
     const state = readStateFiles(ts.dir);
     expect(state).not.toContain("sandbox-session-secret");
-    expect(state).not.toContain(Buffer.from("APP_ENV=sandbox\nSESSION_SECRET=sandbox-session-secret\n").toString("base64"));
+    expect(state).not.toContain(Buffer.from("APP_ENV='sandbox'\nSESSION_SECRET='sandbox-session-secret'\n").toString("base64"));
     expect(state).not.toContain("PRIVATE KEY");
   });
 

@@ -190,7 +190,7 @@ describe("hostile values in shell-reaching fields are refused by the schema", ()
   for (const field of shellFields) {
     it(`${field.key}`, () => {
       const envValue = field.key === "awareness:services.backend.environment.PORT";
-      for (const attack of envValue ? ["\n", "\r"] : attacks) {
+      for (const attack of envValue ? ["\n", "\r", "\\"] : attacks) {
         for (let at = 0; at <= field.valid.length; at++) {
           const hostile = field.valid.slice(0, at) + attack + field.valid.slice(at);
           const raw = withRegistry(withValue(field.path, hostile));

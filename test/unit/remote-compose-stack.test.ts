@@ -137,7 +137,7 @@ describe("RemoteComposeStack (host resolver)", () => {
     expect(script).toContain("docker compose -p awareness -f /opt/awareness/docker-compose.yml up -d --remove-orphans");
     expect(compose).toContain(`image: ${backendDigest}`);
     expect(compose).toContain(`image: ${pinned}`);
-    expect(env).toBe("SESSION_SECRET=s3cret-value\n");
+    expect(env).toBe("SESSION_SECRET='s3cret-value'\n");
     expect(record).toMatch(/^\{"id":"v1","gitSha":"abc1234","images":\{"backend":"127\.0\.0\.1:5000\/awareness-backend@sha256:/);
     // The secret never rides on the command line (plugin errors quote the command).
     expect(String(sw.inputs.create)).not.toContain("s3cret-value");

@@ -62,8 +62,8 @@ describe("renderComposeFile", () => {
 });
 
 describe("renderEnvFile", () => {
-  it("writes release env and secret env as sorted KEY=value lines, values verbatim", () => {
-    expect(renderEnvFile({ B: "2", A: "1" }, { TOKEN: "x'y $z" })).toBe("A=1\nB=2\nTOKEN=x'y $z\n");
+  it("writes release env and secret env as sorted KEY='value' lines, quotes escaped", () => {
+    expect(renderEnvFile({ B: "2", A: "1" }, { TOKEN: "x'y $z #c " })).toBe("A='1'\nB='2'\nTOKEN='x\\'y $z #c '\n");
     expect(renderEnvFile({}, {})).toBe("");
   });
 });

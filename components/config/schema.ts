@@ -71,7 +71,11 @@ export const hostSchema = z.strictObject({
 });
 
 const envMapSchema = z.record(
-  z.string().regex(envKeyPattern, "env names are letters, digits and _ (not starting with a digit)"),
+  z
+    .string()
+    .regex(envKeyPattern, "env names are letters, digits and _ (not starting with a digit)")
+    // The env file is also compose's own .env: these would change how compose itself runs.
+    .refine((k) => !/^(COMPOSE_|DOCKER_)/.test(k), "COMPOSE_* and DOCKER_* names are reserved for compose itself"),
   z.string().regex(envValuePattern, "env values must be one line (no line breaks, no backslashes), at most 4096 characters"),
 );
 

@@ -234,7 +234,12 @@ describe("hostile values in shell-reaching fields are refused by the schema", ()
     }
   });
 
-  it("env names must be identifiers", () => {
+  it("env names must be identifiers, and not compose's own settings", () => {
     expect(problemsOf(withValue(["release", "env"], { "A;B": "x" })).map((p) => p.key)).toContain("awareness:release.env.A;B");
+    for (const name of ["COMPOSE_PROJECT_NAME", "DOCKER_HOST"]) {
+      expect(problemsOf(withValue(["secretEnv"], { [name]: "x" }))).toEqual([
+        { key: `awareness:secretEnv.${name}`, message: "COMPOSE_* and DOCKER_* names are reserved for compose itself", shown: "[secret]" },
+      ]);
+    }
   });
 });

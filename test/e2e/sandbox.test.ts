@@ -199,6 +199,21 @@ describe("the sandbox target", () => {
     expect(sshOk("docker-compose version --short").trim()).toMatch(/^1\.\d+\.\d+$/);
   });
 
+  it("copies files over the sftp subsystem (scp)", () => {
+    const local = join(knownHostsDir, "upload.txt");
+    writeFileSync(local, "sent over sftp\n");
+    sshOk(`mkdir -p ${shellQuote(testAppDir)}`);
+    const result = spawnSync(
+      "scp",
+      ["-s", "-i", target.ssh.privateKeyPath, "-P", String(target.ssh.port),
+        "-o", `UserKnownHostsFile=${join(knownHostsDir, "known_hosts")}`, "-o", "StrictHostKeyChecking=yes",
+        "-o", "BatchMode=yes", local, `${target.ssh.user}@${target.ssh.host}:${testAppDir}/upload.txt`],
+      { encoding: "utf8", timeout: 30_000 },
+    );
+    expect(result.status, result.stderr).toBe(0);
+    expect(sshOk(`cat ${shellQuote(`${testAppDir}/upload.txt`)}`)).toBe("sent over sftp\n");
+  });
+
   it("refuses a host key other than the one target.json announces", () => {
     const otherDir = mkdtempSync(join(tmpdir(), "sandbox-e2e-wrong-"));
     try {

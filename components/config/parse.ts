@@ -77,6 +77,13 @@ function problemsFrom(error: z.ZodError, input: Record<string, unknown>): Config
       }
       continue;
     }
+    if (issue.code === "invalid_key") {
+      // A bad name in a record (service, env var): show the name (names are never secret).
+      const name = issue.path[issue.path.length - 1];
+      const message = issue.issues.map((inner) => inner.message).join("; ") || issue.message;
+      problems.push({ key: keyOf(issue.path), message, shown: JSON.stringify(String(name)) });
+      continue;
+    }
     const value = valueAt(input, issue.path);
     const shown = isSecretPath(issue.path) ? (value === undefined ? undefined : "[secret]") : show(value);
     const message = value === undefined && issue.code === "invalid_type" ? "is required but not set" : issue.message;

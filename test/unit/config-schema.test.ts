@@ -235,10 +235,16 @@ describe("hostile values in shell-reaching fields are refused by the schema", ()
   });
 
   it("env names must be identifiers, and not compose's own settings", () => {
-    expect(problemsOf(withValue(["release", "env"], { "A;B": "x" })).map((p) => p.key)).toContain("awareness:release.env.A;B");
+    expect(problemsOf(withValue(["release", "env"], { "A;B": "x" }))).toEqual([
+      {
+        key: "awareness:release.env.A;B",
+        message: "env names are letters, digits and _ (not starting with a digit)",
+        shown: '"A;B"',
+      },
+    ]);
     for (const name of ["COMPOSE_PROJECT_NAME", "DOCKER_HOST"]) {
       expect(problemsOf(withValue(["secretEnv"], { [name]: "x" }))).toEqual([
-        { key: `awareness:secretEnv.${name}`, message: "COMPOSE_* and DOCKER_* names are reserved for compose itself", shown: "[secret]" },
+        { key: `awareness:secretEnv.${name}`, message: "COMPOSE_* and DOCKER_* names are reserved for compose itself", shown: JSON.stringify(name) },
       ]);
     }
   });

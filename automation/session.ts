@@ -123,7 +123,8 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
   const handle = await openStack({
     stackName: opts.stackName,
     program: awarenessProgram,
-    workDir: opts.workDir ?? repoRoot,
+    // AWARENESS_PROJECT_DIR: where Pulumi.yaml and the stack files live, when not the repository root.
+    workDir: opts.workDir ?? process.env.AWARENESS_PROJECT_DIR ?? repoRoot,
     backendUrl: opts.backendUrl,
     envVars: { ...sandboxPluginEnv(opts.stackName), ...opts.envVars },
     plugins: [pluginFor("command")],

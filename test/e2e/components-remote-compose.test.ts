@@ -5,6 +5,7 @@ import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import type { OutputMap } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as hc from "../../components/host-commands/index.js";
 import { awarenessProgram } from "../../components/program.js";
 import { tempStack, type TempStack } from "../support/engine.js";
 import { applySandboxStackConfig, type SandboxStackOptions } from "../sandbox/stack-config.js";
@@ -165,6 +166,29 @@ describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
     expect(status.current).toMatchObject({ id: "v1", images: target.releases.v1, composeSha256: v1.composeSha256 });
     expect(status.previous).toMatchObject({ id: "v3" });
     expect(await get(corner.ports.backend, "/api/version")).toMatchObject({ status: 200, body: expect.stringContaining('"v1"') });
+  });
+
+  it("the driver's host commands work on the deployed host", async () => {
+    const layout = { appDir: corner.appDir, composeProject: corner.composeProject, composeCommand: "docker compose" as const };
+    const report = hc.parsePrecheck(onHost(hc.precheckProbe(layout)));
+    expect(report.compose).toBe("2.40.3");
+    expect(report.dockerServer).toMatch(/^\d+\.\d+/);
+    expect(hc.judgePrecheck(report, { minFreeDiskMb: 1, minFreeMemoryMb: 1 })).toEqual([]);
+    const refs = [...Object.values(target.releases.v1!), ...Object.values(target.releases.v3!)];
+    expect(hc.parseImagesPresent(onHost(hc.imagesPresent(refs)))).toEqual({ present: refs, missing: [] });
+    expect(hc.parseRunningServices(onHost(hc.runningServices(layout)))).toEqual([
+      { service: "backend", image: target.releases.v1!.backend, state: "running" },
+      { service: "frontend", image: target.releases.v1!.frontend, state: "running" },
+    ]);
+    expect(onHost(hc.markReleaseVerified(layout, "v1"))).toMatch(/^verified /);
+    const status = hc.parseDeploymentStatus(onHost(hc.readDeploymentStatus(layout)))!;
+    expect(status.verified).toMatchObject({ id: "v1", images: target.releases.v1 });
+    expect(onHost(hc.listBackups(layout)).trim().split("\n")).toEqual(
+      [...((await ts.stack.outputs()).backups!.value as string[])].sort(),
+    );
+    expect(onHost(hc.acquireLock(layout, { holder: "e2e", releaseId: "v1", staleAfterSeconds: 60 })).trim()).toBe("acquired");
+    expect(hc.parseLockInfo(onHost(hc.inspectLock(layout)))).toMatchObject({ holder: "e2e", release: "v1" });
+    expect(onHost(hc.releaseLock(layout, "e2e")).trim()).toBe("released");
   });
 
   it("destroy stops the app and keeps its files", async () => {

@@ -22,6 +22,11 @@ export function splitImageRef(ref: string): { repo: string; tag?: string; digest
   };
 }
 
+/** `docker login` with the password read from stdin (never on the command line). */
+export function registryLogin(login: RegistryLogin, context = ""): string {
+  return sh`docker login --username ${login.username} --password-stdin ${login.server} >/dev/null 2>&1 || { echo ${`${context}docker login to ${login.server} failed`} >&2; exit 1; }`;
+}
+
 /**
  * Pulls `ref` onto the host and prints exactly one line, `repo@sha256:…` (the registry's
  * manifest digest from RepoDigests). With `login`, the registry password is read from stdin
@@ -29,10 +34,7 @@ export function splitImageRef(ref: string): { repo: string; tag?: string; digest
  */
 export function pullAndResolveDigest(service: string, ref: string, login?: RegistryLogin): string {
   const { repo, digest } = splitImageRef(ref);
-  const loginStep = login
-    ? sh`docker login --username ${login.username} --password-stdin ${login.server} >/dev/null 2>&1 || { echo ${`service ${service}: docker login to ${login.server} failed`} >&2; exit 1; }` +
-      "\n"
-    : "";
+  const loginStep = login ? `${registryLogin(login, `service ${service}: `)}\n` : "";
   if (digest) {
     // Already immutable: make sure it is on the host, print it in canonical form.
     return (

@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { digestRefPattern } from "../config/schema.js";
-import { pullAndResolveDigest, splitImageRef } from "../host-commands/images.js";
+import { pullAndResolveDigest, registryLogin, splitImageRef } from "../host-commands/images.js";
 
 export interface ImageDigestResolver {
   /** The pinned reference for `service`'s image `ref`. */
@@ -64,7 +64,24 @@ export class HostPullResolver implements ImageDigestResolver {
 export class RegistryLookupResolver implements ImageDigestResolver {
   readonly steps: pulumi.Resource[] = [];
   private provider: docker.Provider | undefined;
-  constructor(private readonly ctx: ResolverContext) {}
+  constructor(private readonly ctx: ResolverContext) {
+    const auth = ctx.registryAuth;
+    if (auth) {
+      // The switch step pulls the pinned digests on the host: log the host in first.
+      this.steps.push(
+        new command.remote.Command(
+          `${ctx.name}-registry-login`,
+          {
+            connection: ctx.connection,
+            create: registryLogin({ server: auth.server, username: auth.username }),
+            stdin: pulumi.secret(auth.password),
+            addPreviousOutputInEnv: false,
+          },
+          { parent: ctx.parent },
+        ),
+      );
+    }
+  }
 
   private dockerProvider(): docker.Provider | undefined {
     const auth = this.ctx.registryAuth;

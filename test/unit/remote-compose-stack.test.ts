@@ -225,6 +225,13 @@ describe("RemoteComposeStack (registry resolver through @pulumi/docker)", () => 
     ]);
     expect(calls[0]!.provider).toMatch(/pulumi:providers:docker::awareness-127-0-0-1-registry::/);
     expect(created.filter((c) => c.name.includes("-pull-"))).toEqual([]);
+    // The host still pulls the pinned digests in the switch step, so it is logged in first.
+    const login = created.find((c) => c.name === "awareness-127-0-0-1-registry-login")!;
+    expect(login.inputs.create).toBe(
+      "docker login --username ci --password-stdin 127.0.0.1:5000 >/dev/null 2>&1 || { echo 'docker login to 127.0.0.1:5000 failed' >&2; exit 1; }",
+    );
+    expect(isSecretInput(login.inputs.stdin)).toBe(true);
+    expect(plain(login.inputs.stdin)).toBe("pw");
     expect(created.map((c) => c.name)).toContain("awareness-127-0-0-1-switch");
   });
 });

@@ -575,6 +575,31 @@ describe("command:local:Command (test-only plugin, real engine)", () => {
     expect(state.ign?.outputs.stdout).toBe("create-v1");
   });
 
+  it("a deadline abort: the engine cancels the request, the shell is killed, its orphans still hold the step", async () => {
+    // What the driver's deadline (runner.withDeadline -> AbortSignal -> one SIGINT to the CLI)
+    // does to a running local command: the engine cancels the provider request, whose context
+    // kills the `sh` (exec.CommandContext, as in the official plugin) but not its children; the
+    // step only returns when the orphaned `sleep` closes the output pipe. So an abort is prompt
+    // only for commands whose children die with them.
+    const t = await newStack();
+    const mark = join(t.dir, "slow.log");
+    const create = `echo started >> '${mark}'; sleep 8; echo finished >> '${mark}'`;
+    const hung = await runStep(t.stack, "up", async () => void new command.local.Command("slow", { create }), {
+      deadlineMs: 2_000,
+    });
+    expect(hung.timedOut).toBe(true);
+    expect(hung.error).toContain("did not finish within 2 s");
+    expect(errorsOf(hung)).toContain(`slow: signal: killed: running ${JSON.stringify(create)}:\n`);
+    expect(readFileSync(mark, "utf8")).toBe("started\n"); // the shell died before "finished"
+    expect(hung.durationMs).toBeGreaterThan(7_500); // ... but the step waited for the orphaned sleep
+    expect(hung.durationMs).toBeLessThan(30_000);
+    expect((await stateResources(t.stack)).slow).toBeUndefined();
+    // The cancelled update released the stack's lock: the next operation runs.
+    const next = await runStep(t.stack, "up", async () => void new command.local.Command("quick", { create: "echo ok" }));
+    expectOk(next);
+    expect((await stateResources(t.stack)).quick?.outputs.stdout).toBe("ok");
+  });
+
   it("L27 Check rejects wrong inputs with the official texts; unimplemented parts fail loudly", async () => {
     const t = await newStack();
     // A raw resource bypasses the SDK's typing, so wrong input types reach the plugin's Check.

@@ -363,6 +363,29 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
     expect(silent.durationMs).toBeLessThan(12_000);
   });
 
+  it("a deadline abort does not interrupt a running remote command (the step waits for it)", async () => {
+    // The official plugin's session.Run ignores cancellation, and so does this one: the
+    // driver's single SIGINT cannot stop a remote command; only a hard kill could.
+    const t = await newStack();
+    const mark = join(t.dir, "slow.log");
+    const create = `echo started >> '${mark}'; sleep 6; echo finished >> '${mark}'`;
+    const hung = await runStep(
+      t.stack,
+      "up",
+      async () => void new command.remote.Command("slow", { connection: conn(sshd.probeOnly), create }),
+      { deadlineMs: 2_000 },
+    );
+    expect(hung.timedOut).toBe(true);
+    expect(readFileSync(mark, "utf8")).toBe("started\nfinished\n"); // ran to its end
+    expect(hung.durationMs).toBeGreaterThan(6_000);
+    expect(hung.durationMs).toBeLessThan(30_000);
+    const next = await runStep(t.stack, "up", async () => void new command.remote.Command("quick", {
+      connection: conn(sshd.probeOnly),
+      create: "echo ok",
+    }));
+    expectOk(next);
+  });
+
   it("R12–R16, R22, R23 host key pinning, keys, ssh-agent, passphrases, authorisation, no-dial cases, provider-side defaults", async () => {
     const t = await newStack();
     const limit1 = { dialErrorLimit: 1 };

@@ -3,6 +3,13 @@
 // resource, ephemeral log lines, warnings and errors — plus the resources in state.
 import { existsSync, readFileSync, truncateSync } from "node:fs";
 import type { EngineEvent, PulumiFn, Stack } from "@pulumi/pulumi/automation/index.js";
+import { DeadlineExceededError, withDeadline } from "../../automation/runner.js";
+
+/**
+ * Every step runs under a deadline of our own: a plugin that hangs (as the official one does
+ * on a >64 KiB line or a silent SSH server) fails the step clearly instead of the test timing out.
+ */
+export const STEP_DEADLINE_MS = 120_000;
 
 export type StepKind = "preview" | "up" | "destroy" | "refresh";
 
@@ -21,6 +28,8 @@ export interface StepResult {
   /** Preview only: stdout/stderr/create outputs per resource as the engine showed them. */
   previewOutputs: Record<string, Record<string, unknown>>;
   durationMs: number;
+  /** The step was cancelled at STEP_DEADLINE_MS. */
+  timedOut: boolean;
 }
 
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -38,7 +47,7 @@ export async function runStep(
   stack: Stack,
   kind: StepKind,
   program?: PulumiFn,
-  opts: { continueOnError?: boolean } = {},
+  opts: { continueOnError?: boolean; deadlineMs?: number } = {},
 ): Promise<StepResult> {
   const result: StepResult = {
     ok: true,
@@ -49,6 +58,7 @@ export async function runStep(
     diagnostics: [],
     previewOutputs: {},
     durationMs: 0,
+    timedOut: false,
   };
   const onEvent = (event: EngineEvent) => {
     const pre = event.resourcePreEvent?.metadata;
@@ -86,12 +96,15 @@ export async function runStep(
   };
   const started = Date.now();
   try {
-    if (kind === "preview") await stack.preview({ onEvent, program, diff: false });
-    else if (kind === "up") await stack.up({ onEvent, program, continueOnError: opts.continueOnError });
-    else if (kind === "destroy") await stack.destroy({ onEvent });
-    else await stack.refresh({ onEvent });
+    await withDeadline(`${kind} (command-plugin e2e step)`, opts.deadlineMs ?? STEP_DEADLINE_MS, async (signal) => {
+      if (kind === "preview") await stack.preview({ onEvent, program, diff: false, signal });
+      else if (kind === "up") await stack.up({ onEvent, program, continueOnError: opts.continueOnError, signal });
+      else if (kind === "destroy") await stack.destroy({ onEvent, signal });
+      else await stack.refresh({ onEvent, signal });
+    });
   } catch (err) {
     result.ok = false;
+    result.timedOut = err instanceof DeadlineExceededError;
     result.error = err instanceof Error ? err.message : String(err);
   }
   result.durationMs = Date.now() - started;

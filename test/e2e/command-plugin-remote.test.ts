@@ -476,10 +476,16 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
       host: sshd.refused.host, user: "root", port: 22, dialErrorLimit: 10, perDialTimeout: 15,
     });
     const nohost = await rawStep("nohost", { connection: { port: 22 }, create: "true" });
-    expect(errorOf(nohost, "nohost")).toContain("host: Missing required field 'host' on 'remote.Connection'");
+    expect(errorOf(nohost, "nohost")).toBe(
+      "command:remote:Command resource 'nohost': property connection value {map[port:{22}]} has a problem: " +
+        "An error occurred decoding 'CommandInputs.connection': 1 failures decoding:\n" +
+        "\thost: Missing required field 'host' on 'remote.Connection'",
+    );
     const strport = await rawStep("strport", { connection: { host: "127.0.0.1", port: "abc" }, create: "true" });
-    expect(errorOf(strport, "strport")).toContain(
-      "Field 'port' on 'remote.Connection' must be a 'float64'; got 'string' instead",
+    expect(errorOf(strport, "strport")).toBe(
+      "command:remote:Command resource 'strport': property connection value {map[host:{127.0.0.1} port:{abc}]} " +
+        "has a problem: An error occurred decoding 'CommandInputs.connection': 1 failures decoding:\n" +
+        "\tport: Field 'port' on 'remote.Connection' must be a 'float64'; got 'string' instead",
     );
     const noconn = await rawStep("noconn", { create: "true" });
     expect(errorOf(noconn, "noconn")).toBe(

@@ -57,7 +57,7 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
   /** Backup files on the host after this deploy (absolute paths). */
   readonly backups: pulumi.Output<string[]>;
   readonly deploymentStatusPath: string;
-  /** The steps, in order: image pulls (host resolver), then the switch. */
+  /** The steps before the switch: image pulls (host resolver) or the registry login (registry resolver). */
   readonly pullSteps: pulumi.Resource[];
   readonly switchStep: command.remote.Command;
 

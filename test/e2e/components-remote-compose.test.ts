@@ -129,6 +129,24 @@ describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
     expect(await get(corner.ports.backend, "/api/version")).toMatchObject({ status: 200, body: expect.stringContaining('"v1"') });
   });
 
+  it("a release change previews as in-place updates only (nothing replaced or deleted)", async () => {
+    await applySandboxStackConfig(ts.stack, target, "v3", { ...options, byTag: true });
+    const ops: Record<string, string> = {};
+    await ts.stack.preview({
+      onEvent: (e) => {
+        const m = e.resourcePreEvent?.metadata;
+        if (m && m.type.startsWith("command:")) ops[m.urn.split("::").pop()!] = m.op;
+      },
+    });
+    expect(ops).toEqual({
+      "awareness-sandbox-pull-backend": "update",
+      "awareness-sandbox-pull-frontend": "update",
+      "awareness-sandbox-switch": "update",
+    });
+    // A preview changes nothing on the host.
+    expect(runningOnHost(corner.composeProject).backend!.image).toBe(target.releases.v1!.backend);
+  });
+
   let v3: Release;
   it("deploys v3 by tag: digests resolved on the host, v1's files backed up, v1's images kept", async () => {
     const { outputs, seconds } = await deploy("v3", { byTag: true });

@@ -85,16 +85,17 @@ async function waitForBanner(endpoint: SshEndpoint, child: ChildProcess, log: st
 
 /**
  * A TCP endpoint where connect() times out, like a host that drops SYNs: a listener with an
- * accept backlog of 0 that never accepts (python3, since Node always accepts), whose queue is
+ * accept backlog of 0 that never accepts (perl, since Node always accepts), whose queue is
  * then filled by our own connections, so the kernel drops further SYNs.
  */
 async function startBlackhole(host: string): Promise<{ endpoint: SshEndpoint; child: ChildProcess; fillers: net.Socket[] }> {
+  // perl-base is an essential Debian package, so this needs nothing installed.
   const script =
-    "import socket,sys,time\n" +
-    "s=socket.socket(); s.bind((sys.argv[1],0)); s.listen(0)\n" +
-    "print(s.getsockname()[1], flush=True)\n" +
-    "sys.stdin.read()\n"; // lives until its stdin closes (or it is killed)
-  const child = spawn("python3", ["-c", script, host], { stdio: ["pipe", "pipe", "inherit"] });
+    "use Socket; socket(S, PF_INET, SOCK_STREAM, 0) or die $!;" +
+    "bind(S, pack_sockaddr_in(0, inet_aton($ARGV[0]))) or die $!; listen(S, 0) or die $!;" +
+    "my ($port) = unpack_sockaddr_in(getsockname(S)); $| = 1; print \"$port\\n\";" +
+    "my @rest = <STDIN>;"; // lives until its stdin closes (or it is killed)
+  const child = spawn("perl", ["-e", script, host], { stdio: ["pipe", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("error", reject);
     child.stdout!.once("data", (chunk: Buffer) => resolve(Number(chunk.toString().trim())));

@@ -41,6 +41,18 @@ afterAll(async () => {
 });
 
 describe("RemoteComposeStack with docker-compose v1", () => {
+  it("a first deploy that never starts leaves nothing running and no release files", async () => {
+    await applySandboxStackConfig(ts.stack, target, "v5", { ...corner, composeCommand: "docker-compose" });
+    const error = await ts.stack.up(quiet).then(
+      () => "",
+      (err: { stderr?: string }) => String(err.stderr ?? err),
+    );
+    expect(error).toMatch(/release v5 did not start: service backend/);
+    expect(error).toContain("there was no previous release: the new containers were stopped (volumes kept)");
+    expect(Object.values(runningOnHost(corner.composeProject)).filter((c) => c.state === "running")).toEqual([]);
+    expect(onHost(`ls -1a ${corner.appDir} | grep -v '^\\.\\.\\?$' | grep -v '^\\.staging$' || true`).trim()).toBe("");
+  });
+
   it("deploys v1: containers named project_service_1 run v1's digests", async () => {
     const { release, seconds } = await deploy("v1", { composeCommand: "docker-compose", secretEnv });
     console.log(`deploy v1 (first, docker-compose v1): ${seconds.toFixed(1)} s`);

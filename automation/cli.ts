@@ -42,7 +42,10 @@ interface ReleaseOptions {
 // stack's lock and the host lock are released and the next deploy converges.
 const interrupted = new AbortController();
 for (const sig of ["SIGTERM", "SIGINT"] as const) {
-  process.once(sig, () => {
+  // `on`, not `once`: the engine's own shutdown may signal the process group again, and a
+  // second signal must not kill the driver before it has released the locks.
+  process.on(sig, () => {
+    if (interrupted.signal.aborted) return;
     process.stderr.write(`\n${sig}: cancelling the running operation (the locks are released) ...\n`);
     interrupted.abort();
   });

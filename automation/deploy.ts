@@ -171,7 +171,10 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
       summary.messages.push(
         up.error instanceof ConcurrentUpdateError
           ? "Another update of this stack is running (engine lock). Nothing was changed."
-          : `The update failed; the previous release is still running (the switch undoes itself on a failed start). ${up.summary.error ?? ""}`,
+          : req.signal?.aborted
+            ? "Cancelled during the update (signal): the engine stopped after the step in flight; the locks are released " +
+              "and the next deploy re-applies the intended state."
+            : `The update failed; the previous release is still running (the switch undoes itself on a failed start). ${up.summary.error ?? ""}`,
       );
       if (!verified.length) summary.messages.push("No verified release exists yet.");
       return summary;

@@ -16,7 +16,7 @@ import {
   type ReleaseSpec,
   type VerifiedRef,
 } from "./releases.js";
-import { firstLine, withDeadline } from "./runner.js";
+import { clearInterruptedOperations, firstLine, withDeadline } from "./runner.js";
 import type { Logger, Session } from "./session.js";
 import type { UpSummary } from "./summary.js";
 
@@ -45,6 +45,8 @@ export async function upRelease(
   const started = Date.now();
   const deadlineMs = opts.deadlineMs ?? defaultUpDeadlineMs;
   try {
+    const cleared = await clearInterruptedOperations(session.stack);
+    if (cleared) opts.log.warn(cleared);
     const result = await withDeadline("up", deadlineMs, (signal, progress) =>
       session.stack.up({
         message: opts.message,

@@ -1,7 +1,8 @@
 // The one place that talks to the Pulumi engine: which CLI, which backend, which
 // secrets, which plugins, and a deadline of our own around every long operation.
 // Everything else in the driver asks this module for a stack and never spawns `pulumi`.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import os from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalWorkspace, PulumiCommand, type PulumiFn, type Stack } from "@pulumi/pulumi/automation/index.js";
@@ -215,4 +216,64 @@ export async function withDeadline<T>(
 export function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.split("\n").find((l) => l.trim() !== "")?.trim() ?? text;
+}
+
+interface EngineLockFile {
+  pid: number;
+  username: string;
+  hostname: string;
+  timestamp: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A file backend's update lock outlives a killed CLI (`.pulumi/locks/.../<id>.json`). When
+ * its holder was a process on this machine that no longer exists, the lock is stale: it is
+ * cleared with `pulumi cancel` so the next deploy can converge. Locks of live processes and
+ * of other machines are left alone (the deploy then reports the engine lock as held).
+ */
+export async function clearStaleEngineLock(handle: StackHandle): Promise<string | undefined> {
+  if (!handle.backendUrl.startsWith("file://")) return undefined;
+  const dir = join(fileURLToPath(handle.backendUrl), ".pulumi", "locks", "organization", projectName, handle.stack.name);
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+  } catch {
+    return undefined;
+  }
+  for (const file of files) {
+    let lock: EngineLockFile;
+    try {
+      lock = JSON.parse(readFileSync(join(dir, file), "utf8")) as EngineLockFile;
+    } catch {
+      continue;
+    }
+    if (lock.hostname !== os.hostname() || alive(lock.pid)) return undefined;
+    await handle.stack.cancel();
+    return `cleared a stale engine lock of stack ${handle.stack.name} left by pid ${lock.pid} (${lock.username}@${lock.hostname}, ${lock.timestamp}), which no longer runs`;
+  }
+  return undefined;
+}
+
+/**
+ * A cancelled or killed update can leave operations marked pending in the state. Pending
+ * updates and deletes are re-planned by the next update; pending creates block it, so they
+ * are cleared with a refresh (the commands they stand for are re-run by the next `up`).
+ */
+export async function clearInterruptedOperations(stack: import("@pulumi/pulumi/automation/index.js").Stack): Promise<string | undefined> {
+  const state = await stack.exportStack();
+  const pending = (state.deployment?.pending_operations ?? []) as { type: string; resource: { urn: string } }[];
+  if (pending.length === 0) return undefined;
+  await stack.refresh({ clearPendingCreates: true, message: "clear operations interrupted by a cancelled run" });
+  return `cleared ${pending.length} operation(s) an interrupted run left pending: ${pending
+    .map((p) => `${p.type} ${p.resource.urn.split("::").at(-1)}`)
+    .join(", ")}`;
 }

@@ -8,7 +8,7 @@ import { hostDisplayName, type HostConfig, type StackConfig } from "../component
 import type { HostLayout } from "../components/host-commands/layout.js";
 import { awarenessProgram } from "../components/program.js";
 import { SshHost, type HostExec } from "./host/ssh.js";
-import { localStackNames, openStack, repoRoot, type StackHandle } from "./runner.js";
+import { clearStaleEngineLock, localStackNames, openStack, repoRoot, type StackHandle } from "./runner.js";
 import { pluginFor, type PluginRequirement } from "./toolchain/versions.js";
 
 export interface Logger {
@@ -129,5 +129,7 @@ export async function openSession(opts: SessionOptions): Promise<Session> {
     envVars: { ...sandboxPluginEnv(opts.stackName), ...opts.envVars },
     plugins: [pluginFor("command")],
   });
+  const cleared = await clearStaleEngineLock(handle);
+  if (cleared) log.warn(cleared);
   return new Session(opts.stackName, handle, log);
 }

@@ -252,12 +252,12 @@ describe("manual rollback and restore", () => {
     expect(back.outcome, JSON.stringify({ messages: back.messages, up: back.rollback?.up })).toBe("rollback-done");
     expect(back.rollback).toMatchObject({ from: "v1b", to: "v1" });
     expect(hostStatus().current?.id).toBe("v1");
-    expect(onHost(`cat ${corner.appDir}/.env`)).toContain("APP_ENV=sandbox");
+    expect(onHost(`cat ${corner.appDir}/.env`)).toMatch(/APP_ENV='?sandbox'?\n/);
 
     const forward = await rollback({ ...base, reason: "v1b was fine after all", confirm: "ROLLBACK", to: "v1b" });
     expect(forward.outcome, JSON.stringify({ messages: forward.messages, up: forward.rollback?.up })).toBe("rollback-done");
     expect(hostStatus().current?.id).toBe("v1b");
-    expect(onHost(`cat ${corner.appDir}/.env`)).toContain("APP_ENV=second");
+    expect(onHost(`cat ${corner.appDir}/.env`)).toMatch(/APP_ENV='?second'?\n/);
 
     const unknown = await rollback({ ...base, reason: "x", confirm: "ROLLBACK", to: "v9" });
     expect(unknown.exitCode).toBe(ExitCode.Usage);

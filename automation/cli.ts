@@ -3,8 +3,9 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import { GitHubRest } from "./github/rest.js";
 import { deploy, type DeployRequest } from "./deploy.js";
-import { confirmWord, precheck, preview, restore, rollback, status } from "./operate.js";
+import { confirmWord, precheck, preview, restore, rollback, status, unlock } from "./operate.js";
 import { publishReports } from "./publish.js";
+import { redact, secretsFromEnv } from "./report/redact.js";
 import { consoleLogger } from "./session.js";
 import { ExitCode, type RunSummary } from "./summary.js";
 
@@ -72,7 +73,7 @@ function deployRequest(o: ReleaseOptions): DeployRequest {
 
 async function finish(summary: RunSummary, opts: { json?: boolean; reportDir?: string; githubRepo?: string }): Promise<never> {
   await publishReports(summary, { reportDir: opts.reportDir, repo: githubRepo(opts.githubRepo), log: consoleLogger });
-  if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  if (opts.json) process.stdout.write(`${JSON.stringify(redact(summary, secretsFromEnv()), null, 2)}\n`);
   process.exit(summary.exitCode);
 }
 
@@ -157,6 +158,18 @@ program.addCommand(
       const report = await status({ stackName: o.stack });
       if (o.json) process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       else process.stdout.write(renderStatus(report));
+      process.exit(ExitCode.Ok);
+    }),
+);
+
+program.addCommand(
+  new Command("unlock")
+    .description("clear the host deploy lock left by a run that died (see `status` for its holder)")
+    .addOption(stackOption)
+    .requiredOption("--force", "yes, the holder is gone")
+    .action(async (o: { stack: string }) => {
+      const { was } = await unlock({ stackName: o.stack, log: consoleLogger });
+      process.stdout.write(was ? `released the lock held by ${was.holder} (release ${was.release}, ${was.ageSeconds} s old)\n` : "the host lock was free\n");
       process.exit(ExitCode.Ok);
     }),
 );

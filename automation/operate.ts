@@ -274,3 +274,12 @@ export async function preview(req: DeployRequest): Promise<RunSummary> {
   summary.finishedAt = new Date().toISOString();
   return summary;
 }
+
+/** Clears the host deploy lock of a run that died (the lock names its holder; nothing else changes). */
+export async function unlock(req: EngineTarget & { stackName: string; log?: Logger }): Promise<{ was: LockInfo | null }> {
+  return withHost(req.stackName, req.log ?? quiet, req, async (_session, _config, ops) => {
+    const was = await ops.lockInfo();
+    if (was) await ops.unlock(lockHolder(), true);
+    return { was };
+  });
+}

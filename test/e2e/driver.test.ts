@@ -11,7 +11,7 @@ import { rollback, restore, status } from "../../automation/operate.js";
 import { publishReports } from "../../automation/publish.js";
 import { verifiedReleases } from "../../automation/releases.js";
 import { openSession } from "../../automation/session.js";
-import { ExitCode } from "../../automation/summary.js";
+import { ExitCode, type RunSummary } from "../../automation/summary.js";
 import { applySandboxStackConfig } from "../sandbox/stack-config.js";
 import { testEngineEnv } from "../support/plugins.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
@@ -144,7 +144,7 @@ describe("deploy, monitor, verdict", () => {
 });
 
 describe("blocked before any change", () => {
-  async function expectUntouched(run: () => Promise<{ outcome: string; exitCode: number }>) {
+  async function expectUntouched(run: () => Promise<RunSummary>): Promise<RunSummary> {
     const before = onHost(`cat ${corner.appDir}/deployment.json`);
     const s = await run();
     expect(s.outcome).toBe("blocked");
@@ -209,7 +209,7 @@ describe("blocked before any change", () => {
     const s = await withConfig({ "awareness:services": services, "awareness:release": backendOnly }, () =>
       expectUntouched(() => deploy({ ...base, releaseId: "v1-backend-only" })),
     );
-    const blocked = (s as { preview?: { blocked: string[] } }).preview?.blocked ?? [];
+    const blocked = s.preview?.blocked ?? [];
     expect(blocked.join(" ")).toMatch(/delete command:remote:Command .*pull-frontend/);
   });
 });

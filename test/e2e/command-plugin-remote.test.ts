@@ -116,6 +116,14 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
         delete: probe(m("r04"), `delete-t${step === 1 ? 1 : 2}`),
         triggers: [step === 1 ? 1 : 2],
       });
+      // addPreviousOutputInEnv false: no PULUMI_COMMAND_* even where sshd would accept them.
+      new command.remote.Command("noprev", {
+        connection: conn(sshd.withCommandEnv),
+        create: probe(m("noprev"), "create"),
+        update: probe(m("noprev"), step === 1 ? "update-u1" : "update-u2"),
+        delete: probe(m("noprev"), "delete"),
+        addPreviousOutputInEnv: false,
+      });
       // R08: stdin.
       new command.remote.Command("r08", { connection: conn(sshd.probeOnly), create: "cat", stdin: "hello\nremote\n" });
       // R09: host 127.0.0.1 -> 127.0.0.2 (update over the new connection), perDialTimeout 15 -> 10,
@@ -158,7 +166,7 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
     expect(seen(takeMarkers(m("r01")))).toEqual(["create@127.0.0.1[no PULUMI_COMMAND_*]"]);
     expect(seen(takeMarkers(m("r02")))).toEqual(["create@127.0.0.2[no PULUMI_COMMAND_*]"]);
     expect(seen(takeMarkers(m("r09")))).toEqual(["create@127.0.0.1[no PULUMI_COMMAND_*]"]);
-    for (const name of ["r03", "r04"]) takeMarkers(m(name));
+    for (const name of ["r03", "r04", "noprev"]) takeMarkers(m(name));
     let state = await stateResources(t.stack);
     expect(state.r01?.id).toMatch(/^r01[0-9a-f]{8}$/);
     expect(state.r01?.outputs).toMatchObject({ stdout: "create-out", stderr: "create-err" });
@@ -197,6 +205,8 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
       "create-t2@127.0.0.2[no PULUMI_COMMAND_*]",
       "delete-t1@127.0.0.2[OUT=create-t1-out,ERR=create-t1-err]",
     ]);
+    expect(seen(takeMarkers(m("noprev")))).toEqual(["update-u2@127.0.0.2[no PULUMI_COMMAND_*]"]);
+    expect(warningsOf(step2, "noprev")).toEqual([]);
     expect(step2.ops.r09).toEqual(["update"]);
     expect(step2.diffs.r09).toEqual({ connection: "update" });
     expect(seen(takeMarkers(m("r09")))).toEqual(["create@127.0.0.2[OUT=create-out,ERR=create-err]"]);
@@ -220,6 +230,7 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
     expect(seen(takeMarkers(m("r02")))).toEqual(["delete@127.0.0.2[OUT=update-u2-out,ERR=update-u2-err]"]);
     expect(seen(takeMarkers(m("r04")))).toEqual(["delete-t2@127.0.0.2[OUT=create-t2-out,ERR=create-t2-err]"]);
     expect(seen(takeMarkers(m("r09")))).toEqual(["delete@127.0.0.2[OUT=create-out,ERR=create-err]"]);
+    expect(seen(takeMarkers(m("noprev")))).toEqual(["delete@127.0.0.2[no PULUMI_COMMAND_*]"]);
     expect(await stateResources(t.stack)).toEqual({});
   });
 

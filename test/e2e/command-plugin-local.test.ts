@@ -240,6 +240,8 @@ describe("command:local:Command (test-only plugin, real engine)", () => {
     expect(preview.ops.cbd).toEqual(["create-replacement", "replace", "delete-replaced"]);
     expect(preview.ops.dbr).toEqual(["delete-replaced", "replace", "create-replacement"]);
     expect(preview.diffs.cbd).toEqual({ create: "update", delete: "update", "triggers[0]": "update-replace" });
+    // As with the official plugin, the step's replace keys stay empty for trigger replacements.
+    expect(preview.replaceKeys.cbd ?? []).toEqual([]);
     expect(preview.previewOutputs.cbd?.stdout).toBe(UNKNOWN);
     expect(takeMarkers(m("cbd"))).toEqual([]);
 

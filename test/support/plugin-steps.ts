@@ -19,6 +19,8 @@ export interface StepResult {
   error: string;
   /** Engine ops per resource name, in event order (e.g. create-replacement, replace, delete-replaced). */
   ops: Record<string, string[]>;
+  /** Replace keys (`keys` of the step metadata) per resource name, from the last event that had them. */
+  replaceKeys: Record<string, string[]>;
   /** detailedDiff per resource name: property path -> kind (update, add, delete, update-replace). */
   diffs: Record<string, Record<string, string>>;
   /** Ephemeral info diagnostics per resource name (one per logged output line). */
@@ -53,6 +55,7 @@ export async function runStep(
     ok: true,
     error: "",
     ops: {},
+    replaceKeys: {},
     diffs: {},
     logs: {},
     diagnostics: [],
@@ -66,6 +69,7 @@ export async function runStep(
       if (process.env.PLUGIN_STEPS_DEBUG) console.log(JSON.stringify(pre));
       const name = resourceName(pre.urn);
       (result.ops[name] ??= []).push(pre.op);
+      if (pre.keys) result.replaceKeys[name] = pre.keys;
       if (pre.detailedDiff) {
         const diff = (result.diffs[name] ??= {});
         // The event JSON names the kind `diffKind` (the SDK's type says `kind`): accept both.

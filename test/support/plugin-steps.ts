@@ -6,8 +6,10 @@ import type { EngineEvent, PulumiFn, Stack } from "@pulumi/pulumi/automation/ind
 import { DeadlineExceededError, withDeadline } from "../../automation/runner.js";
 
 /**
- * Every step runs under a deadline of our own: a plugin that hangs (as the official one does
- * on a >64 KiB line or a silent SSH server) fails the step clearly instead of the test timing out.
+ * Every step runs under a deadline of our own (the driver's withDeadline: one SIGINT, a
+ * graceful cancel). It marks the step `timedOut`; how promptly the engine then returns depends
+ * on the running command (see the "deadline abort" tests): a plugin that truly hangs needs a
+ * hard kill, which the Automation API does not offer.
  */
 export const STEP_DEADLINE_MS = 120_000;
 
@@ -30,7 +32,7 @@ export interface StepResult {
   /** Preview only: stdout/stderr/create outputs per resource as the engine showed them. */
   previewOutputs: Record<string, Record<string, unknown>>;
   durationMs: number;
-  /** The step was cancelled at STEP_DEADLINE_MS. */
+  /** The step's deadline (STEP_DEADLINE_MS or opts.deadlineMs) expired and it was cancelled. */
   timedOut: boolean;
 }
 
@@ -66,7 +68,6 @@ export async function runStep(
   const onEvent = (event: EngineEvent) => {
     const pre = event.resourcePreEvent?.metadata;
     if (pre && isCommandUrn(pre.urn)) {
-      if (process.env.PLUGIN_STEPS_DEBUG) console.log(JSON.stringify(pre));
       const name = resourceName(pre.urn);
       (result.ops[name] ??= []).push(pre.op);
       if (pre.keys) result.replaceKeys[name] = pre.keys;
@@ -132,7 +133,10 @@ export interface StateResource {
   outputs: Record<string, unknown>;
 }
 
-/** The command resources in the stack's state, by name (secrets stay encrypted). */
+/**
+ * The command resources in the stack's state, by name. exportStack() runs `stack export
+ * --show-secrets`: secrets come back wrapped (see isSecretValue) but in plaintext.
+ */
 export async function stateResources(stack: Stack): Promise<Record<string, StateResource>> {
   const deployment = await stack.exportStack();
   const resources = (deployment.deployment?.resources ?? []) as {

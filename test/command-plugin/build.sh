@@ -9,6 +9,10 @@ if [[ -x "$binary" ]] && [[ -z "$(find "$plugin_dir" \( -name '*.go' -o -name go
   echo "test command plugin: up to date ($binary)"
   exit 0
 fi
+if ! command -v go >/dev/null; then
+  echo "test command plugin: Go is needed to build it (the toolchain step that builds the Pulumi CLI installs it)" >&2
+  exit 1
+fi
 echo "test command plugin: building $binary ..."
 mkdir -p "$(dirname "$binary")"
 cd "$plugin_dir" && go build -o ../../.tools/test-plugins/pulumi-resource-command .

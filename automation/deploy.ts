@@ -21,7 +21,7 @@ import {
   type ReleaseSpec,
 } from "./releases.js";
 import { rollbackTo, upRelease, type UpOutcome } from "./rollout.js";
-import { firstLine } from "./runner.js";
+import { DeadlineExceededError, firstLine } from "./runner.js";
 import { openSession, type EngineTarget, type Logger, type Session } from "./session.js";
 import { ExitCode, newSummary, type RunSummary } from "./summary.js";
 
@@ -40,7 +40,9 @@ export interface DeployRequest extends EngineTarget {
   /** A host lock older than this is abandoned and broken (default one hour). */
   staleLockSeconds?: number;
   /** Our own bound on each `up` (default 15 min). */
-  upDeadlineMs?: number;
+  upDeadlineMs?: number | undefined;
+  /** After the deadline, how long the engine may take to cancel before it is killed (default 60 s). */
+  upGraceMs?: number | undefined;
   ciStatus?: CiStatusSource | undefined;
   log?: Logger;
   clock?: Clock;
@@ -159,7 +161,13 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
     }
 
     stage("up");
-    const up = await upRelease(session, { message: `deploy ${release.id}`, deadlineMs: req.upDeadlineMs, log, signal: req.signal });
+    const up = await upRelease(session, {
+      message: `deploy ${release.id}`,
+      deadlineMs: req.upDeadlineMs,
+      graceMs: req.upGraceMs,
+      log,
+      signal: req.signal,
+    });
     summary.up = up.summary;
     if (!up.ok) {
       // The program undoes a failed start on the host itself; put the config back too, so
@@ -171,7 +179,9 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
       summary.messages.push(
         up.error instanceof ConcurrentUpdateError
           ? "Another update of this stack is running (engine lock). Nothing was changed."
-          : req.signal?.aborted
+          : up.error instanceof DeadlineExceededError
+            ? up.error.message
+            : req.signal?.aborted
             ? "Cancelled during the update (signal): the engine stopped after the step in flight; the locks are released " +
               "and the next deploy re-applies the intended state."
             : `The update failed; the previous release is still running (the switch undoes itself on a failed start). ${up.summary.error ?? ""}`,

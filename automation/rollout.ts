@@ -40,7 +40,14 @@ function progressLine(line: string): string | undefined {
 
 export async function upRelease(
   session: Session,
-  opts: { message: string; deadlineMs?: number | undefined; log: Logger; signal?: AbortSignal | undefined },
+  opts: {
+    message: string;
+    deadlineMs?: number | undefined;
+    log: Logger;
+    signal?: AbortSignal | undefined;
+    /** How long a cancelled engine may take to stop before it is killed. */
+    graceMs?: number | undefined;
+  },
 ): Promise<UpOutcome> {
   const started = Date.now();
   const deadlineMs = opts.deadlineMs ?? defaultUpDeadlineMs;
@@ -62,6 +69,7 @@ export async function upRelease(
         },
       }),
       opts.signal,
+      opts.graceMs,
     );
     const record = result.outputs.release?.value as { images?: Record<string, string> } | undefined;
     return {

@@ -1,4 +1,5 @@
-// SIGTERM during `up` (a cancelled CI job): the driver, run as its CLI, cancels the engine
+// Cancelling `up`: SIGTERM (a cancelled CI job) to the driver's CLI, and the driver's own
+// deadline (a plugin that never returns). The driver cancels the engine
 // update, releases both locks and exits; the next deploy recovers and converges.
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -45,7 +46,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-describe("SIGTERM during up", () => {
+describe("cancelling an update: SIGTERM, and the driver's own deadline", () => {
   it("cancels cleanly, and the next deploy converges", async () => {
     const images = target.releases.v1!;
     const args = [
@@ -81,5 +82,25 @@ describe("SIGTERM during up", () => {
     expect(JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)).current.id).toBe("v1-env2");
     expect(onHost(`cat ${corner.appDir}/.env`)).toMatch(/APP_ENV='?interrupted'?\n/);
     expect((await get(corner.ports.backend, "/api/health")).status).toBe(200);
+  });
+
+  it("an update past the driver's deadline is cancelled, killed when it does not stop, and the next deploy converges", async () => {
+    const images = target.releases.v1!;
+    const started = Date.now();
+    // The switch waits for the containers' healthchecks (several seconds): longer than the
+    // 2 s deadline; remote commands are not interrupted by a cancel, so the kill after the
+    // 1 s grace is what stops the engine.
+    const late = await deploy({ ...base, releaseId: "v1-deadline", images, env: { APP_ENV: "deadline" }, upDeadlineMs: 2000, upGraceMs: 1000 });
+    const took = Date.now() - started;
+    expect(late.outcome).toBe("up-failed");
+    expect(late.messages.join(" ")).toMatch(/did not finish within 2 s/);
+    expect(late.up?.durationMs).toBeLessThan(10_000);
+    expect(took).toBeLessThan(60_000);
+    expect(onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim()).toBe("free");
+
+    const next = await deploy({ ...base, releaseId: "v1-deadline", images, env: { APP_ENV: "deadline" } });
+    expect(next.outcome, JSON.stringify(next.messages)).toBe("deployed-verified");
+    expect(listLocks()).toEqual([]);
+    expect(JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)).current.id).toBe("v1-deadline");
   });
 });

@@ -1,13 +1,13 @@
 // deploy = lock -> prechecks -> preview-as-precheck -> up -> health monitor -> verdict.
 // A failed verdict rolls back by itself to the last verified release (up with its config),
 // which is watched again. The lock is released in `finally`, whatever happened.
-import os from "node:os";
 import type { ConfigMap, EngineEvent } from "@pulumi/pulumi/automation/index.js";
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
 import { ConfigError, parseStackConfig } from "../components/config/parse.js";
 import type { StackConfig } from "../components/config/schema.js";
 import { watchRelease } from "./health.js";
 import { HostOps } from "./host/operations.js";
+import { lockHolder, takeHostLock } from "./lock.js";
 import { HostUnreachableError } from "./host/ssh.js";
 import type { Clock, MonitorReport } from "./monitor/monitor.js";
 import { describePlan, planFromEvents } from "./preview-policy.js";
@@ -56,11 +56,6 @@ export function engineTarget(t: EngineTarget): EngineTarget {
   return { envVars: t.envVars, workDir: t.workDir, backendUrl: t.backendUrl };
 }
 
-export function lockHolder(): string {
-  const run = process.env.GITHUB_RUN_ID ? ` github-run ${process.env.GITHUB_RUN_ID}` : "";
-  return `${os.userInfo().username}@${os.hostname()} pid ${process.pid}${run}`;
-}
-
 /** The new release: the current release's images, overridden by the request. */
 export function nextRelease(current: ReleaseSpec | undefined, req: DeployRequest): ReleaseSpec {
   return {
@@ -103,7 +98,22 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
 
     stage("lock");
     try {
-      locked = await takeLock(ops, holder, release.id, req, log, summary);
+      const lock = await takeHostLock(ops, {
+        holder,
+        releaseId: release.id,
+        stackName: req.stackName,
+        staleSeconds: req.staleLockSeconds,
+        wait: req.waitLock,
+        waitTimeoutMs: req.waitLockTimeoutMs,
+        log,
+      });
+      locked = lock.acquired;
+      if (lock.acquired) summary.messages.push(...lock.notes);
+      else {
+        summary.outcome = "lock-held";
+        summary.exitCode = ExitCode.LockHeld;
+        summary.messages.push(lock.message);
+      }
     } catch (err) {
       if (!(err instanceof HostUnreachableError)) throw err;
       // The lock lives on the host: an unreachable host is the first failed precheck.
@@ -240,39 +250,6 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
     }
     session?.close();
     summary.finishedAt = new Date().toISOString();
-  }
-}
-
-async function takeLock(
-  ops: HostOps,
-  holder: string,
-  releaseId: string,
-  req: DeployRequest,
-  log: Logger,
-  summary: RunSummary,
-): Promise<boolean> {
-  const stale = req.staleLockSeconds ?? 3600;
-  const waitUntil = Date.now() + (req.waitLockTimeoutMs ?? 30 * 60_000);
-  for (;;) {
-    const attempt = await ops.tryLock(holder, releaseId, stale);
-    if (attempt.acquired) {
-      if (attempt.brokeStale) summary.messages.push(`Broke a stale host lock (${attempt.brokeStale}).`);
-      log.info(`  host lock taken by ${holder}`);
-      return true;
-    }
-    const h = attempt.holder;
-    const who = h ? `${h.holder} (release ${h.release}, ${h.ageSeconds} s ago)` : "someone";
-    if (!req.waitLock || Date.now() > waitUntil) {
-      summary.outcome = "lock-held";
-      summary.exitCode = ExitCode.LockHeld;
-      summary.messages.push(
-        `Another deployment holds the host lock: ${who}. Wait for it, run again with --wait-lock to queue, ` +
-          `or, if that run is dead, clear it with \`unlock --stack ${req.stackName} --force\` (a lock older than ${stale} s is broken automatically).`,
-      );
-      return false;
-    }
-    log.info(`  waiting for the host lock held by ${who} ...`);
-    await new Promise((r) => setTimeout(r, 2000));
   }
 }
 

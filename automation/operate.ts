@@ -4,7 +4,8 @@ import type { EngineEvent, UpdateSummary } from "@pulumi/pulumi/automation/index
 import { ConfigError, parseStackConfig } from "../components/config/parse.js";
 import type { StackConfig } from "../components/config/schema.js";
 import type { DeploymentStatus, LockInfo } from "../components/host-commands/index.js";
-import { engineTarget, lockHolder, nextRelease, type DeployRequest } from "./deploy.js";
+import { engineTarget, nextRelease, type DeployRequest } from "./deploy.js";
+import { lockHolder, takeHostLock } from "./lock.js";
 import { HostOps } from "./host/operations.js";
 import { describePlan, planFromEvents } from "./preview-policy.js";
 import { runPrechecks } from "./prechecks.js";
@@ -90,13 +91,14 @@ export async function rollback(req: RollbackRequest): Promise<RunSummary> {
         );
         return;
       }
-      const lock = await ops.tryLock(holder, `rollback-${target.id}`, 3600);
+      const lock = await takeHostLock(ops, { holder, releaseId: `rollback-${target.id}`, stackName: req.stackName, log });
       if (!lock.acquired) {
         summary.outcome = "lock-held";
         summary.exitCode = ExitCode.LockHeld;
-        summary.messages.push(`Another deployment holds the host lock: ${lock.holder?.holder ?? "unknown"}.`);
+        summary.messages.push(lock.message);
         return;
       }
+      summary.messages.push(...lock.notes);
       try {
         log.info(`== rollback ${liveId ?? "?"} -> ${target.id}: ${req.reason}`);
         const rb = await rollbackTo(session, ops, config, target, `manual: ${req.reason}`, { log, deadlineMs: req.deadlineMs });

@@ -280,7 +280,8 @@ interface EngineLockFile {
   timestamp: string;
 }
 
-function alive(pid: number): boolean {
+/** Whether a process of this machine exists (EPERM: it does, owned by someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -311,7 +312,7 @@ export async function clearStaleEngineLock(handle: StackHandle): Promise<string 
     } catch {
       continue;
     }
-    if (lock.hostname !== os.hostname() || alive(lock.pid)) return undefined;
+    if (lock.hostname !== os.hostname() || processAlive(lock.pid)) return undefined;
     await handle.stack.cancel();
     return `cleared a stale engine lock of stack ${handle.stack.name} left by pid ${lock.pid} (${lock.username}@${lock.hostname}, ${lock.timestamp}), which no longer runs`;
   }

@@ -1,8 +1,9 @@
 // The driver end to end: the real engine, the real sandbox host, real HTTP probes. Each
 // scenario deploys one of the sandbox's releases and looks at what really happened on the
 // host (deployment.json, running containers, what the app answers) and in the stack.
+import { spawnSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/deploy.js";
@@ -132,6 +133,21 @@ describe("deploy, monitor, verdict", () => {
     expect(await liveVersion()).toBe("v1");
   });
 
+  it("probing from the host itself over SSH (probeMode ssh) catches v2 the same way", async () => {
+    const health = {
+      baseUrl: `http://127.0.0.1:${corner.ports.backend}`,
+      endpoints: ["/api/health", "/api/docs", "/api/auth/status"],
+      probeTimeoutSeconds: 1,
+      probeMode: "ssh",
+    };
+    const s = await withConfig({ "awareness:health": health }, () => release("v2"));
+    expect(s.outcome).toBe("rolled-back");
+    expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures" });
+    expect(s.monitor?.rounds[0]?.failures.join(" ")).toMatch(/\/api\/auth\/status.*500/);
+    expect(s.rollback?.monitor?.verdict.state).toBe("passed");
+    expect(await liveVersion()).toBe("v1");
+  });
+
   it("v5 never starts: the update fails, v1 keeps serving, nothing to roll back", async () => {
     const s = await release("v5");
     expect(s.outcome).toBe("up-failed");
@@ -229,6 +245,19 @@ describe("locks", () => {
     expect(a.outcome).toBe("deployed-verified");
     expect(c.outcome).toBe("deployed-verified");
     expect(new Date(c.finishedAt!).getTime()).toBeGreaterThan(new Date(a.finishedAt!).getTime());
+    expect(onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim()).toBe("free");
+  });
+});
+
+describe("a lock left by a run that died", () => {
+  it("is broken when its holder was a process of this machine that no longer exists", async () => {
+    const dead = spawnSync("true").pid!; // a pid that has just exited
+    onHost(
+      `mkdir -p ${corner.appDir}/.deploy-lock && printf 'holder=%s\\nrelease=v9\\ntime=%s\\n' ${JSON.stringify(`root@${hostname()} pid ${dead}`)} "$(date +%s)" > ${corner.appDir}/.deploy-lock/info`,
+    );
+    const s = await release("v1");
+    expect(s.outcome).toBe("deployed-verified");
+    expect(s.messages.join(" ")).toMatch(new RegExp(`Broke the host lock of a run that died: root@\\S+ pid ${dead}`));
     expect(onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim()).toBe("free");
   });
 });

@@ -101,3 +101,29 @@ describe("the real engine through the runner (inline program, file backend)", ()
     expect((state.deployment.resources ?? []).length).toBe(0);
   });
 });
+
+describe("plugins the program needs", () => {
+  it("offline, a missing plugin is named with how to get it, and nothing is downloaded", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { openStack, PluginMissingError } = await import("../../automation/runner.js");
+    const dir = await mkdtemp(join(tmpdir(), "awareness-plugins-"));
+    try {
+      const attempt = openStack({
+        stackName: "test-plugins",
+        program: async () => ({}),
+        workDir: dir,
+        backendUrl: `file://${dir}`,
+        // The docker provider's plugin cannot be had on these machines (no internet).
+        envVars: { PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true", PATH: "/usr/bin:/bin" },
+        plugins: [{ name: "docker", version: "5.2.0" }],
+      });
+      await expect(attempt).rejects.toBeInstanceOf(PluginMissingError);
+      await expect(attempt).rejects.toThrow(
+        /"docker" v5\.2\.0 is not installed and automatic plugin downloads are off.*pulumi plugin install resource docker v5\.2\.0/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -3,7 +3,7 @@
 // which is watched again. The lock is released in `finally`, whatever happened.
 import type { ConfigMap, EngineEvent } from "@pulumi/pulumi/automation/index.js";
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
-import { ConfigError, parseStackConfig } from "../components/config/parse.js";
+import { ConfigError, parseStackConfig, rawFromAutomationConfig } from "../components/config/parse.js";
 import type { StackConfig } from "../components/config/schema.js";
 import { watchRelease } from "./health.js";
 import { HostOps } from "./host/operations.js";
@@ -66,11 +66,9 @@ export function nextRelease(current: ReleaseSpec | undefined, req: DeployRequest
   };
 }
 
-function rawConfig(all: ConfigMap, release: ReleaseSpec): Record<string, string> {
-  const raw: Record<string, string> = {};
-  for (const [k, v] of Object.entries(all)) raw[k] = v.value;
-  raw[releaseKey] = JSON.stringify(release);
-  return raw;
+/** The stack config as it would be with `release`, validated (throws ConfigError). */
+export function configWithRelease(all: ConfigMap, release: ReleaseSpec): StackConfig {
+  return parseStackConfig({ ...rawFromAutomationConfig(all), [releaseKey]: JSON.stringify(release) });
 }
 
 export async function deploy(req: DeployRequest): Promise<RunSummary> {
@@ -93,7 +91,7 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
     const release = nextRelease(current, req);
     summary.release = release;
     // Validate the whole new config before any remote command runs.
-    const config: StackConfig = parseStackConfig(rawConfig(before, release));
+    const config = configWithRelease(before, release);
     ops = new HostOps(session.host(config), session.layout(config));
 
     stage("lock");

@@ -1,10 +1,10 @@
 // The operator's other commands: manual rollback, break-glass restore, status, and the
 // precheck and preview steps of a deploy on their own.
 import type { EngineEvent, UpdateSummary } from "@pulumi/pulumi/automation/index.js";
-import { ConfigError, parseStackConfig } from "../components/config/parse.js";
+import { ConfigError } from "../components/config/parse.js";
 import type { StackConfig } from "../components/config/schema.js";
 import type { DeploymentStatus, LockInfo } from "../components/host-commands/index.js";
-import { engineTarget, nextRelease, type DeployRequest } from "./deploy.js";
+import { configWithRelease, engineTarget, nextRelease, type DeployRequest } from "./deploy.js";
 import { lockHolder, takeHostLock } from "./lock.js";
 import { HostOps } from "./host/operations.js";
 import { describePlan, planFromEvents } from "./preview-policy.js";
@@ -211,13 +211,10 @@ export async function status(req: EngineTarget & { stackName: string; historySiz
 export async function precheck(req: DeployRequest): Promise<RunSummary> {
   const summary = newSummary("precheck", req.stackName);
   try {
-    await withHost(req.stackName, req.log ?? quiet, req, async (session, config, ops) => {
+    await withHost(req.stackName, req.log ?? quiet, req, async (session, _config, ops) => {
       const release = nextRelease(await currentReleaseConfig(session.stack), req);
       summary.release = release;
-      const all = await session.stack.getAllConfig();
-      const raw: Record<string, string> = Object.fromEntries(Object.entries(all).map(([k, v]) => [k, v.value]));
-      raw[releaseKey] = JSON.stringify(release);
-      const checked = parseStackConfig(raw);
+      const checked = configWithRelease(await session.stack.getAllConfig(), release);
       const lock = await ops.lockInfo();
       summary.prechecks = await runPrechecks({
         config: checked,
@@ -232,7 +229,6 @@ export async function precheck(req: DeployRequest): Promise<RunSummary> {
         ok: lock === null,
         detail: lock ? `held by ${lock.holder} (release ${lock.release}, ${lock.ageSeconds} s)` : "host lock free",
       });
-      void config;
       const failed = summary.prechecks.filter((p) => !p.ok);
       summary.outcome = failed.length ? "blocked" : "ok";
       summary.exitCode = failed.length ? ExitCode.Blocked : ExitCode.Ok;
@@ -254,9 +250,7 @@ export async function preview(req: DeployRequest): Promise<RunSummary> {
   try {
     const release = nextRelease(await currentReleaseConfig(session.stack), req);
     summary.release = release;
-    const raw: Record<string, string> = Object.fromEntries(Object.entries(before).map(([k, v]) => [k, v.value]));
-    raw[releaseKey] = JSON.stringify(release);
-    const config = parseStackConfig(raw);
+    const config = configWithRelease(before, release);
     await session.stack.setConfig(releaseKey, { value: JSON.stringify(release), secret: false });
     const events: EngineEvent[] = [];
     await session.stack.preview({ onEvent: (e) => events.push(e) });

@@ -3,7 +3,7 @@
 // the host, opened only when needed and closed at the end.
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { parseStackConfig } from "../components/config/parse.js";
+import { parseStackConfig, rawFromAutomationConfig } from "../components/config/parse.js";
 import { hostDisplayName, type HostConfig, type StackConfig } from "../components/config/schema.js";
 import type { HostLayout } from "../components/host-commands/layout.js";
 import { awarenessProgram } from "../components/program.js";
@@ -50,10 +50,7 @@ export class Session {
 
   /** The stack config as it is now, validated (throws ConfigError naming every bad key). */
   async config(): Promise<StackConfig> {
-    const all = await this.stack.getAllConfig();
-    const raw: Record<string, string> = {};
-    for (const [key, v] of Object.entries(all)) raw[key] = v.value;
-    return parseStackConfig(raw);
+    return parseStackConfig(rawFromAutomationConfig(await this.stack.getAllConfig()));
   }
 
   /** The first host: where the lock, the status file and the probes live. */

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/deploy.js";
 import { GitHubRest } from "../../automation/github/rest.js";
-import { rollback, restore, status } from "../../automation/operate.js";
+import { precheck, preview, rollback, restore, status } from "../../automation/operate.js";
 import { publishReports } from "../../automation/publish.js";
 import { verifiedReleases } from "../../automation/releases.js";
 import { openSession } from "../../automation/session.js";
@@ -227,6 +227,32 @@ describe("blocked before any change", () => {
     );
     const blocked = s.preview?.blocked ?? [];
     expect(blocked.join(" ")).toMatch(/delete command:remote:Command .*pull-frontend/);
+  });
+});
+
+describe("precheck and preview on their own", () => {
+  it("precheck runs every check for a release and changes nothing", async () => {
+    const before = onHost(`cat ${corner.appDir}/deployment.json`);
+    const s = await precheck({ ...base, releaseId: "v3", images: target.releases.v3 });
+    expect(s.outcome, JSON.stringify(s.prechecks)).toBe("ok");
+    expect(s.prechecks.map((p) => p.name)).toEqual(
+      expect.arrayContaining(["ssh reachable", "images in registry", "disk and memory", "no deployment in progress"]),
+    );
+    expect(onHost(`cat ${corner.appDir}/deployment.json`)).toBe(before);
+  });
+
+  it("preview shows the plan for a release and leaves the stack config as it was", async () => {
+    const session = await openSession({ stackName, workDir: base.workDir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
+    const configBefore = (await session.stack.getAllConfig())["awareness:release"]?.value;
+    session.close();
+    const s = await preview({ ...base, releaseId: "v3", images: target.releases.v3 });
+    expect(s.outcome).toBe("ok");
+    expect(s.preview?.plan.join("\n")).toMatch(/update\s+command:remote:Command .*switch/);
+    expect(s.preview?.blocked).toEqual([]);
+    const after = await openSession({ stackName, workDir: base.workDir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
+    expect((await after.stack.getAllConfig())["awareness:release"]?.value).toBe(configBefore);
+    after.close();
+    expect(await liveVersion()).toBe("v1");
   });
 });
 

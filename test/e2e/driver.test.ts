@@ -24,6 +24,13 @@ const quiet = { info: () => {}, warn: () => {} };
 let dir: string;
 let base: Omit<DeployRequest, "releaseId">;
 
+/** Why a run ended as it did: its messages and every failed monitor round (for assertion messages). */
+function explain(s: RunSummary): string {
+  const failed = (m: RunSummary["monitor"]) =>
+    (m?.rounds ?? []).filter((r) => !r.ok).map((r) => `round ${r.round} +${r.startedAt - m!.startedAt} ms: ${r.failures.join("; ")}`);
+  return JSON.stringify({ messages: s.messages, failed: failed(s.monitor), rollbackFailed: failed(s.rollback?.monitor), up: s.up }, null, 1);
+}
+
 /** What the app answers: its release, or "down". */
 async function liveVersion(): Promise<string> {
   const r = await get(corner.ports.backend, "/api/version");
@@ -77,7 +84,7 @@ afterAll(async () => {
 describe("deploy, monitor, verdict", () => {
   it("v1 is deployed, passes the monitor and becomes verified", async () => {
     const s = await release("v1");
-    expect(s.outcome).toBe("deployed-verified");
+    expect(s.outcome, explain(s)).toBe("deployed-verified");
     expect(s.exitCode).toBe(ExitCode.Ok);
     expect(s.monitor?.verdict.state).toBe("passed");
     expect(s.monitor?.rounds.length).toBe(8); // 4 s every 0.5 s
@@ -93,7 +100,7 @@ describe("deploy, monitor, verdict", () => {
     const github: FakeGitHub = await startFakeGitHub();
     try {
       const s = await release("v2");
-      expect(s.outcome).toBe("rolled-back");
+      expect(s.outcome, explain(s)).toBe("rolled-back");
       expect(s.exitCode).toBe(ExitCode.FailedRolledBack);
       expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures" });
       expect(s.monitor?.rounds).toHaveLength(3);
@@ -115,7 +122,7 @@ describe("deploy, monitor, verdict", () => {
 
   it("v3 (flaky) never fails 3 rounds in a row but is rolled back at the end on its success rate", async () => {
     const s = await release("v3");
-    expect(s.outcome).toBe("rolled-back");
+    expect(s.outcome, explain(s)).toBe("rolled-back");
     expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "success-rate" });
     const v = s.monitor!.verdict as { successRate: number; longestFailureStreak: number };
     expect(v.successRate).toBeLessThan(0.95);
@@ -127,7 +134,7 @@ describe("deploy, monitor, verdict", () => {
     // 2 s: slower than the 1 s probe timeout, within the image healthcheck's 3 s, so the
     // switch succeeds and only the monitor can catch it.
     const s = await release("v4", { env: { APP_ENV: "sandbox", SLOW_SECONDS: "2" } });
-    expect(s.outcome).toBe("rolled-back");
+    expect(s.outcome, explain(s)).toBe("rolled-back");
     expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures" });
     expect(s.monitor?.rounds[0]?.failures.join(" ")).toMatch(/timeout/);
     expect(await liveVersion()).toBe("v1");
@@ -141,7 +148,7 @@ describe("deploy, monitor, verdict", () => {
       probeMode: "ssh",
     };
     const s = await withConfig({ "awareness:health": health }, () => release("v2"));
-    expect(s.outcome).toBe("rolled-back");
+    expect(s.outcome, explain(s)).toBe("rolled-back");
     expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures" });
     expect(s.monitor?.rounds[0]?.failures.join(" ")).toMatch(/\/api\/auth\/status.*500/);
     expect(s.rollback?.monitor?.verdict.state).toBe("passed");
@@ -150,7 +157,7 @@ describe("deploy, monitor, verdict", () => {
 
   it("v5 never starts: the update fails, v1 keeps serving, nothing to roll back", async () => {
     const s = await release("v5");
-    expect(s.outcome).toBe("up-failed");
+    expect(s.outcome, explain(s)).toBe("up-failed");
     expect(s.exitCode).toBe(ExitCode.FailedRolledBack);
     expect(s.monitor).toBeUndefined();
     expect(s.up?.error).toMatch(/service backend/);
@@ -163,7 +170,7 @@ describe("blocked before any change", () => {
   async function expectUntouched(run: () => Promise<RunSummary>): Promise<RunSummary> {
     const before = onHost(`cat ${corner.appDir}/deployment.json`);
     const s = await run();
-    expect(s.outcome).toBe("blocked");
+    expect(s.outcome, explain(s)).toBe("blocked");
     expect(s.exitCode).toBe(ExitCode.Blocked);
     expect(onHost(`cat ${corner.appDir}/deployment.json`)).toBe(before);
     expect(await liveVersion()).toBe("v1");
@@ -209,7 +216,7 @@ describe("blocked before any change", () => {
       { "awareness:hosts": [{ name: "sandbox", host: "127.0.0.1", port: closedPort, user: "root" }] },
       () => release("v1"),
     );
-    expect(s.outcome).toBe("blocked");
+    expect(s.outcome, explain(s)).toBe("blocked");
     expect(s.exitCode).toBe(ExitCode.Blocked);
     expect(s.prechecks.find((p) => p.name === "ssh reachable")?.detail).toMatch(/127\.0\.0\.1:1\b.*ECONNREFUSED/);
     expect(await liveVersion()).toBe("v1");
@@ -246,7 +253,7 @@ describe("precheck and preview on their own", () => {
     const configBefore = (await session.stack.getAllConfig())["awareness:release"]?.value;
     session.close();
     const s = await preview({ ...base, releaseId: "v3", images: target.releases.v3 });
-    expect(s.outcome).toBe("ok");
+    expect(s.outcome, explain(s)).toBe("ok");
     expect(s.preview?.plan.join("\n")).toMatch(/update\s+command:remote:Command .*switch/);
     expect(s.preview?.blocked).toEqual([]);
     const after = await openSession({ stackName, workDir: base.workDir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
@@ -263,13 +270,13 @@ describe("locks", () => {
     const first = release("v1", { onStage: (stage) => stage === "monitor" && releaseFirst() });
     await firstInMonitor;
     const second = await release("v1");
-    expect(second.outcome).toBe("lock-held");
+    expect(second.outcome, explain(second)).toBe("lock-held");
     expect(second.exitCode).toBe(ExitCode.LockHeld);
     expect(second.messages.join(" ")).toMatch(/holds the host lock: .*pid \d+/);
     const queued = release("v1", { waitLock: true });
     const [a, c] = await Promise.all([first, queued]);
-    expect(a.outcome).toBe("deployed-verified");
-    expect(c.outcome).toBe("deployed-verified");
+    expect(a.outcome, explain(a)).toBe("deployed-verified");
+    expect(c.outcome, explain(c)).toBe("deployed-verified");
     expect(new Date(c.finishedAt!).getTime()).toBeGreaterThan(new Date(a.finishedAt!).getTime());
     expect(onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim()).toBe("free");
   });
@@ -282,7 +289,7 @@ describe("a lock left by a run that died", () => {
       `mkdir -p ${corner.appDir}/.deploy-lock && printf 'holder=%s\\nrelease=v9\\ntime=%s\\n' ${JSON.stringify(`root@${hostname()} pid ${dead}`)} "$(date +%s)" > ${corner.appDir}/.deploy-lock/info`,
     );
     const s = await release("v1");
-    expect(s.outcome).toBe("deployed-verified");
+    expect(s.outcome, explain(s)).toBe("deployed-verified");
     expect(s.messages.join(" ")).toMatch(new RegExp(`Broke the host lock of a run that died: root@\\S+ pid ${dead}`));
     expect(onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim()).toBe("free");
   });
@@ -298,19 +305,19 @@ describe("manual rollback and restore", () => {
 
   it("rolls back to the previous verified release, and --to a named one; lists candidates for an unknown one", async () => {
     const b = await release("v1b", { env: { APP_ENV: "second" } });
-    expect(b.outcome).toBe("deployed-verified");
+    expect(b.outcome, explain(b)).toBe("deployed-verified");
     const session = await openSession({ stackName, workDir: base.workDir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
     expect((await verifiedReleases(session.stack)).map((v) => v.id).slice(0, 2)).toEqual(["v1b", "v1"]);
     session.close();
 
     const back = await rollback({ ...base, reason: "login slow since v1b", confirm: "ROLLBACK" });
-    expect(back.outcome, JSON.stringify({ messages: back.messages, up: back.rollback?.up })).toBe("rollback-done");
+    expect(back.outcome, explain(back)).toBe("rollback-done");
     expect(back.rollback).toMatchObject({ from: "v1b", to: "v1" });
     expect(hostStatus().current?.id).toBe("v1");
     expect(onHost(`cat ${corner.appDir}/.env`)).toMatch(/APP_ENV='?sandbox'?\n/);
 
     const forward = await rollback({ ...base, reason: "v1b was fine after all", confirm: "ROLLBACK", to: "v1b" });
-    expect(forward.outcome, JSON.stringify({ messages: forward.messages, up: forward.rollback?.up })).toBe("rollback-done");
+    expect(forward.outcome, explain(forward)).toBe("rollback-done");
     expect(hostStatus().current?.id).toBe("v1b");
     expect(onHost(`cat ${corner.appDir}/.env`)).toMatch(/APP_ENV='?second'?\n/);
 
@@ -322,7 +329,7 @@ describe("manual rollback and restore", () => {
   it("restore puts the newest backup files back and starts them", async () => {
     expect(hostStatus().current?.id).toBe("v1b");
     const s = await restore({ ...base, log: quiet });
-    expect(s.outcome).toBe("restored");
+    expect(s.outcome, explain(s)).toBe("restored");
     // The newest backups are the files v1b replaced: v1's.
     expect(hostStatus().current?.id).toBe("v1");
     expect(await liveVersion()).toBe("v1");

@@ -2,15 +2,17 @@
 // scenario deploys one of the sandbox's releases and looks at what really happened on the
 // host (deployment.json, running containers, what the app answers) and in the stack.
 import { spawnSync } from "node:child_process";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/deploy.js";
 import { GitHubRest } from "../../automation/github/rest.js";
 import { precheck, preview, rollback, restore, status } from "../../automation/operate.js";
 import { publishReports } from "../../automation/publish.js";
 import { verifiedReleases } from "../../automation/releases.js";
+import { repoRoot } from "../../automation/runner.js";
 import { openSession } from "../../automation/session.js";
 import { ExitCode, type RunSummary } from "../../automation/summary.js";
 import { applySandboxStackConfig } from "../sandbox/stack-config.js";
@@ -20,7 +22,13 @@ import { clearCorner, get, onHost, target, testCorner } from "./components-suppo
 
 const corner = testCorner("driver", { backend: 18280, frontend: 18281 });
 const stackName = `test-driver-${process.pid}`;
-const quiet = { info: () => {}, warn: () => {} };
+// The driver's progress goes to a log file (ignored by git), for when an assertion needs a story.
+const logFile = join(repoRoot, ".reports", "e2e-driver.log");
+mkdirSync(dirname(logFile), { recursive: true });
+const quiet = {
+  info: (line: string) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`),
+  warn: (line: string) => appendFileSync(logFile, `${new Date().toISOString()} warning: ${line}\n`),
+};
 let dir: string;
 let base: Omit<DeployRequest, "releaseId">;
 

@@ -71,7 +71,9 @@ export function sandboxStackConfig(target: SandboxTarget, releaseId: string, opt
     "awareness:health": json({
       baseUrl: `http://127.0.0.1:${ports.backend}`,
       endpoints: ["/api/health", "/api/docs", "/api/auth/status"],
-      probeTimeoutSeconds: 1,
+      // 1.5 s: short enough that v4 (3 s) fails three rounds in a row within the 4 s watch,
+      // with room for a busy 2-core machine.
+      probeTimeoutSeconds: 1.5,
       probeMode: "http",
     }),
     // Seconds instead of minutes: the same rules, fast enough for tests and the demo.

@@ -7,6 +7,7 @@ import type { OutputMap } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as hc from "../../components/host-commands/index.js";
 import { awarenessProgram } from "../../components/program.js";
+import type { ReleaseRecord } from "../../components/remote-compose-stack.js";
 import { tempStack, type TempStack } from "../support/engine.js";
 import { applySandboxStackConfig, type SandboxStackOptions } from "../sandbox/stack-config.js";
 import { clearCorner, get, imagePresentOnHost, onHost, runningOnHost, sha256, target, testCorner } from "./components-support.js";
@@ -14,15 +15,8 @@ import { clearCorner, get, imagePresentOnHost, onHost, runningOnHost, sha256, ta
 const corner = testCorner("components-v2", { backend: 28080, frontend: 28081 });
 const options: SandboxStackOptions = { ...corner, composeCommand: "docker compose" };
 
-interface Release {
-  id: string;
-  gitSha: string | null;
-  images: Record<string, string>;
-  composeSha256: string;
-  deployedAt: string;
-  host: string;
-  appDir: string;
-}
+/** The release record the program outputs. */
+type Release = ReleaseRecord;
 
 let ts: TempStack;
 

@@ -4,13 +4,18 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { applySandboxStackConfig, readSandboxTarget } from "../test/sandbox/stack-config.js";
-import { deploy } from "./deploy.js";
-import { status } from "./operate.js";
-import { publishReports } from "./publish.js";
-import { repoRoot } from "./runner.js";
-import { openSession, type Logger } from "./session.js";
-import type { RunSummary } from "./summary.js";
+import { awarenessProgram } from "../components/program.js";
+import { deploy } from "./commands/deploy.js";
+import { status } from "./commands/status.js";
+import type { Cancellation } from "./common/cancel.js";
+import type { Logger } from "./common/log.js";
+import { repoRoot } from "./common/process.js";
+import type { RunSummary } from "./report/summary.js";
+import { openEngine } from "./runner.js";
+import { applySandboxStackConfig, readSandboxTarget } from "./sandbox/target.js";
+import { realDeps } from "./stages/deps.js";
+import { publishReports } from "./stages/publish.js";
+import { testCommandPluginEnv } from "./toolchain/plugins.js";
 
 const sandboxScript = join(repoRoot, "test", "sandbox", "sandbox.sh");
 const pluginBuild = join(repoRoot, "test", "command-plugin", "build.sh");
@@ -19,8 +24,8 @@ function run(cmd: string, args: string[]): void {
   execFileSync(cmd, args, { stdio: ["ignore", "inherit", "inherit"], cwd: repoRoot });
 }
 
-export async function runDemo(opts: { keepSandbox: boolean; log: Logger }): Promise<number> {
-  const { log } = opts;
+export async function runDemo(opts: { keepSandbox: boolean; log: Logger; cancellation: Cancellation }): Promise<number> {
+  const { log, cancellation } = opts;
   const say = (line: string) => log.info(`\ndemo: ${line}`);
   say("bringing up the local sandbox target (sshd, dockerd, registry, demo releases v1..v5) ...");
   run("bash", [sandboxScript, "up"]);
@@ -29,22 +34,16 @@ export async function runDemo(opts: { keepSandbox: boolean; log: Logger }): Prom
 
   try {
     say(`configuring the "sandbox" stack for ${target.ssh.user}@${target.ssh.host}:${target.ssh.port} (app in ${target.appDir})`);
-    const session = await openSession({ stackName: "sandbox", log });
-    await applySandboxStackConfig(session.stack, target, "v1");
-    session.close();
+    // Initialising the local stack is the one place a stack is created outright.
+    const engine = await openEngine({ stackName: "sandbox", mode: "create", program: awarenessProgram, envVars: testCommandPluginEnv(), log });
+    await applySandboxStackConfig(engine, target, "v1");
 
     const reportDir = join(repoRoot, ".reports", "demo");
+    const deps = realDeps();
     const step = async (releaseId: string, story: string): Promise<RunSummary> => {
       say(story);
-      const summary = await deploy({
-        stackName: "sandbox",
-        releaseId,
-        images: target.releases[releaseId],
-        // The sandbox has no GitHub repository and the demo may run in a working copy.
-        skipCiCheck: true,
-        allowDirty: true,
-        log,
-      });
+      // The sandbox has no GitHub repository and the demo may run in a working copy.
+      const summary = await deploy({ stackName: "sandbox", releaseId, images: target.releases[releaseId], skipCiCheck: true, allowDirty: true, log, deps, cancellation });
       await publishReports(summary, { reportDir, log });
       return summary;
     };
@@ -53,13 +52,12 @@ export async function runDemo(opts: { keepSandbox: boolean; log: Logger }): Prom
     const v2 = await step("v2", "deploying v2 (/api/auth/status answers 500): expect an automatic rollback to v1");
 
     say("status:");
-    const report = await status({ stackName: "sandbox" });
-    const live = (report.current as { id?: string } | undefined)?.id;
-    log.info(`  live release: ${live}; last verified: ${report.lastVerified?.id}; last failed: ${report.lastFailed}`);
-    log.info(`  host deployment.json: current ${report.host?.current?.id}, verified ${report.host?.verified?.id}`);
-    const why = v2.rollback?.reason ?? v2.messages.join(" ");
-    log.info(`  why v2 was rolled back: ${why}`);
-    const ok = v1.outcome === "deployed-verified" && v2.outcome === "rolled-back" && live === "v1" && report.host?.current?.id === "v1";
+    const { report } = await status({ stackName: "sandbox", deps, log });
+    const live = (report?.current as { id?: string } | undefined)?.id;
+    log.info(`  live release: ${live}; last verified: ${report?.lastVerified?.id}; last failed: ${report?.lastFailed}`);
+    log.info(`  host deployment.json: current ${report?.host?.current?.id}, verified ${report?.host?.verified?.id}`);
+    log.info(`  why v2 was rolled back: ${v2.rollback?.reason ?? v2.messages.join(" ")}`);
+    const ok = v1.outcome === "deployed-verified" && v2.outcome === "rolled-back" && live === "v1" && report?.host?.current?.id === "v1";
     say(ok ? "the story went as expected: v1 live and verified, v2 rolled back by itself." : "the story did NOT go as expected: see above.");
     log.info(`  reports: ${reportDir}`);
     return ok ? 0 : 1;

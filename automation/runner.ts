@@ -1,111 +1,217 @@
-// The one place that talks to the Pulumi engine: which CLI, which backend, which
-// secrets, which plugins, and a deadline of our own around every long operation.
-// Everything else in the driver asks this module for a stack and never spawns `pulumi`.
-import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import os from "node:os";
-import { delimiter, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { LocalWorkspace, PulumiCommand, type PulumiFn, type Stack } from "@pulumi/pulumi/automation/index.js";
-import { pinnedToolchain, type PluginRequirement } from "./toolchain/versions.js";
+// The one door to the Pulumi engine. Every engine call of the driver (open, config, preview,
+// up, refresh, history, tags, outputs, cancel) goes through an `Engine` from here, each under
+// a deadline of our own and the run's cancel signal. Which CLI and plugins: toolchain/.
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import {
+  LocalWorkspace,
+  type ConfigMap,
+  type EngineEvent,
+  type OutputMap,
+  type PulumiFn,
+  type Stack,
+  type UpdateSummary,
+} from "@pulumi/pulumi/automation/index.js";
+import { CancelledError, UsageError } from "./common/errors.js";
+import type { Logger } from "./common/log.js";
+import { repoRoot } from "./common/process.js";
+import { clearStaleEngineLock, defaultBackendUrl, passphraseFor, projectName } from "./toolchain/backend.js";
+import { locateCli } from "./toolchain/cli.js";
+import { ensurePlugins } from "./toolchain/plugins.js";
+import { withDeadline } from "./toolchain/processes.js";
+import type { PluginRequirement } from "./toolchain/versions.js";
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-
-/** The project name in Pulumi.yaml; inline programs must use the same one so the stack files apply. */
-export const projectName = "awareness";
+/** Where the engine keeps a stack; defaults: the repository root and the default backend. */
+export interface EngineTarget {
+  /** Extra environment for the engine (tests add the command plugin's PATH here). */
+  envVars?: Record<string, string> | undefined;
+  /** The folder with Pulumi.yaml and Pulumi.<stack>.yaml. */
+  workDir?: string | undefined;
+  backendUrl?: string | undefined;
+}
 
 /**
- * A fixed passphrase, for throwaway local stacks only (the sandbox and test stacks):
- * their secrets are test keys generated on this machine. Any other stack must be given
- * PULUMI_CONFIG_PASSPHRASE (or _FILE) by its operator.
+ * select: the stack must exist (a missing one is a usage error naming those that do);
+ * deploy: select, or create it when the work dir has its Pulumi.<stack>.yaml (a first deploy);
+ * create: create or select (initialising a local stack, e.g. the sandbox's).
  */
-export const localSandboxPassphrase = "awareness-local-sandbox-only";
+export type OpenMode = "select" | "deploy" | "create";
 
-/** Stacks that may fall back to the documented local passphrase. */
-export const localStackNames: readonly string[] = ["sandbox"];
-
-export class EngineSetupError extends Error {
-  override name = "EngineSetupError";
-}
-
-export class DeadlineExceededError extends Error {
-  override name = "DeadlineExceededError";
-  constructor(
-    readonly operation: string,
-    readonly deadlineMs: number,
-    readonly lastProgress: string | undefined,
-  ) {
-    super(
-      `${operation} did not finish within ${Math.round(deadlineMs / 1000)} s; it was cancelled.` +
-        (lastProgress ? ` Last progress: ${lastProgress}` : "") +
-        " The engine was asked to cancel (and killed if it did not stop); the next deploy clears what it left" +
-        " and re-applies the intended state.",
-    );
-  }
-}
-
-export interface OpenStackArgs {
+export interface OpenEngineArgs extends EngineTarget {
   stackName: string;
-  /** The program to run inline (the same function index.ts hands to the plain CLI). */
   program: PulumiFn;
-  /** Where Pulumi.yaml and Pulumi.<stack>.yaml live. Default: the repository root. */
-  workDir?: string;
-  /** Default: $PULUMI_BACKEND_URL, else a file backend in <repo>/.pulumi-state. */
-  backendUrl?: string;
-  /** Default: $PULUMI_CONFIG_PASSPHRASE; local stacks fall back to the documented local passphrase. */
-  passphrase?: string;
-  /** Extra environment for the CLI and the plugins it starts (e.g. PATH with a test plugin). */
-  envVars?: Record<string, string>;
+  mode: OpenMode;
   /** Resource plugins the program needs; checked (and installed when allowed) before use. */
   plugins?: PluginRequirement[];
-  /** Create the stack when it does not exist (default true). */
-  create?: boolean;
+  /** The run's cancel signal: every call observes it (see Engine.detached for wind-down work). */
+  signal?: AbortSignal | undefined;
+  log?: Logger | undefined;
+  /** Default: $PULUMI_CONFIG_PASSPHRASE; local stacks fall back to the documented local passphrase. */
+  passphrase?: string;
 }
 
-export interface StackHandle {
-  stack: Stack;
-  workspace: LocalWorkspace;
-  cli: PulumiCommand;
-  backendUrl: string;
+/** Deadlines of our own (ms): a hung backend or plugin must never hang the driver. */
+export const engineDeadlines = { read: 120_000, preview: 10 * 60_000, up: 15 * 60_000, refresh: 10 * 60_000 };
+
+export class StackNotFoundError extends UsageError {
+  override name = "StackNotFoundError";
 }
 
-/** Finds the Pulumi CLI the toolchain step provided: the project's build, else one on PATH. */
-export async function locateCli(): Promise<PulumiCommand> {
-  const { cli: version } = pinnedToolchain();
-  const candidates: string[] = [join(repoRoot, ".tools")];
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir && existsSync(join(dir, "pulumi"))) candidates.push(resolve(dir, ".."));
+export interface LongOpOptions {
+  message?: string;
+  onEvent?: (event: EngineEvent) => void;
+  onOutput?: (out: string) => void;
+  deadlineMs?: number | undefined;
+  /** After a cancel, how long the engine may take to stop before it is killed. */
+  graceMs?: number | undefined;
+  /** Records the last progress line for the deadline's message. */
+  progress?: (line: string) => void;
+}
+
+export interface UpResult {
+  result: string;
+  update: UpdateSummary;
+  outputs: OutputMap;
+}
+
+/** What the stages ask of the engine; tests put a fake behind the same interface. */
+export interface EngineDoor {
+  readonly stackName: string;
+  getConfig(): Promise<ConfigMap>;
+  setConfig(values: ConfigMap): Promise<void>;
+  removeConfig(keys: string[]): Promise<void>;
+  preview(opts: LongOpOptions): Promise<void>;
+  up(opts: LongOpOptions): Promise<UpResult>;
+  refresh(opts: LongOpOptions & { clearPendingCreates?: boolean }): Promise<void>;
+  /** Updates of the stack, newest first (secret config shown so it can be re-applied, never printed). */
+  history(): Promise<UpdateSummary[]>;
+  tags(): Promise<Record<string, string>>;
+  setTag(key: string, value: string): Promise<void>;
+  outputs(): Promise<OutputMap>;
+  /** Operations a killed or cancelled update left pending in the state. */
+  pendingOperations(): Promise<{ type: string; urn: string }[]>;
+  /** Clears the engine's update lock (`pulumi cancel`). */
+  cancel(): Promise<void>;
+  /** The same stack, not bound to the run's cancel signal: for recording what happened after a cancel. */
+  detached(): EngineDoor;
+}
+
+export class Engine implements EngineDoor {
+  constructor(
+    readonly stack: Stack,
+    readonly backendUrl: string,
+    private readonly signal: AbortSignal | undefined,
+  ) {}
+
+  get stackName(): string {
+    return this.stack.name;
   }
-  for (const root of candidates) {
-    if (!existsSync(join(root, "bin", "pulumi"))) continue;
-    const cli = await PulumiCommand.get({ root, skipVersionCheck: true });
-    if (cli.version?.version === version) return cli;
+
+  detached(): Engine {
+    return new Engine(this.stack, this.backendUrl, undefined);
   }
-  throw new EngineSetupError(
-    `No Pulumi CLI v${version} found (looked in .tools/bin and on PATH). ` +
-      "Run `npm run setup` (it builds the pinned CLI from Go modules, or uses one on PATH at that version).",
-  );
+
+  /** Every engine call: our deadline, the run's signal, and a cancel reported as such. */
+  private async call<T>(
+    op: string,
+    deadlineMs: number,
+    run: (signal: AbortSignal, progress: (line: string) => void) => Promise<T>,
+    graceMs = 5_000,
+  ): Promise<T> {
+    if (this.signal?.aborted) throw new CancelledError(`${op} not started: the run was cancelled`);
+    try {
+      return await withDeadline(op, deadlineMs, run, this.signal, graceMs);
+    } catch (err) {
+      if (this.signal?.aborted) throw new CancelledError(`${op} cancelled (signal): the engine stopped after the step in flight`);
+      throw err;
+    }
+  }
+
+  getConfig(): Promise<ConfigMap> {
+    return this.call("config get", engineDeadlines.read, () => this.stack.getAllConfig());
+  }
+
+  async setConfig(values: ConfigMap): Promise<void> {
+    if (Object.keys(values).length === 0) return;
+    await this.call("config set", engineDeadlines.read, () => this.stack.setAllConfig(values));
+  }
+
+  async removeConfig(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    await this.call("config rm", engineDeadlines.read, () => this.stack.removeAllConfig(keys));
+  }
+
+  async preview(opts: LongOpOptions): Promise<void> {
+    await this.call(
+      "preview",
+      opts.deadlineMs ?? engineDeadlines.preview,
+      (signal, progress) => this.stack.preview({ ...pick(opts), signal, onOutput: tee(opts, progress) }),
+      opts.graceMs,
+    );
+  }
+
+  async up(opts: LongOpOptions): Promise<UpResult> {
+    const r = await this.call(
+      "up",
+      opts.deadlineMs ?? engineDeadlines.up,
+      (signal, progress) => this.stack.up({ ...pick(opts), signal, onOutput: tee(opts, progress) }),
+      opts.graceMs ?? 60_000,
+    );
+    return { result: r.summary.result, update: r.summary, outputs: r.outputs };
+  }
+
+  async refresh(opts: LongOpOptions & { clearPendingCreates?: boolean }): Promise<void> {
+    await this.call(
+      "refresh",
+      opts.deadlineMs ?? engineDeadlines.refresh,
+      (signal, progress) =>
+        this.stack.refresh({ ...pick(opts), clearPendingCreates: opts.clearPendingCreates ?? false, signal, onOutput: tee(opts, progress) }),
+      opts.graceMs,
+    );
+  }
+
+  async history(): Promise<UpdateSummary[]> {
+    const all = await this.call("history", engineDeadlines.read, () => this.stack.history(undefined, undefined, true));
+    return all.filter((u) => u.kind === "update");
+  }
+
+  tags(): Promise<Record<string, string>> {
+    return this.call("tags", engineDeadlines.read, () => this.stack.listTags());
+  }
+
+  async setTag(key: string, value: string): Promise<void> {
+    await this.call("tag set", engineDeadlines.read, () => this.stack.setTag(key, value));
+  }
+
+  outputs(): Promise<OutputMap> {
+    return this.call("outputs", engineDeadlines.read, () => this.stack.outputs());
+  }
+
+  async pendingOperations(): Promise<{ type: string; urn: string }[]> {
+    const state = await this.call("export", engineDeadlines.read, () => this.stack.exportStack());
+    const pending = (state.deployment?.pending_operations ?? []) as { type: string; resource: { urn: string } }[];
+    return pending.map((p) => ({ type: p.type, urn: p.resource.urn }));
+  }
+
+  async cancel(): Promise<void> {
+    await this.call("cancel", engineDeadlines.read, () => this.stack.cancel());
+  }
 }
 
-export function defaultBackendUrl(): string {
-  if (process.env.PULUMI_BACKEND_URL) return process.env.PULUMI_BACKEND_URL;
-  const dir = join(repoRoot, ".pulumi-state");
-  mkdirSync(dir, { recursive: true });
-  return `file://${dir}`;
+function pick(opts: LongOpOptions): { message?: string; onEvent?: (e: EngineEvent) => void } {
+  return { ...(opts.message ? { message: opts.message } : {}), ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) };
 }
 
-export function passphraseFor(stackName: string, given?: string): string | undefined {
-  if (given !== undefined) return given;
-  if (process.env.PULUMI_CONFIG_PASSPHRASE !== undefined) return process.env.PULUMI_CONFIG_PASSPHRASE;
-  if (process.env.PULUMI_CONFIG_PASSPHRASE_FILE) return undefined; // the CLI reads the file itself
-  if (localStackNames.includes(stackName) || stackName.startsWith("test-")) return localSandboxPassphrase;
-  throw new EngineSetupError(
-    `PULUMI_CONFIG_PASSPHRASE is not set. Stack "${stackName}" keeps its secrets (SSH key, env) encrypted ` +
-      "with a passphrase: export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) and run again.",
-  );
+function tee(opts: LongOpOptions, progress: (line: string) => void): (out: string) => void {
+  return (out) => {
+    const last = out.split("\n").filter((l) => l.trim()).at(-1);
+    if (last) progress(last.trim());
+    opts.onOutput?.(out);
+  };
 }
 
-/** Opens (or creates) a stack of the inline program, with engine, backend, secrets and plugins checked. */
-export async function openStack(args: OpenStackArgs): Promise<StackHandle> {
+/** Opens a stack of the inline program with engine, backend, secrets and plugins checked. */
+export async function openEngine(args: OpenEngineArgs): Promise<Engine> {
   const cli = await locateCli();
   const backendUrl = args.backendUrl ?? defaultBackendUrl();
   const passphrase = passphraseFor(args.stackName, args.passphrase);
@@ -115,221 +221,37 @@ export async function openStack(args: OpenStackArgs): Promise<StackHandle> {
     ...(passphrase !== undefined ? { PULUMI_CONFIG_PASSPHRASE: passphrase } : {}),
     ...args.envVars,
   };
+  const workDir = args.workDir ?? repoRoot;
   const inline = { stackName: args.stackName, projectName, program: args.program };
-  const opts = {
-    workDir: args.workDir ?? repoRoot,
-    pulumiCommand: cli,
-    envVars,
-    secretsProvider: "passphrase",
-  };
-  const stack =
-    args.create === false
-      ? await LocalWorkspace.selectStack(inline, opts)
-      : await LocalWorkspace.createOrSelectStack(inline, opts);
-  const workspace = stack.workspace as LocalWorkspace;
-  await ensurePlugins(workspace, args.plugins ?? [], envVars);
-  return { stack, workspace, cli, backendUrl };
-}
-
-export class PluginMissingError extends EngineSetupError {
-  override name = "PluginMissingError";
-}
-
-/**
- * The official plugins are used whenever installed; a `pulumi-resource-<name>` on the
- * CLI's PATH (the engine's ambient plugins) counts too. Missing ones are installed at the
- * versions the npm packages declare, unless automatic acquisition is off (offline machines):
- * then the missing plugin is named, with how to get it.
- */
-export async function ensurePlugins(
-  workspace: LocalWorkspace,
-  required: PluginRequirement[],
-  envVars: Record<string, string>,
-): Promise<void> {
-  if (required.length === 0) return;
-  const installed = await workspace.listPlugins();
-  const searchPath = (envVars.PATH ?? process.env.PATH ?? "").split(delimiter);
-  for (const plugin of required) {
-    const official = installed.some(
-      (p) => p.kind === "resource" && p.name === plugin.name && p.version === plugin.version,
+  const opts = { workDir, pulumiCommand: cli, envVars, secretsProvider: "passphrase" };
+  // A work dir without Pulumi.yaml (throwaway test stacks) gets the inline program's project.
+  const projectSettings = existsSync(join(workDir, "Pulumi.yaml")) ? undefined : { name: projectName, runtime: "nodejs" as const };
+  const workspace = await LocalWorkspace.create({ ...opts, program: args.program, ...(projectSettings ? { projectSettings } : {}) });
+  const exists = (await workspace.listStacks()).map((s) => s.name.split("/").at(-1)!);
+  const create = args.mode === "create" || (args.mode === "deploy" && hasStackFile(workDir, args.stackName));
+  if (!exists.includes(args.stackName) && !create) {
+    throw new StackNotFoundError(
+      `No stack "${args.stackName}" in ${backendUrl.startsWith("file://") ? "the local state" : backendUrl}. ` +
+        (exists.length ? `Stacks that exist: ${exists.join(", ")}.` : "No stack exists there yet.") +
+        (args.mode === "deploy" ? ` A first deploy creates it only when Pulumi.${args.stackName}.yaml exists.` : ""),
     );
-    const ambient = searchPath.some((dir) => dir && existsSync(join(dir, `pulumi-resource-${plugin.name}`)));
-    if (official || ambient) continue;
-    const offline =
-      (envVars.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION ?? process.env.PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION) ===
-      "true";
-    const howTo =
-      `Install it with \`pulumi plugin install resource ${plugin.name} v${plugin.version}\` on a machine with ` +
-      "internet access";
-    if (offline) {
-      throw new PluginMissingError(
-        `The Pulumi resource plugin "${plugin.name}" v${plugin.version} is not installed and automatic plugin ` +
-          `downloads are off (PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true). ${howTo}.`,
-      );
-    }
-    try {
-      await workspace.installPlugin(plugin.name, `v${plugin.version}`, "resource");
-    } catch (err) {
-      throw new PluginMissingError(
-        `The Pulumi resource plugin "${plugin.name}" v${plugin.version} is not installed and downloading it ` +
-          `failed: ${firstLine(err)}. ${howTo}.`,
-      );
-    }
   }
+  const stack = exists.includes(args.stackName)
+    ? await LocalWorkspace.selectStack(inline, opts)
+    : await LocalWorkspace.createOrSelectStack(inline, opts);
+  await ensurePlugins(stack.workspace as LocalWorkspace, args.plugins ?? [], envVars);
+  const engine = new Engine(stack, backendUrl, args.signal);
+  const cleared = await clearStaleEngineLock({ backendUrl, stackName: args.stackName, cancel: () => engine.detached().cancel() });
+  if (cleared) args.log?.warn(cleared);
+  return engine;
 }
 
-/**
- * Runs an engine operation under a deadline of our own: the official command plugin can
- * hang forever on a host that accepts TCP but never speaks SSH. On expiry (or an outer
- * abort, e.g. SIGTERM) the operation is aborted: the CLI is asked to cancel gracefully,
- * which waits for the steps in flight. A plugin that never returns would make that wait
- * forever, so after `graceMs` the engine's processes (the CLI and the plugins it started,
- * children of this process) are killed; the lock file they leave is cleared by the next run
- * (clearStaleEngineLock), and interrupted steps by clearInterruptedOperations.
- */
-export async function withDeadline<T>(
-  operation: string,
-  deadlineMs: number,
-  run: (signal: AbortSignal, progress: (line: string) => void) => Promise<T>,
-  /** An outer cancellation (e.g. SIGTERM to the driver): aborts the operation the same way. */
-  outer?: AbortSignal,
-  graceMs = 60_000,
-): Promise<T> {
-  const controller = new AbortController();
-  let lastProgress: string | undefined;
-  let expired = false;
-  let killTimer: NodeJS.Timeout | undefined;
-  let rejectHard: (err: Error) => void = () => {};
-  const hardStop = new Promise<never>((_, reject) => (rejectHard = reject));
-  hardStop.catch(() => {});
-  const abort = () => {
-    if (controller.signal.aborted) return;
-    controller.abort();
-    killTimer = setTimeout(() => {
-      const killed = killEngineProcesses();
-      rejectHard(new Error(`the engine did not stop within ${Math.round(graceMs / 1000)} s of the cancel; killed ${killed.length} engine process(es)`));
-    }, graceMs);
-  };
-  const timer = setTimeout(() => {
-    expired = true;
-    abort();
-  }, deadlineMs);
-  if (outer?.aborted) abort();
-  outer?.addEventListener("abort", abort, { once: true });
+function hasStackFile(workDir: string, stackName: string): boolean {
   try {
-    return await Promise.race([
-      run(controller.signal, (line) => {
-        lastProgress = line;
-      }),
-      hardStop,
-    ]);
-  } catch (err) {
-    if (expired) throw new DeadlineExceededError(operation, deadlineMs, lastProgress);
-    throw err;
-  } finally {
-    clearTimeout(timer);
-    if (killTimer) clearTimeout(killTimer);
-    outer?.removeEventListener("abort", abort);
-  }
-}
-
-/**
- * SIGKILLs the Pulumi CLI processes this process started and everything below them (the
- * plugins). Linux /proc only; returns the pids killed.
- */
-export function killEngineProcesses(root = process.pid): number[] {
-  const parentOf = new Map<number, number>();
-  const nameOf = new Map<number, string>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      const fields = stat.slice(close + 2).split(" ");
-      parentOf.set(Number(entry), Number(fields[1]));
-      nameOf.set(Number(entry), stat.slice(stat.indexOf("(") + 1, close));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const below = (pid: number): number[] => {
-    const kids = [...parentOf].filter(([, ppid]) => ppid === pid).map(([child]) => child);
-    return kids.flatMap((k) => [k, ...below(k)]);
-  };
-  const engines = [...parentOf].filter(([pid, ppid]) => ppid === root && nameOf.get(pid) === "pulumi").map(([pid]) => pid);
-  const victims = engines.flatMap((pid) => [pid, ...below(pid)]);
-  for (const pid of victims) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-  return victims;
-}
-
-export function firstLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.split("\n").find((l) => l.trim() !== "")?.trim() ?? text;
-}
-
-interface EngineLockFile {
-  pid: number;
-  username: string;
-  hostname: string;
-  timestamp: string;
-}
-
-/** Whether a process of this machine exists (EPERM: it does, owned by someone else). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
-/**
- * A file backend's update lock outlives a killed CLI (`.pulumi/locks/.../<id>.json`). When
- * its holder was a process on this machine that no longer exists, the lock is stale: it is
- * cleared with `pulumi cancel` so the next deploy can converge. Locks of live processes and
- * of other machines are left alone (the deploy then reports the engine lock as held).
- */
-export async function clearStaleEngineLock(handle: StackHandle): Promise<string | undefined> {
-  if (!handle.backendUrl.startsWith("file://")) return undefined;
-  const dir = join(fileURLToPath(handle.backendUrl), ".pulumi", "locks", "organization", projectName, handle.stack.name);
-  let files: string[];
-  try {
-    files = readdirSync(dir).filter((f) => f.endsWith(".json"));
+    return readdirSync(workDir).some((f) => f === `Pulumi.${stackName}.yaml` || f === `Pulumi.${stackName}.yml`);
   } catch {
-    return undefined;
+    return false;
   }
-  for (const file of files) {
-    let lock: EngineLockFile;
-    try {
-      lock = JSON.parse(readFileSync(join(dir, file), "utf8")) as EngineLockFile;
-    } catch {
-      continue;
-    }
-    if (lock.hostname !== os.hostname() || processAlive(lock.pid)) return undefined;
-    await handle.stack.cancel();
-    return `cleared a stale engine lock of stack ${handle.stack.name} left by pid ${lock.pid} (${lock.username}@${lock.hostname}, ${lock.timestamp}), which no longer runs`;
-  }
-  return undefined;
 }
 
-/**
- * A cancelled or killed update can leave operations marked pending in the state. Pending
- * updates and deletes are re-planned by the next update; pending creates block it, so they
- * are cleared with a refresh (the commands they stand for are re-run by the next `up`).
- */
-export async function clearInterruptedOperations(stack: import("@pulumi/pulumi/automation/index.js").Stack): Promise<string | undefined> {
-  const state = await stack.exportStack();
-  const pending = (state.deployment?.pending_operations ?? []) as { type: string; resource: { urn: string } }[];
-  if (pending.length === 0) return undefined;
-  await stack.refresh({ clearPendingCreates: true, message: "clear operations interrupted by a cancelled run" });
-  return `cleared ${pending.length} operation(s) an interrupted run left pending: ${pending
-    .map((p) => `${p.type} ${p.resource.urn.split("::").at(-1)}`)
-    .join(", ")}`;
-}
+export { projectName };

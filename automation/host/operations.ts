@@ -5,6 +5,10 @@ import {
   imagesPresent,
   inspectLock,
   listBackups,
+  parseRegistryCheck,
+  parseRunningServices,
+  registryHasImages,
+  runningServices,
   lockBusyExitCode,
   markReleaseVerified,
   parseDeploymentStatus,
@@ -36,7 +40,25 @@ export class HostCommandError extends Error {
 
 export type LockAttempt = { acquired: true; brokeStale?: string } | { acquired: false; holder: LockInfo | null };
 
-export class HostOps {
+/** What the stages ask of a host; tests put a fake behind the same interface. */
+export interface HostDoor {
+  readonly exec: HostExec;
+  readonly layout: HostLayout;
+  tryLock(holder: string, releaseId: string, staleAfterSeconds: number): Promise<LockAttempt>;
+  unlock(holder: string, force?: boolean): Promise<void>;
+  lockInfo(): Promise<LockInfo | null>;
+  facts(): Promise<PrecheckReport>;
+  imagesOnHost(refs: readonly string[]): Promise<{ present: string[]; missing: string[] }>;
+  registryCheck(refs: readonly string[]): Promise<{ missing: { ref: string; reason: string }[] }>;
+  status(): Promise<DeploymentStatus | null>;
+  running(): Promise<{ service: string; image: string; state: string }[]>;
+  markVerified(releaseId: string): Promise<void>;
+  backups(): Promise<string[]>;
+  restoreNewestBackups(): Promise<string>;
+  close(): void;
+}
+
+export class HostOps implements HostDoor {
   constructor(
     readonly exec: HostExec,
     readonly layout: HostLayout,
@@ -76,6 +98,19 @@ export class HostOps {
   async imagesOnHost(refs: readonly string[]): Promise<{ present: string[]; missing: string[] }> {
     if (refs.length === 0) return { present: [], missing: [] };
     return parseImagesPresent((await this.must("looking for images on the host", imagesPresent(refs))).stdout);
+  }
+
+  async registryCheck(refs: readonly string[]): Promise<{ missing: { ref: string; reason: string }[] }> {
+    const out = await this.exec.run(registryHasImages([...refs]), { timeoutMs: 60_000 });
+    return parseRegistryCheck(out.stdout);
+  }
+
+  async running(): Promise<{ service: string; image: string; state: string }[]> {
+    return parseRunningServices((await this.must("listing the app's containers", runningServices(this.layout), 30_000)).stdout);
+  }
+
+  close(): void {
+    this.exec.close();
   }
 
   async status(): Promise<DeploymentStatus | null> {

@@ -2,7 +2,8 @@
 // a failure issue. Pure: a summary in, text out.
 import type { MonitorReport } from "../monitor/monitor.js";
 import { formatPercent, plannedRounds } from "../monitor/verdict.js";
-import type { Outcome, RunSummary, UpSummary } from "../summary.js";
+import { outcomes, type Tone } from "./outcomes.js";
+import type { RunSummary, UpSummary } from "./summary.js";
 import { redact, redactText } from "./redact.js";
 
 export interface RenderOptions {
@@ -16,37 +17,10 @@ export interface RenderOptions {
   maxFailedRoundRows?: number;
 }
 
-type Tone = "ok" | "warn" | "fail";
-
-const outcomeHeadline: Record<Outcome, { tone: Tone; text: string }> = {
-  running: { tone: "warn", text: "still running (the driver stopped before an outcome)" },
-  "deployed-verified": { tone: "ok", text: "deployed and verified" },
-  "rolled-back": { tone: "fail", text: "failed, rolled back to the last verified release" },
-  "up-failed": { tone: "fail", text: "update failed, the previous release keeps running" },
-  "failed-no-rollback": { tone: "fail", text: "failed, no rollback possible" },
-  "rollback-failed": { tone: "fail", text: "failed, and the rollback failed too" },
-  "rollback-done": { tone: "ok", text: "rollback done" },
-  restored: { tone: "ok", text: "restored from the host's backups" },
-  blocked: { tone: "warn", text: "blocked before any change" },
-  "lock-held": { tone: "warn", text: "not run: another deployment holds the lock" },
-  "invalid-config": { tone: "fail", text: "invalid command line or config: nothing was run" },
-  ok: { tone: "ok", text: "done" },
-  error: { tone: "fail", text: "unexpected error" },
-};
-
 const toneIcon: Record<Tone, string> = { ok: "✅", warn: "⚠️", fail: "❌" };
 
-/** Outcomes that call for a failure issue and the troubleshooting steps. */
-export const failureOutcomes: ReadonlySet<Outcome> = new Set<Outcome>([
-  "rolled-back",
-  "up-failed",
-  "failed-no-rollback",
-  "rollback-failed",
-  "error",
-]);
-
 export function headline(summary: RunSummary): string {
-  const { tone, text } = outcomeHeadline[summary.outcome];
+  const { tone, headline: text } = outcomes[summary.outcome];
   const release = summary.release ? ` ${summary.release.id}` : "";
   return `${toneIcon[tone]} ${summary.command}${release} on ${summary.stack}: ${text}`;
 }
@@ -107,7 +81,7 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
 
   if (summary.rollback) {
     const rb = summary.rollback;
-    out.push("### Rollback", "", `From \`${rb.from}\` to \`${rb.to}\`. Reason: ${oneLine(rb.reason)}`, "", ...renderUp(rb.up), "");
+    out.push("### Rollback", "", `From \`${rb.from}\` to \`${rb.to}\`. Reason: ${oneLine(rb.reason)}`, "", ...(rb.up ? renderUp(rb.up) : ["The rollback's update did not run."]), "");
     if (rb.monitor) out.push("#### Health monitor after the rollback", "", ...renderMonitor(rb.monitor, options), "");
   }
 
@@ -199,6 +173,7 @@ export function nextSteps(summary: RunSummary, options: RenderOptions = {}): str
     case "lock-held":
       return ["Wait for the other deployment to finish, or run again with `--wait-lock` to queue behind it."];
     case "invalid-config":
+    case "usage":
       return ["Fix the command line or the config key named above, then run again: nothing was changed."];
     case "rolled-back":
       return [
@@ -210,6 +185,11 @@ export function nextSteps(summary: RunSummary, options: RenderOptions = {}): str
     case "failed-no-rollback":
     case "rollback-failed":
       return ["**The app may be down: act now.**", ...healthChecks, ...rollbackChecks];
+    case "cancelled":
+      return [
+        "The run was cancelled: the messages above say which stage it was in and what the host runs now.",
+        "Run `status` to see the live and the last verified release; deploy or roll back again when ready.",
+      ];
     case "error":
       return ["Read the messages above; run again once the cause is fixed.", logs];
     default:
@@ -227,7 +207,7 @@ export function failureIssueFor(
   summary: RunSummary,
   options: RenderOptions = {},
 ): { title: string; body: string; labels: string[] } | undefined {
-  if (!failureOutcomes.has(summary.outcome)) return undefined;
+  if (!outcomes[summary.outcome].failure) return undefined;
   return {
     title: redactText(failureIssueTitle(summary), options.secrets ?? []),
     body: renderMarkdown(summary, options),

@@ -2,7 +2,7 @@
 // run, and the Markdown appended to the GitHub Actions job summary when running there.
 import { appendFile, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { RunSummary } from "../summary.js";
+import type { RunSummary } from "./summary.js";
 import { renderMarkdown, type RenderOptions } from "./markdown.js";
 import { redact, secretsFromEnv } from "./redact.js";
 

@@ -2,7 +2,7 @@
 // "awareness:release" -> JSON text) into a typed StackConfig, or one error that lists every
 // problem by key path, bad value (never a secret one) and what is allowed.
 import type { z } from "zod";
-import { configNamespace, secretPaths, stackConfigSchema, type StackConfig } from "./schema.js";
+import { configNamespace, releaseSchema, secretPaths, stackConfigSchema, type Release, type StackConfig } from "./schema.js";
 
 export interface ConfigProblem {
   /** Full key path, e.g. "awareness:release.images.backend". */
@@ -114,4 +114,20 @@ export function parseStackConfig(raw: Record<string, string>): StackConfig {
  */
 export function rawFromAutomationConfig(config: Record<string, { value: string }>): Record<string, string> {
   return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v.value]));
+}
+
+/** A release read back (stack config, history, a host record): JSON text parsed and validated; errors name `where`. */
+export function parseReleaseJson(text: string, where: string): Release {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error(`${where} is not valid JSON`);
+  }
+  const parsed = releaseSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new Error(`${where} is not a valid release: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+  }
+  return parsed.data;
 }

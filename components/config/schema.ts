@@ -251,6 +251,7 @@ export type StackConfig = z.output<typeof stackConfigSchema>;
 export type HostConfig = z.output<typeof hostSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type ReleaseConfig = z.output<typeof releaseSchema>;
+export type Release = ReleaseConfig;
 
 /** The name a host goes by in resource names and outputs. */
 export function hostDisplayName(host: { name?: string | undefined; host: string }): string {

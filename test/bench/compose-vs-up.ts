@@ -9,7 +9,7 @@ import { parseStackConfig } from "../../components/config/parse.js";
 import { awarenessProgram } from "../../components/program.js";
 import { tempStack } from "../support/engine.js";
 import { clearCorner, onHost, target, testCorner } from "../e2e/components-support.js";
-import { applySandboxStackConfig, rawConfig, sandboxStackConfig, type SandboxStackOptions } from "../sandbox/stack-config.js";
+import { applySandboxStackConfig, rawConfig, sandboxStackConfig, type SandboxStackOptions } from "../../automation/sandbox/target.js";
 
 const rounds = Number(process.argv[2] ?? 3);
 const bareCorner = testCorner("bench-bare", { backend: 28380, frontend: 28381 });
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     writeBareCompose("v1");
     bareSwitch();
     const up = async (id: string, opts: SandboxStackOptions) => {
-      await applySandboxStackConfig(ts.stack, target, id, { ...upCorner, ...opts });
+      await applySandboxStackConfig(ts.engine, target, id, { ...upCorner, ...opts });
       const t = process.hrtime.bigint();
       await ts.stack.up({ onOutput: () => {} });
       return Number(process.hrtime.bigint() - t) / 1e9;

@@ -5,14 +5,11 @@
 // Each comparison is measured in this same run (these machines are noisy); ratios are printed.
 // Run: npm run bench   (brings the sandbox up; stops it again unless KEEP_SANDBOX=1)
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deploy, type DeployRequest } from "../../automation/deploy.js";
-import { repoRoot } from "../../automation/runner.js";
-import { openSession } from "../../automation/session.js";
-import { applySandboxStackConfig, readSandboxTarget } from "../sandbox/stack-config.js";
-import { testEngineEnv } from "../support/plugins.js";
+import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
+import { repoRoot } from "../../automation/common/process.js";
+import { applySandboxStackConfig, readSandboxTarget } from "../../automation/sandbox/target.js";
+import { driverStack } from "../support/driver.js";
 
 const sandbox = join(repoRoot, "test", "sandbox", "sandbox.sh");
 const wasUp = spawnSync("bash", [sandbox, "status"]).status === 0;
@@ -52,20 +49,19 @@ const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main(): Promise<void> {
   onHost(`ids=$(docker ps -a -q --filter label=com.docker.compose.project=${corner.composeProject}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; rm -rf ${corner.appDir}`);
-  const dir = await mkdtemp(join(tmpdir(), "awareness-bench-"));
   const stackName = "test-bench";
+  const ds = await driverStack(stackName);
   const quiet = { info: () => {}, warn: () => {} };
   const base: Omit<DeployRequest, "releaseId"> = {
-    stackName, workDir: dir, backendUrl: `file://${dir}`, envVars: await testEngineEnv(),
+    stackName, deps: ds.deps,
     skipCiCheck: true, allowDirty: true, log: quiet,
   };
-  const session = await openSession({ stackName, workDir: dir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
-  await applySandboxStackConfig(session.stack, target, "v1", corner);
-  const monitor = JSON.parse((await session.stack.getAllConfig())["awareness:monitor"]!.value) as {
+  const engine = await ds.engine();
+  await applySandboxStackConfig(engine, target, "v1", corner);
+  const monitor = JSON.parse((await engine.getConfig())["awareness:monitor"]!.value) as {
     intervalSeconds: number;
     consecutiveFailures: number;
   };
-  session.close();
   const compose = `docker compose -p ${corner.composeProject} -f ${corner.appDir}/docker-compose.yml`;
 
   const first = await deploy({ ...base, releaseId: "v1", images: target.releases.v1 });
@@ -89,7 +85,7 @@ async function main(): Promise<void> {
       ...base,
       releaseId: "v2",
       images: target.releases.v2,
-      onStage: (stage) => {
+      onStage: (stage: string) => {
         if (stage === "monitor") monitorStart = Date.now();
         if (stage.startsWith("rollback")) {
           rollbackStart = Date.now();
@@ -130,7 +126,7 @@ async function main(): Promise<void> {
     ].join("\n"),
   );
   onHost(`ids=$(docker ps -a -q --filter label=com.docker.compose.project=${corner.composeProject}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; rm -rf ${corner.appDir} ${corner.appDir}-v1`);
-  await rm(dir, { recursive: true, force: true });
+  await ds.cleanup();
 }
 
 main()

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awarenessProgram } from "../../components/program.js";
 import { tempStack, type TempStack } from "../support/engine.js";
-import { applySandboxStackConfig, type SandboxStackOptions } from "../sandbox/stack-config.js";
+import { applySandboxStackConfig, type SandboxStackOptions } from "../../automation/sandbox/target.js";
 import { clearCorner, get, onHost, runningOnHost, sha256, target, testCorner } from "./components-support.js";
 
 const corner = testCorner("components-v1", { backend: 28180, frontend: 28181 });
@@ -20,7 +20,7 @@ function envInContainer(container: string, name: string): string {
 let ts: TempStack;
 
 async function deploy(releaseId: string, opts: SandboxStackOptions) {
-  await applySandboxStackConfig(ts.stack, target, releaseId, { ...corner, ...opts });
+  await applySandboxStackConfig(ts.engine, target, releaseId, { ...corner, ...opts });
   const started = Date.now();
   const { outputs } = await ts.stack.up(quiet);
   return { release: outputs.release!.value as { id: string; images: Record<string, string>; composeSha256: string }, seconds: (Date.now() - started) / 1000 };
@@ -42,7 +42,7 @@ afterAll(async () => {
 
 describe("RemoteComposeStack with docker-compose v1", () => {
   it("a first deploy that never starts leaves nothing running and no release files", async () => {
-    await applySandboxStackConfig(ts.stack, target, "v5", { ...corner, composeCommand: "docker-compose" });
+    await applySandboxStackConfig(ts.engine, target, "v5", { ...corner, composeCommand: "docker-compose" });
     const error = await ts.stack.up(quiet).then(
       () => "",
       (err: { stderr?: string }) => String(err.stderr ?? err),
@@ -69,7 +69,7 @@ describe("RemoteComposeStack with docker-compose v1", () => {
     const { seconds } = await deploy("v3", { composeCommand: "docker-compose", secretEnv });
     console.log(`deploy v1 -> v3 (docker-compose v1): ${seconds.toFixed(1)} s`);
     expect(runningOnHost(corner.composeProject).backend!.image).toBe(target.releases.v3!.backend);
-    await applySandboxStackConfig(ts.stack, target, "v5", { ...corner, composeCommand: "docker-compose", secretEnv });
+    await applySandboxStackConfig(ts.engine, target, "v5", { ...corner, composeCommand: "docker-compose", secretEnv });
     const error = await ts.stack.up(quiet).then(
       () => "",
       (err: { stderr?: string }) => String(err.stderr ?? err),

@@ -9,7 +9,7 @@ import * as hc from "../../components/host-commands/index.js";
 import { awarenessProgram } from "../../components/program.js";
 import type { ReleaseRecord } from "../../components/remote-compose-stack.js";
 import { tempStack, type TempStack } from "../support/engine.js";
-import { applySandboxStackConfig, type SandboxStackOptions } from "../sandbox/stack-config.js";
+import { applySandboxStackConfig, type SandboxStackOptions } from "../../automation/sandbox/target.js";
 import { clearCorner, get, imagePresentOnHost, onHost, runningOnHost, sha256, target, testCorner } from "./components-support.js";
 
 const corner = testCorner("components-v2", { backend: 28080, frontend: 28081 });
@@ -29,14 +29,14 @@ function readStateFiles(dir: string): string {
 const quiet = { onOutput: () => {} };
 
 async function deploy(releaseId: string, extra: SandboxStackOptions = {}) {
-  await applySandboxStackConfig(ts.stack, target, releaseId, { ...options, ...extra });
+  await applySandboxStackConfig(ts.engine, target, releaseId, { ...options, ...extra });
   const started = Date.now();
   const result = await ts.stack.up(quiet);
   return { outputs: result.outputs, seconds: (Date.now() - started) / 1000 };
 }
 
 async function deployExpectingFailure(releaseId: string, extra: SandboxStackOptions = {}): Promise<string> {
-  await applySandboxStackConfig(ts.stack, target, releaseId, { ...options, ...extra });
+  await applySandboxStackConfig(ts.engine, target, releaseId, { ...options, ...extra });
   try {
     await ts.stack.up(quiet);
   } catch (err) {
@@ -124,7 +124,7 @@ describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
   });
 
   it("a release change previews as in-place updates only (nothing replaced or deleted)", async () => {
-    await applySandboxStackConfig(ts.stack, target, "v3", { ...options, byTag: true });
+    await applySandboxStackConfig(ts.engine, target, "v3", { ...options, byTag: true });
     const ops: Record<string, string> = {};
     await ts.stack.preview({
       onEvent: (e) => {

@@ -2,9 +2,9 @@
 // the app, and the stack config of one test's own app dir, project and ports.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { repoRoot } from "../../automation/runner.js";
-import type { SandboxStackOptions, SandboxTarget } from "../sandbox/stack-config.js";
-import { readSandboxTarget } from "../sandbox/stack-config.js";
+import { repoRoot } from "../../automation/common/process.js";
+import type { SandboxStackOptions, SandboxTarget } from "../../automation/sandbox/target.js";
+import { readSandboxTarget } from "../../automation/sandbox/target.js";
 
 export const target: SandboxTarget = readSandboxTarget(repoRoot);
 

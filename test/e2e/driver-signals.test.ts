@@ -1,87 +1,170 @@
-// Cancelling `up`: SIGTERM (a cancelled CI job) to the driver's CLI, and the driver's own
-// deadline (a plugin that never returns). The driver cancels the engine
-// update, releases both locks and exits; the next deploy recovers and converges.
+// Cancelling a run with a real signal to the driver's CLI, at the worst moments: mid-update,
+// mid-watch, mid-rollback, and a second signal. Each run must end within the grace period
+// with the host lock and the engine lock free and its outcome recorded; the next plain run
+// converges. Also the driver's own deadline, and `status` of a stack that does not exist.
 import { spawn } from "node:child_process";
-import { readdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deploy, type DeployRequest } from "../../automation/deploy.js";
-import { repoRoot } from "../../automation/runner.js";
-import { openSession } from "../../automation/session.js";
-import { ExitCode } from "../../automation/summary.js";
-import { applySandboxStackConfig } from "../sandbox/stack-config.js";
-import { testEngineEnv } from "../support/plugins.js";
+import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
+import { repoRoot } from "../../automation/common/process.js";
+import { ExitCode, type RunSummary } from "../../automation/report/summary.js";
+import { applySandboxStackConfig } from "../../automation/sandbox/target.js";
+import { unverifiedTag } from "../../automation/stages/releases.js";
+import { driverStack, type DriverStack } from "../support/driver.js";
 import { clearCorner, get, onHost, target, testCorner } from "./components-support.js";
 
 const corner = testCorner("signals", { backend: 18380, frontend: 18381 });
 const stackName = `test-signals-${process.pid}`;
 const quiet = { info: () => {}, warn: () => {} };
-let dir: string;
+/** The CLI's grace period after the first signal (its default is 30 s). */
+const graceSeconds = 30;
+let ds: DriverStack;
 let base: Omit<DeployRequest, "releaseId">;
 
-function listLocks(): string[] {
-  const locks = join(dir, ".pulumi", "locks");
+function engineLocks(): string[] {
   try {
-    return readdirSync(locks, { recursive: true }).map(String).filter((f) => f.endsWith(".json"));
+    return readdirSync(join(ds.dir, ".pulumi", "locks"), { recursive: true }).map(String).filter((f) => f.endsWith(".json"));
   } catch {
     return [];
   }
 }
 
+const hostLock = () => onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim();
+const hostRecord = () => JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)) as { current: { id: string } | null; verified: { id: string } | null };
+
+interface CliRun {
+  code: number | null;
+  stderr: string;
+  /** Seconds from the first signal to the exit. */
+  afterSignal: number;
+  report: RunSummary | undefined;
+}
+
+/**
+ * Runs the CLI; `when` is asked after each chunk of its progress (stderr) and returns the
+ * signals to send once the condition holds (never a fixed sleep before the first).
+ */
+function runCli(args: string[], when: (stderr: string) => boolean, signals: NodeJS.Signals[] = ["SIGTERM"], gapMs = 300): Promise<CliRun> {
+  const reports = join(ds.dir, `reports-${Date.now()}`);
+  const child = spawn(join(repoRoot, "node_modules", ".bin", "tsx"), [join(repoRoot, "automation", "cli.ts"), ...args, "--stack", stackName, "--report-dir", reports], {
+    cwd: repoRoot,
+    env: { ...process.env, ...ds.envVars, PULUMI_BACKEND_URL: ds.backendUrl, AWARENESS_PROJECT_DIR: ds.dir, AWARENESS_CANCEL_GRACE_SECONDS: String(graceSeconds) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  let signalledAt = 0;
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+    if (!signalledAt && when(stderr)) {
+      signalledAt = Date.now();
+      signals.forEach((sig, i) => setTimeout(() => child.kill(sig), i * gapMs));
+    }
+  });
+  child.stdout.resume();
+  return new Promise((resolve) =>
+    child.on("exit", (code) => {
+      const file = existsSync(reports) ? readdirSync(reports).find((f) => f.endsWith(".json")) : undefined;
+      resolve({
+        code,
+        stderr,
+        afterSignal: signalledAt ? (Date.now() - signalledAt) / 1000 : -1,
+        report: file ? (JSON.parse(readFileSync(join(reports, file), "utf8")) as RunSummary) : undefined,
+      });
+    }),
+  );
+}
+
+const releaseArgs = (id: string, images: Record<string, string>, env?: string) => [
+  "deploy", "--release", id, ...Object.entries(images).flatMap(([s, ref]) => ["--image", `${s}=${ref}`]),
+  ...(env ? ["--env", `APP_ENV=${env}`] : []), "--skip-ci-check", "--allow-dirty",
+];
+
+/** The end state every cancelled run must leave: both locks free, the outcome recorded. */
+function expectCancelledCleanly(run: CliRun): void {
+  const story = run.stderr.slice(-3000);
+  expect(run.afterSignal, story).toBeGreaterThanOrEqual(0);
+  expect(run.code, story).toBe(ExitCode.Cancelled);
+  expect(run.afterSignal, story).toBeLessThan(graceSeconds);
+  expect(hostLock(), story).toBe("free");
+  expect(engineLocks(), story).toEqual([]);
+  expect(run.report?.outcome, story).toBe("cancelled");
+  expect(run.report?.exitCode).toBe(ExitCode.Cancelled);
+}
+
 beforeAll(async () => {
   clearCorner(corner);
-  dir = await mkdtemp(join(tmpdir(), "awareness-signals-"));
-  base = { stackName, workDir: dir, backendUrl: `file://${dir}`, envVars: await testEngineEnv(), skipCiCheck: true, allowDirty: true, log: quiet };
-  const session = await openSession({ stackName, workDir: dir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
-  await applySandboxStackConfig(session.stack, target, "v1", corner);
-  session.close();
+  ds = await driverStack(stackName, quiet);
+  base = { stackName, deps: ds.deps, skipCiCheck: true, allowDirty: true, log: quiet };
+  await applySandboxStackConfig(await ds.engine(), target, "v1", corner);
   const first = await deploy({ ...base, releaseId: "v1", images: target.releases.v1 });
-  expect(first.outcome).toBe("deployed-verified");
+  expect(first.outcome, first.messages.join(" ")).toBe("deployed-verified");
 });
 
 afterAll(async () => {
   clearCorner(corner);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await ds?.cleanup();
 });
 
-describe("cancelling an update: SIGTERM, and the driver's own deadline", () => {
-  it("cancels cleanly, and the next deploy converges", async () => {
+describe("a signal reaches every stage", () => {
+  it("SIGTERM mid-update: the engine stops after the step in flight, both locks are free, the next deploy converges", async () => {
     const images = target.releases.v1!;
-    const args = [
-      join(repoRoot, "automation", "cli.ts"), "deploy", "--stack", stackName, "--release", "v1-env2",
-      "--image", `backend=${images.backend}`, "--image", `frontend=${images.frontend}`,
-      "--env", "APP_ENV=interrupted", "--skip-ci-check", "--allow-dirty", "--report-dir", join(dir, "reports"),
-    ];
-    const child = spawn(join(repoRoot, "node_modules", ".bin", "tsx"), args, {
-      cwd: repoRoot,
-      env: { ...process.env, ...base.envVars, PULUMI_BACKEND_URL: base.backendUrl!, AWARENESS_PROJECT_DIR: dir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stderr = "";
-    let signalled = false;
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-      // The switch command is running on the host: interrupt it mid-flight.
-      if (!signalled && /awareness-sandbox-switch (creating|updating)/.test(stderr)) {
-        signalled = true;
-        setTimeout(() => child.kill("SIGTERM"), 500);
-      }
-    });
-    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
-    expect(signalled, stderr.slice(-2000)).toBe(true);
-    expect(stderr).toMatch(/SIGTERM: cancelling/);
-    expect(code).not.toBe(ExitCode.Ok);
-    // Both locks are free again.
-    expect(onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim(), stderr.slice(-3000)).toBe("free");
-    expect(listLocks()).toEqual([]);
+    // The switch command is running on the host: interrupt it mid-flight.
+    const run = await runCli(releaseArgs("v1-env2", images, "interrupted"), (e) => /switch (creating|updating)/.test(e));
+    expectCancelledCleanly(run);
+    expect(run.stderr).toMatch(/SIGTERM: cancelling/);
+    expect(run.report?.lastStage).toBe("up");
+    expect(run.report?.messages.join(" ")).toMatch(/The host runs now: release/);
 
     const next = await deploy({ ...base, releaseId: "v1-env2", images, env: { APP_ENV: "interrupted" } });
     expect(next.outcome, JSON.stringify(next.messages)).toBe("deployed-verified");
-    expect(JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)).current.id).toBe("v1-env2");
+    expect(hostRecord().current?.id).toBe("v1-env2");
     expect(onHost(`cat ${corner.appDir}/.env`)).toMatch(/APP_ENV='?interrupted'?\n/);
+  });
+
+  it("SIGTERM mid-watch: the watch stops, the release stays live and is recorded unverified, both locks are free", async () => {
+    const images = target.releases.v1!;
+    const run = await runCli(releaseArgs("v1-watch", images, "watched"), (e) => /monitor: round 2 ok/.test(e));
+    expectCancelledCleanly(run);
+    expect(run.afterSignal).toBeLessThan(10);
+    expect(run.report?.lastStage).toBe("monitor");
+    expect(run.report?.monitor?.verdict).toMatchObject({ state: "failed", reason: "aborted" });
+    expect(run.report?.messages.join(" ")).toMatch(/v1-watch stays live, recorded as unverified \("cancelled during the watch"\)/);
+    // The host runs the unwatched release; it is not verified anywhere.
+    expect(hostRecord().current?.id).toBe("v1-watch");
+    expect(hostRecord().verified?.id).toBe("v1-env2");
+    expect((await (await ds.engine()).tags())[unverifiedTag]).toMatch(/^v1-watch@\d+$/);
     expect((await get(corner.ports.backend, "/api/health")).status).toBe(200);
+  });
+
+  it("SIGTERM mid-rollback: the rollback's update is cancelled, the report says what runs, the next deploy converges", async () => {
+    // v2 fails its watch; the automatic rollback to the last verified release starts.
+    const run = await runCli(releaseArgs("v2", target.releases.v2!), (e) => {
+      const at = e.indexOf("re-applying");
+      return at >= 0 && /switch (creating|updating)/.test(e.slice(at));
+    });
+    expectCancelledCleanly(run);
+    expect(run.report?.lastStage).toBe("rollback");
+    const said = run.report?.messages.join(" ") ?? "";
+    expect(said, said).toMatch(/the rollback to v1-env2 was cancelled/);
+    expect(said).toMatch(/The host runs now: release \S+ \(last verified: v1-env2\); backend \S+ \w+/);
+
+    const next = await deploy({ ...base, releaseId: "v1-after", images: target.releases.v1, env: { APP_ENV: "after" } });
+    expect(next.outcome, JSON.stringify(next.messages)).toBe("deployed-verified");
+    expect(hostRecord().current?.id).toBe("v1-after");
+    expect(engineLocks()).toEqual([]);
+  });
+
+  it("a second signal exits at once, locks released", async () => {
+    const images = target.releases.v1!;
+    const run = await runCli(releaseArgs("v1-twice", images, "twice"), (e) => /switch (creating|updating)/.test(e), ["SIGTERM", "SIGTERM"]);
+    expectCancelledCleanly(run);
+    expect(run.stderr).toMatch(/second SIGTERM: releasing the locks and stopping the engine now/);
+    expect(run.afterSignal).toBeLessThan(15);
+
+    const next = await deploy({ ...base, releaseId: "v1-twice", images, env: { APP_ENV: "twice" } });
+    expect(next.outcome, JSON.stringify(next.messages)).toBe("deployed-verified");
+    expect(hostRecord().current?.id).toBe("v1-twice");
   });
 
   it("an update past the driver's deadline is cancelled, killed when it does not stop, and the next deploy converges", async () => {
@@ -91,16 +174,33 @@ describe("cancelling an update: SIGTERM, and the driver's own deadline", () => {
     // 2 s deadline; remote commands are not interrupted by a cancel, so the kill after the
     // 1 s grace is what stops the engine.
     const late = await deploy({ ...base, releaseId: "v1-deadline", images, env: { APP_ENV: "deadline" }, upDeadlineMs: 2000, upGraceMs: 1000 });
-    const took = Date.now() - started;
     expect(late.outcome).toBe("up-failed");
     expect(late.messages.join(" ")).toMatch(/did not finish within 2 s/);
     expect(late.up?.durationMs).toBeLessThan(10_000);
-    expect(took).toBeLessThan(60_000);
-    expect(onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim()).toBe("free");
+    expect(Date.now() - started).toBeLessThan(60_000);
+    expect(hostLock()).toBe("free");
 
     const next = await deploy({ ...base, releaseId: "v1-deadline", images, env: { APP_ENV: "deadline" } });
     expect(next.outcome, JSON.stringify(next.messages)).toBe("deployed-verified");
-    expect(listLocks()).toEqual([]);
-    expect(JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)).current.id).toBe("v1-deadline");
+    expect(engineLocks()).toEqual([]);
+    expect(hostRecord().current?.id).toBe("v1-deadline");
+  });
+});
+
+describe("stacks are selected, never created by accident", () => {
+  it("status of a stack that does not exist exits 2, names the stacks that exist, and creates nothing", async () => {
+    const stacksDir = join(ds.dir, ".pulumi", "stacks", "awareness");
+    const before = readdirSync(stacksDir).sort();
+    const child = spawn(join(repoRoot, "node_modules", ".bin", "tsx"), [join(repoRoot, "automation", "cli.ts"), "status", "--stack", "nosuch", "--report-dir", join(ds.dir, "r")], {
+      cwd: repoRoot,
+      env: { ...process.env, ...ds.envVars, PULUMI_BACKEND_URL: ds.backendUrl, AWARENESS_PROJECT_DIR: ds.dir, PULUMI_CONFIG_PASSPHRASE: "x" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on("exit", r));
+    expect(code, stderr).toBe(ExitCode.Usage);
+    expect(stderr).toMatch(new RegExp(`No stack "nosuch".*Stacks that exist: .*${stackName}`));
+    expect(readdirSync(stacksDir).sort()).toEqual(before);
   });
 });

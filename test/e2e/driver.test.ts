@@ -7,16 +7,20 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { deploy, type DeployRequest } from "../../automation/deploy.js";
+import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
+import { precheck } from "../../automation/commands/precheck.js";
+import { preview } from "../../automation/commands/preview.js";
+import { restore } from "../../automation/commands/restore.js";
+import { rollback } from "../../automation/commands/rollback.js";
+import { status } from "../../automation/commands/status.js";
+import { repoRoot } from "../../automation/common/process.js";
 import { GitHubRest } from "../../automation/github/rest.js";
-import { precheck, preview, rollback, restore, status } from "../../automation/operate.js";
-import { publishReports } from "../../automation/publish.js";
-import { verifiedReleases } from "../../automation/releases.js";
-import { repoRoot } from "../../automation/runner.js";
-import { openSession } from "../../automation/session.js";
-import { ExitCode, type RunSummary } from "../../automation/summary.js";
-import { applySandboxStackConfig, sandboxStackConfig } from "../sandbox/stack-config.js";
-import { testEngineEnv } from "../support/plugins.js";
+import { ExitCode, type RunSummary } from "../../automation/report/summary.js";
+import { verifiedReleases } from "../../automation/stages/releases.js";
+import { publishReports } from "../../automation/stages/publish.js";
+import type { CiStatusSource } from "../../automation/stages/prechecks.js";
+import { applySandboxStackConfig, sandboxStackConfig } from "../../automation/sandbox/target.js";
+import { driverStack, type DriverStack } from "../support/driver.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 import { clearCorner, get, onHost, target, testCorner } from "./components-support.js";
 
@@ -30,6 +34,7 @@ const quiet = {
   warn: (line: string) => appendFileSync(logFile, `${new Date().toISOString()} warning: ${line}\n`),
 };
 let dir: string;
+let ds: DriverStack;
 let base: Omit<DeployRequest, "releaseId">;
 
 /** Why a run ended as it did: its messages and every failed monitor round (for assertion messages). */
@@ -50,43 +55,35 @@ function hostStatus(): { current: { id: string } | null; verified: { id: string;
   return JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`));
 }
 
-const release = (id: string, extra: Partial<DeployRequest> = {}) =>
-  deploy({ ...base, releaseId: id, images: target.releases[id], ...extra });
+const release = (id: string, extra: Partial<DeployRequest> & { ciStatus?: CiStatusSource } = {}) => {
+  const { ciStatus, ...rest } = extra;
+  return deploy({ ...base, releaseId: id, images: target.releases[id], ...(ciStatus ? { deps: { ...base.deps, ciStatus } } : {}), ...rest });
+};
 
 async function withConfig<T>(values: Record<string, unknown>, run: () => Promise<T>): Promise<T> {
-  const session = await openSession({ stackName, workDir: base.workDir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
-  const before = await session.stack.getAllConfig();
+  const engine = await ds.engine();
+  const before = await engine.getConfig();
   try {
-    await session.stack.setAllConfig(
+    await engine.setConfig(
       Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: typeof v === "string" ? v : JSON.stringify(v) }])),
     );
     return await run();
   } finally {
-    await session.stack.setAllConfig(Object.fromEntries(Object.keys(values).map((k) => [k, before[k]!])));
-    session.close();
+    await engine.setConfig(Object.fromEntries(Object.keys(values).map((k) => [k, before[k]!])));
   }
 }
 
 beforeAll(async () => {
   clearCorner(corner);
-  dir = await mkdtemp(join(tmpdir(), "awareness-driver-"));
-  base = {
-    stackName,
-    workDir: dir,
-    backendUrl: `file://${dir}`,
-    envVars: await testEngineEnv(),
-    skipCiCheck: true,
-    allowDirty: true,
-    log: quiet,
-  };
-  const session = await openSession({ stackName, workDir: dir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
-  await applySandboxStackConfig(session.stack, target, "v1", corner);
-  session.close();
+  ds = await driverStack(stackName, quiet);
+  dir = ds.dir;
+  base = { stackName, deps: ds.deps, skipCiCheck: true, allowDirty: true, log: quiet };
+  await applySandboxStackConfig(await ds.engine(), target, "v1", corner);
 });
 
 afterAll(async () => {
   clearCorner(corner);
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await ds?.cleanup();
 });
 
 describe("deploy, monitor, verdict", () => {
@@ -262,16 +259,12 @@ describe("precheck and preview on their own", () => {
   });
 
   it("preview shows the plan for a release and leaves the stack config as it was", async () => {
-    const session = await openSession({ stackName, workDir: base.workDir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
-    const configBefore = (await session.stack.getAllConfig())["awareness:release"]?.value;
-    session.close();
+    const configBefore = (await (await ds.engine()).getConfig())["awareness:release"]?.value;
     const s = await preview({ ...base, releaseId: "v3", images: target.releases.v3 });
     expect(s.outcome, explain(s)).toBe("ok");
     expect(s.preview?.plan.join("\n")).toMatch(/update\s+command:remote:Command .*switch/);
     expect(s.preview?.blocked).toEqual([]);
-    const after = await openSession({ stackName, workDir: base.workDir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
-    expect((await after.stack.getAllConfig())["awareness:release"]?.value).toBe(configBefore);
-    after.close();
+    expect((await (await ds.engine()).getConfig())["awareness:release"]?.value).toBe(configBefore);
     expect(await liveVersion()).toBe("v1");
   });
 });
@@ -319,9 +312,7 @@ describe("manual rollback and restore", () => {
   it("rolls back to the previous verified release, and --to a named one; lists candidates for an unknown one", async () => {
     const b = await release("v1b", { env: { APP_ENV: "second" } });
     expect(b.outcome, explain(b)).toBe("deployed-verified");
-    const session = await openSession({ stackName, workDir: base.workDir, backendUrl: base.backendUrl, envVars: base.envVars, log: quiet });
-    expect((await verifiedReleases(session.stack)).map((v) => v.id).slice(0, 2)).toEqual(["v1b", "v1"]);
-    session.close();
+    expect((await verifiedReleases(await ds.engine())).map((v) => v.id).slice(0, 2)).toEqual(["v1b", "v1"]);
 
     const back = await rollback({ ...base, reason: "login slow since v1b", confirm: "ROLLBACK" });
     expect(back.outcome, explain(back)).toBe("rollback-done");
@@ -346,7 +337,7 @@ describe("manual rollback and restore", () => {
     // The newest backups are the files v1b replaced: v1's.
     expect(hostStatus().current?.id).toBe("v1");
     expect(await liveVersion()).toBe("v1");
-    const st = await status({ ...base });
+    const st = (await status({ ...base })).report!;
     expect(st.host?.current?.id).toBe("v1");
     expect(st.history.length).toBeGreaterThan(5);
   });

@@ -106,11 +106,13 @@ describe("plugins the program needs", () => {
   it("offline, a missing plugin is named with how to get it, and nothing is downloaded", async () => {
     const { mkdtemp, rm } = await import("node:fs/promises");
     const { tmpdir } = await import("node:os");
-    const { openStack, PluginMissingError } = await import("../../automation/runner.js");
+    const { openEngine } = await import("../../automation/runner.js");
+    const { PluginMissingError } = await import("../../automation/toolchain/plugins.js");
     const dir = await mkdtemp(join(tmpdir(), "awareness-plugins-"));
     try {
-      const attempt = openStack({
+      const attempt = openEngine({
         stackName: "test-plugins",
+        mode: "create",
         program: async () => ({}),
         workDir: dir,
         backendUrl: `file://${dir}`,

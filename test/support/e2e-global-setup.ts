@@ -4,7 +4,8 @@
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { locateCli, repoRoot } from "../../automation/runner.js";
+import { repoRoot } from "../../automation/common/process.js";
+import { locateCli } from "../../automation/toolchain/cli.js";
 import { ensureTestCommandPlugin } from "./plugins.js";
 
 export default async function setup(): Promise<void> {

@@ -3,7 +3,7 @@
 // resource, ephemeral log lines, warnings and errors — plus the resources in state.
 import { existsSync, readFileSync, truncateSync } from "node:fs";
 import type { EngineEvent, PulumiFn, Stack } from "@pulumi/pulumi/automation/index.js";
-import { DeadlineExceededError, withDeadline } from "../../automation/runner.js";
+import { DeadlineExceededError, withDeadline } from "../../automation/toolchain/processes.js";
 
 /**
  * Every step runs under a deadline of our own (the driver's withDeadline: one SIGINT, a

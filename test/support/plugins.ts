@@ -1,26 +1,20 @@
 // Puts the test-only command plugin on the engine's PATH, but only when the official
-// `pulumi-resource-command` is not installed: wherever the official plugin exists, the
-// tests exercise it instead.
+// `pulumi-resource-command` is not installed (the driver's one detection decides): wherever
+// the official plugin exists, the tests exercise it instead.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { delimiter, join } from "node:path";
-import { locateCli, repoRoot } from "../../automation/runner.js";
+import { repoRoot } from "../../automation/common/process.js";
+import { officialPluginInstalled, testPluginDir } from "../../automation/toolchain/plugins.js";
 import { pluginFor } from "../../automation/toolchain/versions.js";
 
-export const testPluginDir = join(repoRoot, ".tools", "test-plugins");
+export { testPluginDir };
 
 let cached: { pathPrefix: string | undefined; official: boolean } | undefined;
 
 /** Whether the official command plugin at the pinned version is installed for this user. */
-export async function officialCommandPluginInstalled(): Promise<boolean> {
-  const cli = await locateCli();
-  const { version } = pluginFor("command");
-  const out = execFileSync(cli.command, ["plugin", "ls", "--json"], {
-    encoding: "utf8",
-    env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
-  });
-  const plugins = JSON.parse(out || "[]") as { name: string; kind: string; version: string }[];
-  return plugins.some((p) => p.kind === "resource" && p.name === "command" && p.version === version);
+export function officialCommandPluginInstalled(): boolean {
+  return officialPluginInstalled(pluginFor("command"));
 }
 
 /**
@@ -29,7 +23,7 @@ export async function officialCommandPluginInstalled(): Promise<boolean> {
  */
 export async function ensureTestCommandPlugin(): Promise<{ pathPrefix: string | undefined; official: boolean }> {
   if (cached) return cached;
-  if (await officialCommandPluginInstalled()) {
+  if (officialCommandPluginInstalled()) {
     cached = { pathPrefix: undefined, official: true };
     return cached;
   }

@@ -2,7 +2,7 @@
 import { spawnSync } from "node:child_process";
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
-import { deadLocalHolder, lockHolder } from "../../automation/lock.js";
+import { deadLocalHolder, lockHolder } from "../../automation/host/lock.js";
 
 describe("deadLocalHolder", () => {
   it("is false for this very process and for live processes", () => {

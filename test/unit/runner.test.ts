@@ -3,14 +3,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  DeadlineExceededError,
-  EngineSetupError,
-  localSandboxPassphrase,
-  passphraseFor,
-  repoRoot,
-  withDeadline,
-} from "../../automation/runner.js";
+import { repoRoot } from "../../automation/common/process.js";
+import { localSandboxPassphrase, passphraseFor } from "../../automation/toolchain/backend.js";
+import { EngineSetupError } from "../../automation/toolchain/cli.js";
+import { DeadlineExceededError, withDeadline } from "../../automation/toolchain/processes.js";
 import { pinnedToolchain, pluginFor } from "../../automation/toolchain/versions.js";
 
 const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {

@@ -1,12 +1,12 @@
 // After every run: the Markdown and JSON summaries on disk (and in the GitHub job summary),
 // and, when a deploy failed or rolled back, a GitHub issue carrying the summary.
-import { GitHubRest, type RepoRef } from "./github/rest.js";
-import { failureIssueFor, headline } from "./report/markdown.js";
-import { secretsFromEnv } from "./report/redact.js";
-import { writeReports } from "./report/write.js";
-import { firstLine } from "./runner.js";
-import type { Logger } from "./session.js";
-import type { RunSummary } from "./summary.js";
+import { firstLine } from "../common/errors.js";
+import type { Logger } from "../common/log.js";
+import { GitHubRest, type RepoRef } from "../github/rest.js";
+import { failureIssueFor, headline } from "../report/markdown.js";
+import { secretsFromEnv } from "../report/redact.js";
+import type { RunSummary } from "../report/summary.js";
+import { writeReports } from "../report/write.js";
 
 export interface PublishOptions {
   reportDir?: string | undefined;

@@ -1,13 +1,13 @@
 // The seed's pre-deployment checks, each reported pass/fail with its reason: CI/CD status,
 // environment validation, resource availability, rollback possible, git tree clean.
 // A check that cannot run (host unreachable) fails with the cause; nothing here changes the host.
-import { execFileSync } from "node:child_process";
-import type { StackConfig } from "../components/config/schema.js";
-import { parseRegistryCheck, registryHasImages } from "../components/host-commands/registry.js";
-import { judgePrecheck } from "../components/host-commands/precheck.js";
-import type { HostOps } from "./host/operations.js";
-import type { ReleaseSpec } from "./releases.js";
-import { firstLine, repoRoot } from "./runner.js";
+import type { Release, StackConfig } from "../../components/config/schema.js";
+import { judgePrecheck } from "../../components/host-commands/precheck.js";
+import { firstLine } from "../common/errors.js";
+import type { HostDoor } from "../host/operations.js";
+import type { ReleaseContext } from "./open.js";
+import { verifiedReleases } from "./releases.js";
+import { stop, type Stage } from "./run.js";
 
 export interface PrecheckResult {
   name: string;
@@ -23,8 +23,10 @@ export type CiStatusSource = (sha: string) => Promise<{ state: CiState; runUrl?:
 
 export interface PrecheckOptions {
   config: StackConfig;
-  release: ReleaseSpec;
-  host: HostOps;
+  release: Release;
+  host: HostDoor;
+  /** `git status --porcelain` output of the release's working tree. */
+  gitStatus: () => string;
   /** Skips the CI/CD check: only ever on an explicit operator flag. */
   skipCiCheck: boolean;
   ciStatus?: CiStatusSource | undefined;
@@ -104,8 +106,7 @@ export async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResul
     results.push(
       await check("images in registry", async () => {
         const refs = Object.values(release.images);
-        const out = await host.exec.run(registryHasImages(refs), { timeoutMs: 60_000 });
-        const { missing } = parseRegistryCheck(out.stdout);
+        const { missing } = await host.registryCheck(refs);
         if (missing.length) return { ok: false, detail: missing.map((m) => `${m.ref} not found: ${m.reason}`).join("; ") };
         return { ok: true, detail: `${refs.length} image(s) found` };
       }),
@@ -133,11 +134,58 @@ export async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResul
   results.push(
     await check("git tree clean", async () => {
       if (opts.allowDirty) return { ok: true, skipped: true, detail: "skipped by --allow-dirty" };
-      const status = execFileSync("git", ["status", "--porcelain"], { cwd: repoRoot, encoding: "utf8" });
+      const status = opts.gitStatus();
       const dirty = status.split("\n").filter(Boolean);
       if (dirty.length) return { ok: false, detail: `${dirty.length} uncommitted change(s), e.g. ${dirty[0]!.trim()}` };
       return { ok: true, detail: "no uncommitted changes" };
     }),
   );
   return results;
+}
+
+/** Options of the precheck stage that come from the operator. */
+export interface PrecheckFlags {
+  skipCiCheck?: boolean | undefined;
+  allowDirty?: boolean | undefined;
+}
+
+/**
+ * The prechecks as a stage: a failed check blocks the run before the host changes. The
+ * rollback target's images are looked for on the host; `lockFree` adds the "no deployment in
+ * progress" check (for `precheck`, which takes no lock itself).
+ */
+export function runPrecheckStage<C extends ReleaseContext & { readonly flags: PrecheckFlags }>(opts: { lockFree: boolean }): Stage<C> {
+  return {
+    name: "prechecks",
+    async run(ctx) {
+      const { engine, host, config, release, summary } = { ...ctx, engine: ctx.engine!, host: ctx.host!, config: ctx.config!, release: ctx.release! };
+      const verified = await verifiedReleases(engine);
+      const target = verified.find((v) => v.id !== release.id) ?? verified[0];
+      const hostStatus = await host.status().catch(() => null);
+      const rollbackImages =
+        hostStatus?.verified && target && hostStatus.verified.id === target.id ? Object.values(hostStatus.verified.images) : undefined;
+      summary.prechecks = await runPrechecks({
+        config,
+        release,
+        host,
+        skipCiCheck: ctx.flags.skipCiCheck ?? false,
+        ciStatus: ctx.deps.ciStatus,
+        allowDirty: ctx.flags.allowDirty ?? false,
+        gitStatus: ctx.deps.gitStatus,
+        rollbackImages,
+        rollbackReleaseId: target?.id,
+      });
+      if (opts.lockFree) {
+        const lock = await host.lockInfo().catch(() => null);
+        summary.prechecks.push({
+          name: "no deployment in progress",
+          ok: lock === null,
+          detail: lock ? `held by ${lock.holder} (release ${lock.release}, ${lock.ageSeconds} s)` : "host lock free",
+        });
+      }
+      for (const p of summary.prechecks) ctx.log.info(`  ${p.ok ? "pass" : "FAIL"} ${p.name}: ${p.detail}`);
+      const failed = summary.prechecks.filter((p) => !p.ok);
+      if (failed.length) return stop("blocked", `Blocked by prechecks: ${failed.map((f) => f.name).join(", ")}. The host was not changed.`);
+    },
+  };
 }

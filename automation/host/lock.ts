@@ -2,9 +2,11 @@
 // older than the stale limit, or held by a run of this machine whose process is gone, is
 // broken (and said so); otherwise the caller fails with who holds it, or queues (--wait-lock).
 import os from "node:os";
-import type { HostOps } from "./host/operations.js";
-import { processAlive } from "./runner.js";
-import type { Logger } from "./session.js";
+import type { Logger } from "../common/log.js";
+import { processAlive } from "../common/process.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CancelledError } from "../common/errors.js";
+import type { HostDoor } from "./operations.js";
 
 export interface LockRequest {
   holder: string;
@@ -16,6 +18,8 @@ export interface LockRequest {
   wait?: boolean | undefined;
   waitTimeoutMs?: number | undefined;
   log: Logger;
+  /** Stops waiting (SIGTERM). */
+  signal?: AbortSignal | undefined;
 }
 
 export type LockOutcome = { acquired: true; notes: string[] } | { acquired: false; message: string };
@@ -33,7 +37,7 @@ export function deadLocalHolder(holder: string): boolean {
   return pid !== process.pid && !processAlive(pid);
 }
 
-export async function takeHostLock(ops: HostOps, req: LockRequest): Promise<LockOutcome> {
+export async function takeHostLock(ops: HostDoor, req: LockRequest): Promise<LockOutcome> {
   const stale = req.staleSeconds ?? 3600;
   const waitUntil = Date.now() + (req.waitTimeoutMs ?? 30 * 60_000);
   const notes: string[] = [];
@@ -62,6 +66,9 @@ export async function takeHostLock(ops: HostOps, req: LockRequest): Promise<Lock
       };
     }
     req.log.info(`  waiting for the host lock held by ${who} ...`);
-    await new Promise((r) => setTimeout(r, 2000));
+    // Polls: the holder may be on another machine, so there is nothing to wait on but the lock itself.
+    await sleep(2000, undefined, req.signal ? { signal: req.signal } : undefined).catch(() => {
+      throw new CancelledError("stopped waiting for the host lock");
+    });
   }
 }

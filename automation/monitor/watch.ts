@@ -1,11 +1,11 @@
 // Wires the stack's health config to the monitor: which prober (HTTP from the driver, or
 // from the host itself over SSH), which policy, and progress lines per round.
-import type { StackConfig } from "../components/config/schema.js";
-import type { HostExec } from "./host/ssh.js";
-import { runMonitor, type Clock, type MonitorReport } from "./monitor/monitor.js";
-import { hostProber, httpProber, type Prober } from "./monitor/probers.js";
-import { formatPercent, monitorPolicyFromConfig, type MonitorPolicy } from "./monitor/verdict.js";
-import type { Logger } from "./session.js";
+import type { StackConfig } from "../../components/config/schema.js";
+import type { Logger } from "../common/log.js";
+import type { HostExec } from "../host/ssh.js";
+import { runMonitor, type Clock, type MonitorReport } from "./monitor.js";
+import { hostProber, httpProber, type Prober } from "./probers.js";
+import { formatPercent, monitorPolicyFromConfig, type MonitorPolicy } from "./verdict.js";
 
 export function proberFor(config: StackConfig, host: () => HostExec): Prober {
   const args = {
@@ -35,6 +35,8 @@ export async function watchRelease(args: {
   clock?: Clock;
   policy?: MonitorPolicy;
   prober?: Prober;
+  /** Stops the watch (SIGTERM): the verdict is then "failed" with reason "aborted". */
+  signal?: AbortSignal | undefined;
 }): Promise<MonitorReport> {
   const policy = args.policy ?? policyFor(args.config);
   const prober = args.prober ?? proberFor(args.config, args.host);
@@ -46,6 +48,7 @@ export async function watchRelease(args: {
     policy,
     prober,
     clock: args.clock,
+    ...(args.signal ? { signal: args.signal } : {}),
     onRound: (round) => {
       args.log.info(
         `monitor: round ${round.round + 1} ${round.ok ? "ok" : `FAILED (${round.failures.join("; ")})`}`,

@@ -1,8 +1,10 @@
-// Maps the sandbox target (.sandbox/target.json, written by `sandbox.sh up`) to the config of
-// a stack deploying the demo app there, with monitor timings scaled down to seconds.
+// The embedded default target: maps the local sandbox (.sandbox/target.json, written by
+// `test/sandbox/sandbox.sh up`) to the config of a stack deploying the demo app there, with
+// monitor timings scaled down to seconds. The demo and the e2e tests share it.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { ConfigMap, Stack } from "@pulumi/pulumi/automation/index.js";
+import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
+import type { EngineDoor } from "../runner.js";
 
 export interface SandboxTarget {
   ssh: { host: string; port: number; user: string; privateKeyPath: string; hostPublicKey: string; knownHostsPath: string };
@@ -95,15 +97,14 @@ export function rawConfig(config: ConfigMap): Record<string, string> {
 
 /** Replaces the stack's "awareness:" config with the sandbox config for `releaseId`. */
 export async function applySandboxStackConfig(
-  stack: Stack,
+  engine: Pick<EngineDoor, "getConfig" | "setConfig" | "removeConfig">,
   target: SandboxTarget,
   releaseId: string,
   opts: SandboxStackOptions = {},
 ): Promise<ConfigMap> {
   const config = sandboxStackConfig(target, releaseId, opts);
-  const existing = await stack.getAllConfig();
-  const stale = Object.keys(existing).filter((k) => k.startsWith("awareness:") && !(k in config));
-  if (stale.length > 0) await stack.removeAllConfig(stale);
-  await stack.setAllConfig(config);
+  const existing = await engine.getConfig();
+  await engine.removeConfig(Object.keys(existing).filter((k) => k.startsWith("awareness:") && !(k in config)));
+  await engine.setConfig(config);
   return config;
 }

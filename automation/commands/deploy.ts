@@ -1,0 +1,45 @@
+// deploy = config -> lock -> prechecks -> preview -> up -> monitor -> verdict -> rollback.
+// A failed verdict rolls back by itself to the last verified release, which is watched again.
+import { upRelease } from "../stages/apply.js";
+import { takeLock } from "../stages/lock.js";
+import { newReleaseConfig, openStack, type ReleaseRequest } from "../stages/open.js";
+import { runPrecheckStage, type PrecheckFlags } from "../stages/prechecks.js";
+import { previewRelease } from "../stages/preview.js";
+import { rollBackAutomatically } from "../stages/rollback.js";
+import { newContext, runStages, type RunOptions, type Stage } from "../stages/run.js";
+import { judgeRelease, monitorRelease, type WatchContext } from "../stages/watch.js";
+import type { RunSummary } from "../report/summary.js";
+
+export interface DeployRequest extends RunOptions, ReleaseRequest, PrecheckFlags {
+  /** Queue behind a deploy in progress instead of failing. */
+  waitLock?: boolean | undefined;
+  waitLockTimeoutMs?: number | undefined;
+  /** A host lock older than this is abandoned and broken (default one hour). */
+  staleLockSeconds?: number | undefined;
+  /** Our own bound on each `up` (default 15 min). */
+  upDeadlineMs?: number | undefined;
+  /** After the deadline, how long the engine may take to cancel before it is killed (default 60 s). */
+  upGraceMs?: number | undefined;
+}
+
+type DeployContext = WatchContext & { readonly flags: PrecheckFlags };
+
+export async function deploy(req: DeployRequest): Promise<RunSummary> {
+  const ctx = newContext<DeployContext>("deploy", { ...req, openMode: "deploy" }, {
+    request: req,
+    flags: req,
+    upOptions: { deadlineMs: req.upDeadlineMs, graceMs: req.upGraceMs },
+  });
+  const stages: Stage<DeployContext>[] = [
+    openStack,
+    newReleaseConfig,
+    takeLock(() => ({ label: req.releaseId, wait: req.waitLock, waitTimeoutMs: req.waitLockTimeoutMs, staleSeconds: req.staleLockSeconds })),
+    runPrecheckStage({ lockFree: false }),
+    previewRelease,
+    upRelease,
+    monitorRelease,
+    judgeRelease,
+    rollBackAutomatically,
+  ];
+  return runStages(ctx, stages, req.onStage);
+}

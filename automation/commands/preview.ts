@@ -1,0 +1,13 @@
+// preview = config -> preview: the plan for a release, checked against the replace policy;
+// the stack config is put back and the host is not touched.
+import type { RunSummary } from "../report/summary.js";
+import { newReleaseConfig, openStack, type ReleaseRequest } from "../stages/open.js";
+import { previewRelease, type ApplyContext } from "../stages/preview.js";
+import { newContext, runStages, type RunOptions } from "../stages/run.js";
+
+export interface PreviewRequest extends RunOptions, ReleaseRequest {}
+
+export async function preview(req: PreviewRequest): Promise<RunSummary> {
+  const ctx = newContext<ApplyContext>("preview", req, { request: req });
+  return runStages(ctx, [openStack, newReleaseConfig, previewRelease], req.onStage);
+}

@@ -1,0 +1,87 @@
+// rollback = check the request -> config -> pick the target -> lock -> re-apply it and watch it.
+import { UsageError } from "../common/errors.js";
+import type { RunSummary } from "../report/summary.js";
+import { takeLock } from "../stages/lock.js";
+import { loadConfig, openStack } from "../stages/open.js";
+import { releaseIn, verifiedReleases, type VerifiedRef } from "../stages/releases.js";
+import { rollbackTo } from "../stages/rollback.js";
+import { newContext, runStages, stop, type RunContext, type RunOptions, type Stage } from "../stages/run.js";
+
+export const confirmWord = "ROLLBACK";
+
+export interface RollbackRequest extends RunOptions {
+  reason: string;
+  confirm: string;
+  /** A verified release id; default: the newest verified release that is not live. */
+  to?: string | undefined;
+  deadlineMs?: number | undefined;
+}
+
+interface RollbackContext extends RunContext {
+  readonly request: RollbackRequest;
+  target?: VerifiedRef;
+  liveId?: string | undefined;
+}
+
+/** Refused before anything runs unless `confirm` is exactly ROLLBACK and a one-line reason is given. */
+export function checkRollbackRequest(req: Pick<RollbackRequest, "reason" | "confirm">): void {
+  if (req.confirm !== confirmWord) {
+    throw new UsageError(`Rollback refused: --confirm must be exactly ${confirmWord} (got ${JSON.stringify(req.confirm ?? "")}).`);
+  }
+  if (!req.reason || !req.reason.trim()) throw new UsageError("Rollback refused: --reason TEXT is required.");
+  if (/[\n\r\0]/.test(req.reason)) throw new UsageError("Rollback refused: --reason must be one line.");
+}
+
+export function describeCandidates(verified: VerifiedRef[]): string {
+  return verified.length
+    ? `Verified releases (newest first): ${verified.map((v) => `${v.id} (update ${v.update})`).join(", ")}`
+    : "No release has been verified on this stack yet.";
+}
+
+const checkRequest: Stage<RollbackContext> = {
+  name: "request",
+  async run(ctx) {
+    checkRollbackRequest(ctx.request);
+  },
+};
+
+const pickTarget: Stage<RollbackContext> = {
+  name: "target",
+  async run(ctx) {
+    const verified = await verifiedReleases(ctx.engine!);
+    const hostStatus = await ctx.host!.status().catch(() => null);
+    ctx.liveId = hostStatus?.current?.id ?? releaseIn(await ctx.engine!.getConfig(), "the stack config awareness:release")?.id;
+    const to = ctx.request.to;
+    const target = to ? verified.find((v) => v.id === to) : verified.find((v) => v.id !== ctx.liveId);
+    if (!target) {
+      throw new UsageError(
+        (to ? `Unknown rollback target "${to}". ` : `No verified release other than the live one (${ctx.liveId ?? "none"}). `) +
+          describeCandidates(verified),
+      );
+    }
+    ctx.target = target;
+  },
+};
+
+const reapply: Stage<RollbackContext> = {
+  name: "rollback",
+  async run(ctx) {
+    const { target, liveId, request } = ctx;
+    ctx.log.info(`  ${liveId ?? "?"} -> ${target!.id}: ${request.reason}`);
+    ctx.summary.rollback = { from: liveId ?? "unknown", to: target!.id, reason: request.reason };
+    const rb = await rollbackTo(ctx, target!, `manual: ${request.reason}`, { deadlineMs: request.deadlineMs });
+    ctx.summary.release = releaseIn(await ctx.engine!.getConfig(), "the stack config awareness:release");
+    ctx.summary.rollback = { ...ctx.summary.rollback, up: rb.up, monitor: rb.monitor };
+    if (rb.ok) return stop("rollback-done", `Rolled back to ${target!.id}; it passed its health check.`);
+    return stop("rollback-failed", `Rollback to ${target!.id} failed: ${rb.error ?? "health check failed"}`);
+  },
+};
+
+export async function rollback(req: RollbackRequest): Promise<RunSummary> {
+  const ctx = newContext<RollbackContext>("rollback", req, { request: req });
+  return runStages(
+    ctx,
+    [checkRequest, openStack, loadConfig, pickTarget, takeLock((c) => ({ label: `rollback-${c.target!.id}` })), reapply],
+    req.onStage,
+  );
+}

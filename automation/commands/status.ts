@@ -1,0 +1,58 @@
+// status = open (never creates) -> the live and verified releases, history, the host's record
+// and lock. A host that does not answer is reported, not fatal.
+import type { UpdateSummary } from "@pulumi/pulumi/automation/index.js";
+import { firstLine } from "../common/errors.js";
+import type { StatusReport } from "../report/status-text.js";
+import type { RunSummary } from "../report/summary.js";
+import { connectHost, openStack } from "../stages/open.js";
+import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
+import { lastFailedTag, releaseOf, unverifiedTag, updateKey, verifiedReleases } from "../stages/releases.js";
+import { newContext, runStages, type RunContext, type RunOptions, type Stage } from "../stages/run.js";
+
+interface StatusContext extends RunContext {
+  readonly historySize: number;
+  report?: StatusReport;
+}
+
+function historyRow(u: UpdateSummary): StatusReport["history"][number] {
+  let release: string | undefined;
+  try {
+    release = releaseOf(u)?.id;
+  } catch {
+    release = "(unreadable)";
+  }
+  return { update: updateKey(u), kind: u.kind, result: u.result, message: u.message, startTime: new Date(u.startTime).toISOString(), release };
+}
+
+const readStatus: Stage<StatusContext> = {
+  name: "status",
+  async run(ctx) {
+    const engine = ctx.engine!;
+    const tags = await engine.tags();
+    const verified = await verifiedReleases(engine);
+    const report: StatusReport = {
+      stack: ctx.stackName,
+      current: (await engine.outputs()).release?.value,
+      lastVerified: verified[0],
+      verified,
+      lastFailed: tags[lastFailedTag],
+      unverified: tags[unverifiedTag],
+      history: (await engine.history()).slice(0, ctx.historySize).map(historyRow),
+    };
+    try {
+      ctx.config = parseStackConfig(rawFromAutomationConfig(await engine.getConfig()));
+      connectHost(ctx);
+      report.host = await ctx.host!.status();
+      report.lock = await ctx.host!.lockInfo();
+    } catch (err) {
+      report.hostError = firstLine(err);
+    }
+    ctx.report = report;
+  },
+};
+
+export async function status(req: RunOptions & { historySize?: number }): Promise<{ summary: RunSummary; report?: StatusReport | undefined }> {
+  const ctx = newContext<StatusContext>("status", req, { historySize: req.historySize ?? 10 });
+  const summary = await runStages(ctx, [openStack, readStatus], req.onStage);
+  return { summary, report: ctx.report };
+}

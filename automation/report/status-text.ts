@@ -1,0 +1,37 @@
+// `status` for a terminal: the live and verified releases, the host's record, recent history.
+import type { DeploymentStatus, LockInfo } from "../../components/host-commands/index.js";
+
+/** A verified release: its id and the update that deployed it. */
+export interface VerifiedRef {
+  id: string;
+  update: number;
+}
+
+export interface StatusReport {
+  stack: string;
+  current?: unknown;
+  lastVerified?: VerifiedRef | undefined;
+  verified: VerifiedRef[];
+  lastFailed?: string | undefined;
+  unverified?: string | undefined;
+  host?: DeploymentStatus | null;
+  hostError?: string;
+  lock?: LockInfo | null;
+  history: { update: number; kind: string; result: string; message: string; startTime: string; release?: string | undefined }[];
+}
+
+
+export function renderStatus(r: StatusReport): string {
+  const live = r.current as { id?: string; deployedAt?: string } | undefined;
+  const lines = [
+    `stack ${r.stack}`,
+    `  live release:   ${live?.id ?? "none"}${live?.deployedAt ? ` (deployed ${live.deployedAt})` : ""}`,
+    `  last verified:  ${r.lastVerified ? `${r.lastVerified.id} (update ${r.lastVerified.update})` : "none"}`,
+    `  last failed:    ${r.lastFailed ?? "none"}`,
+    `  unverified:     ${r.unverified ? `${r.unverified} (its watch was cancelled)` : "none"}`,
+    `  host:           ${r.hostError ? `unreachable: ${r.hostError}` : `current ${r.host?.current?.id ?? "none"}, verified ${r.host?.verified?.id ?? "none"}, lock ${r.lock ? r.lock.holder : "free"}`}`,
+    "  history:",
+    ...r.history.map((h) => `    ${h.startTime} ${h.result.padEnd(9)} ${h.release ?? "-"}  ${h.message}`),
+  ];
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,57 @@
+// What every driver run reports: the outcome, its exit code, and everything that led there.
+// The exit code is never set by hand: `conclude` takes it from the outcome table.
+import type { Release } from "../../components/config/schema.js";
+import type { MonitorReport } from "../monitor/monitor.js";
+import type { PrecheckResult } from "../stages/prechecks.js";
+import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
+import { outcomes, type Outcome } from "./outcomes.js";
+
+export { ExitCode, type ExitCodeValue, type Outcome };
+
+export interface UpSummary {
+  result: string;
+  durationMs: number;
+  /** The engine update this was (see stages/releases.ts updateKey). */
+  update?: number | undefined;
+  changes?: Record<string, number>;
+  error?: string | undefined;
+}
+
+export type CommandName = "deploy" | "rollback" | "restore" | "precheck" | "preview" | "status" | "unlock";
+
+export interface RunSummary {
+  command: CommandName;
+  stack: string;
+  outcome: Outcome;
+  exitCode: ExitCodeValue;
+  release?: Release | undefined;
+  prechecks: PrecheckResult[];
+  preview?: { ops: Record<string, number>; plan: string[]; blocked: string[] };
+  up?: UpSummary;
+  monitor?: MonitorReport;
+  rollback?: { from: string; to: string; reason: string; up?: UpSummary | undefined; monitor?: MonitorReport | undefined };
+  /** The stage the run was in when it ended (where a cancel or an error struck). */
+  lastStage?: string;
+  startedAt: string;
+  finishedAt?: string;
+  messages: string[];
+}
+
+export function newSummary(command: CommandName, stack: string): RunSummary {
+  return {
+    command,
+    stack,
+    outcome: "running",
+    exitCode: outcomes.running.exitCode,
+    prechecks: [],
+    startedAt: new Date().toISOString(),
+    messages: [],
+  };
+}
+
+/** Ends the run with `outcome` (its exit code comes from the outcome table) and says why. */
+export function conclude(summary: RunSummary, outcome: Outcome, ...messages: string[]): void {
+  summary.outcome = outcome;
+  summary.exitCode = outcomes[outcome].exitCode;
+  summary.messages.push(...messages.filter(Boolean));
+}

@@ -1,0 +1,137 @@
+// Applying a release to the host through the engine: `up` under our own deadline with
+// progress streamed; a second signal kills the engine and clears its lock at once.
+import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
+import { firstLine } from "../common/errors.js";
+import type { Logger } from "../common/log.js";
+import type { UpSummary } from "../report/summary.js";
+import type { EngineDoor } from "../runner.js";
+import { DeadlineExceededError, killEngineProcesses } from "../toolchain/processes.js";
+import type { ApplyContext } from "./preview.js";
+import { recordFailed, updateKey } from "./releases.js";
+import { stop, type RunContext, type Stage } from "./run.js";
+
+export interface UpOutcome {
+  ok: boolean;
+  summary: UpSummary;
+  /** Service -> image by digest, from the release record the program outputs. */
+  releaseImages?: Record<string, string>;
+  error?: unknown;
+}
+
+export interface UpOptions {
+  message: string;
+  deadlineMs?: number | undefined;
+  /** How long a cancelled engine may take to stop before it is killed. */
+  graceMs?: number | undefined;
+}
+
+/** Engine output worth a line: long lines (the plugin repeats whole scripts) are cut. */
+function progressLine(line: string): string | undefined {
+  const t = line.trimEnd();
+  if (t.trim() === "" || /^\s*\.+$/.test(t)) return undefined;
+  return t.length > 240 ? `${t.slice(0, 240)} … (${t.length} chars)` : t;
+}
+
+/**
+ * A cancelled or killed update can leave operations pending in the state. Pending updates
+ * and deletes are re-planned by the next update; pending creates block it, so they are
+ * cleared with a refresh (the commands they stand for are re-run by the next `up`).
+ */
+export async function clearInterruptedOperations(engine: EngineDoor, log: Logger): Promise<void> {
+  const pending = await engine.pendingOperations();
+  if (pending.length === 0) return;
+  await engine.refresh({ clearPendingCreates: true, message: "clear operations interrupted by a cancelled run" });
+  log.warn(`cleared ${pending.length} operation(s) an interrupted run left pending: ${pending.map((p) => `${p.type} ${p.urn.split("::").at(-1)}`).join(", ")}`);
+}
+
+/** `up` of whatever release data the stack config holds now. Never throws for a failed update. */
+export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promise<UpOutcome> {
+  const engine = ctx.engine!;
+  const started = Date.now();
+  // A second signal cannot wait for the engine: kill it, and clear the update lock it leaves.
+  const urgent = ctx.cancellation.onUrgent(async () => {
+    killEngineProcesses();
+    await engine.detached().cancel();
+  });
+  try {
+    await clearInterruptedOperations(engine, ctx.log);
+    const result = await engine.up({
+      message: opts.message,
+      deadlineMs: opts.deadlineMs,
+      graceMs: opts.graceMs,
+      onOutput: (out) => {
+        for (const raw of out.split("\n")) {
+          const line = progressLine(raw);
+          if (line) ctx.log.info(`  | ${line}`);
+        }
+      },
+    });
+    const record = result.outputs.release?.value as { images?: Record<string, string> } | undefined;
+    return {
+      ok: result.result === "succeeded",
+      summary: { result: result.result, durationMs: Date.now() - started, update: updateKey(result.update), changes: result.update.resourceChanges ?? {} },
+      ...(record?.images ? { releaseImages: record.images } : {}),
+    };
+  } catch (err) {
+    const [latest] = await engine.detached().history().catch(() => []);
+    return {
+      ok: false,
+      error: err,
+      summary: { result: "failed", durationMs: Date.now() - started, update: latest ? updateKey(latest) : undefined, error: hostError(err) },
+    };
+  } finally {
+    urgent();
+  }
+}
+
+export interface DeployUpContext extends ApplyContext {
+  upOptions: Omit<UpOptions, "message">;
+  up?: UpOutcome;
+}
+
+/** The deploy's update: a failure is recorded and ends the run; a cancel ends it as cancelled. */
+export const upRelease: Stage<DeployUpContext> = {
+  name: "up",
+  async run(ctx) {
+    const release = ctx.release!;
+    const up = await applyStackConfig(ctx, { ...ctx.upOptions, message: `deploy ${release.id}` });
+    ctx.up = up;
+    ctx.summary.up = up.summary;
+    if (up.ok) {
+      ctx.applied = true;
+      ctx.summary.release = { ...release, images: up.releaseImages ?? release.images };
+      return;
+    }
+    if (ctx.cancellation.signal.aborted || up.error instanceof ConcurrentUpdateError) throw up.error;
+    await recordFailed(ctx.engine!.detached(), release.id, up.summary.update);
+    return stop(
+      "up-failed",
+      up.error instanceof DeadlineExceededError
+        ? up.error.message
+        : `The update failed; the previous release is still running (the switch undoes itself on a failed start). ${up.summary.error ?? ""}`,
+    );
+  },
+};
+
+/**
+ * The host's own words from a failed update. The command plugin's error repeats the whole
+ * script (`running "<command>":`); the lines after it are what the host said.
+ */
+export function hostError(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const diagnostics = text.includes("Diagnostics:") ? text.slice(text.indexOf("Diagnostics:")) : text;
+  const seen = new Set<string>();
+  const lines = diagnostics
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(
+      (l) =>
+        l !== "" &&
+        l.length < 400 &&
+        !l.includes('running "') &&
+        !/^(Diagnostics:|warning:|error: update failed|pulumi:pulumi:Stack|command:remote:Command \(|Resources:|Duration:|[~+-] \d+ |\d+ (unchanged|errored))/.test(l) &&
+        !/using pulumi-resource-/.test(l),
+    )
+    .filter((l) => !seen.has(l) && Boolean(seen.add(l)));
+  return lines.slice(0, 8).join("\n") || firstLine(err);
+}

@@ -1,0 +1,46 @@
+// The host deploy lock as a stage: taken before anything changes, released on the way out
+// (also on a second signal). An unreachable host is the first failed precheck: blocked.
+import { lockHolder, takeHostLock } from "../host/lock.js";
+import { HostUnreachableError } from "../host/ssh.js";
+import { stop, type RunContext, type Stage } from "./run.js";
+
+export interface LockOptions {
+  /** What the holder is doing, shown to whoever finds the lock (a release id, "rollback-v41"). */
+  label: string;
+  /** Queue behind the holder instead of failing. */
+  wait?: boolean | undefined;
+  waitTimeoutMs?: number | undefined;
+  /** A host lock older than this is abandoned and broken (default one hour). */
+  staleSeconds?: number | undefined;
+}
+
+export function takeLock<C extends RunContext>(options: (ctx: C) => LockOptions): Stage<C> {
+  return {
+    name: "lock",
+    async run(ctx) {
+      const opts = options(ctx);
+      const host = ctx.host!;
+      const holder = lockHolder();
+      let lock;
+      try {
+        lock = await takeHostLock(host, {
+          holder,
+          releaseId: opts.label,
+          stackName: ctx.stackName,
+          staleSeconds: opts.staleSeconds,
+          wait: opts.wait,
+          waitTimeoutMs: opts.waitTimeoutMs,
+          log: ctx.log,
+          signal: ctx.cancellation.signal,
+        });
+      } catch (err) {
+        if (!(err instanceof HostUnreachableError)) throw err;
+        ctx.summary.prechecks.push({ name: "ssh reachable", ok: false, detail: err.message });
+        return stop("blocked", `Blocked: ${err.message}. Nothing was changed.`);
+      }
+      if (!lock.acquired) return stop("lock-held", lock.message);
+      ctx.summary.messages.push(...lock.notes);
+      ctx.onEnd(() => host.unlock(holder), { urgent: true });
+    },
+  };
+}

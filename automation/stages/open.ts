@@ -1,0 +1,74 @@
+// Opening a run: the stack (selected, or created by a first deploy), its config validated
+// before any remote command, the new release computed from the request, and the host door.
+import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
+import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
+import type { Release, StackConfig } from "../../components/config/schema.js";
+import { releaseConfig, releaseIn } from "./releases.js";
+import type { RunContext, Stage } from "./run.js";
+
+/** Opens the engine stack (closing nothing: the engine holds no connection between calls). */
+export const openStack: Stage = {
+  name: "open stack",
+  async run(ctx) {
+    ctx.engine = await ctx.deps.openEngine({ stackName: ctx.stackName, mode: ctx.openMode, signal: ctx.cancellation.signal, log: ctx.log });
+  },
+};
+
+/** The stack config as it is now, validated, and the host door it names. */
+export const loadConfig: Stage = {
+  name: "config",
+  async run(ctx) {
+    ctx.config = parseStackConfig(rawFromAutomationConfig(await ctx.engine!.getConfig()));
+    connectHost(ctx);
+  },
+};
+
+export function connectHost(ctx: RunContext): void {
+  const host = ctx.deps.openHost(ctx.config!);
+  ctx.host = host;
+  ctx.onEnd(() => host.close());
+}
+
+/** What a deploy, precheck or preview asks for: a release id and what changes. */
+export interface ReleaseRequest {
+  releaseId: string;
+  gitSha?: string | undefined;
+  /** Service -> image reference; services not named keep the image of the current release. */
+  images?: Record<string, string> | undefined;
+  env?: Record<string, string> | undefined;
+}
+
+export interface ReleaseContext extends RunContext {
+  readonly request: ReleaseRequest;
+  /** The stack config before this run touched it. */
+  before?: ConfigMap;
+  release?: Release;
+}
+
+/** The new release: the current release's images, overridden by the request. */
+export function nextRelease(current: Release | undefined, req: ReleaseRequest): Release {
+  return {
+    id: req.releaseId,
+    ...(req.gitSha ? { gitSha: req.gitSha } : {}),
+    images: { ...(current?.images ?? {}), ...(req.images ?? {}) },
+    env: req.env ?? current?.env ?? {},
+  };
+}
+
+/** The stack config as it would be with `release`, validated (throws ConfigError). */
+export function configWithRelease(all: ConfigMap, release: Release): StackConfig {
+  return parseStackConfig(rawFromAutomationConfig({ ...all, ...releaseConfig(release) }));
+}
+
+/** The new release and the whole config with it, validated before any remote command runs. */
+export const newReleaseConfig: Stage<ReleaseContext> = {
+  name: "config",
+  async run(ctx) {
+    ctx.before = await ctx.engine!.getConfig();
+    const release = nextRelease(releaseIn(ctx.before, "the stack config awareness:release"), ctx.request);
+    ctx.release = release;
+    ctx.summary.release = release;
+    ctx.config = configWithRelease(ctx.before, release);
+    connectHost(ctx);
+  },
+};

@@ -1,0 +1,103 @@
+// A release is data: the stack config keys below are everything that differs between two
+// releases. Deploying sets them and runs `up`; rolling back sets them to the values of the
+// last verified release (as the engine's history recorded them) and runs `up` again. Which
+// releases are verified lives in stack tags (and in the host's deployment.json).
+import type { ConfigMap, UpdateSummary } from "@pulumi/pulumi/automation/index.js";
+import { parseReleaseJson } from "../../components/config/parse.js";
+import type { Release } from "../../components/config/schema.js";
+import type { EngineDoor } from "../runner.js";
+
+export const releaseKey = "awareness:release";
+export const secretEnvKey = "awareness:secretEnv";
+/** The config keys a rollback restores; everything else in the stack config is the operator's. */
+export const releaseDataKeys = [releaseKey, secretEnvKey] as const;
+
+/** Stack tags: the newest verified release first, "<release id>@<update key>" each. */
+export const verifiedTag = "awareness:verified-releases";
+export const lastFailedTag = "awareness:last-failed-release";
+/** A release left live without a verdict (its watch was cancelled): "<id>@<update>". */
+export const unverifiedTag = "awareness:unverified-release";
+const keepVerified = 10;
+
+/**
+ * Names one update of the stack: the engine's version number where the backend keeps one
+ * (Pulumi Cloud), else its start time in epoch seconds (file backends record version 0).
+ */
+export function updateKey(u: { version: number; startTime: Date | string }): number {
+  return u.version > 0 ? u.version : Math.floor(new Date(u.startTime).getTime() / 1000);
+}
+
+export function findUpdate(history: UpdateSummary[], key: number): UpdateSummary | undefined {
+  return history.find((u) => updateKey(u) === key);
+}
+
+/** A verified release; `update` names the update that deployed it (see updateKey). */
+export type { VerifiedRef } from "../report/status-text.js";
+import type { VerifiedRef } from "../report/status-text.js";
+
+export function parseVerifiedTag(value: string | undefined): VerifiedRef[] {
+  if (!value) return [];
+  return value
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((item) => {
+      const at = item.lastIndexOf("@");
+      return { id: item.slice(0, at), update: Number(item.slice(at + 1)) };
+    })
+    .filter((r) => r.id !== "" && Number.isInteger(r.update) && r.update > 0);
+}
+
+export function formatVerifiedTag(refs: VerifiedRef[]): string {
+  return refs
+    .slice(0, keepVerified)
+    .map((r) => `${r.id}@${r.update}`)
+    .join(" ");
+}
+
+export async function verifiedReleases(engine: EngineDoor): Promise<VerifiedRef[]> {
+  return parseVerifiedTag((await engine.tags())[verifiedTag]);
+}
+
+export async function recordVerified(engine: EngineDoor, ref: VerifiedRef): Promise<void> {
+  const existing = (await verifiedReleases(engine)).filter((r) => r.update !== ref.update);
+  await engine.setTag(verifiedTag, formatVerifiedTag([ref, ...existing]));
+}
+
+export async function recordFailed(engine: EngineDoor, id: string, update: number | undefined): Promise<void> {
+  await engine.setTag(lastFailedTag, update ? `${id}@${update}` : id);
+}
+
+export async function recordUnverified(engine: EngineDoor, id: string, update: number | undefined): Promise<void> {
+  await engine.setTag(unverifiedTag, update ? `${id}@${update}` : id);
+}
+
+/** The release in a config map (the stack's now, or an update's), parsed; undefined when absent. */
+export function releaseIn(config: ConfigMap | undefined, where: string): Release | undefined {
+  const raw = config?.[releaseKey]?.value;
+  return raw ? parseReleaseJson(raw, where) : undefined;
+}
+
+export function releaseOf(update: UpdateSummary): Release | undefined {
+  return releaseIn(update.config as ConfigMap | undefined, `the config of update ${updateKey(update)}`);
+}
+
+/** The release data keys exactly as a past update had them (secret values stay secret). */
+export function releaseDataOf(update: UpdateSummary): ConfigMap {
+  const data: ConfigMap = {};
+  for (const key of releaseDataKeys) {
+    const v = update.config?.[key];
+    if (v) data[key] = { value: v.value, secret: v.secret };
+  }
+  return data;
+}
+
+/** Puts the release data keys back to `data` (keys absent from it are removed). */
+export async function setReleaseData(engine: EngineDoor, data: ConfigMap): Promise<void> {
+  const now = await engine.getConfig();
+  await engine.removeConfig(releaseDataKeys.filter((k) => !data[k] && now[k]));
+  await engine.setConfig(Object.fromEntries(releaseDataKeys.filter((k) => data[k]).map((k) => [k, data[k]!])));
+}
+
+export function releaseConfig(release: Release): ConfigMap {
+  return { [releaseKey]: { value: JSON.stringify(release), secret: false } };
+}

@@ -1,0 +1,160 @@
+// A run of one command: its context, and the one loop that carries it through the command's
+// stages. A stage either lets the run go on or ends it with an outcome; whatever happens
+// (an outcome, an error, a cancel), the work registered with `onEnd` (lock releases, config
+// restores, closing connections) runs on the way out, newest first, and the outcome and exit
+// code come from the outcome table.
+import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
+import { ConfigError } from "../../components/config/parse.js";
+import type { StackConfig } from "../../components/config/schema.js";
+import { Cancellation } from "../common/cancel.js";
+import { CancelledError, firstLine, UsageError } from "../common/errors.js";
+import { quietLogger, type Logger } from "../common/log.js";
+import type { HostDoor } from "../host/operations.js";
+import { conclude, newSummary, type CommandName, type Outcome, type RunSummary } from "../report/summary.js";
+import type { EngineDoor, OpenMode } from "../runner.js";
+import type { RunDeps } from "./deps.js";
+
+export interface RunContext {
+  readonly command: CommandName;
+  readonly stackName: string;
+  readonly summary: RunSummary;
+  readonly log: Logger;
+  readonly cancellation: Cancellation;
+  readonly deps: RunDeps;
+  /** How the stack is opened: select (must exist), deploy (created from its stack file), create. */
+  readonly openMode: OpenMode;
+  engine?: EngineDoor;
+  config?: StackConfig;
+  host?: HostDoor;
+  /** Work for the way out; `urgent` work also runs on a second signal (lock releases). */
+  onEnd(work: () => Promise<void> | void, opts?: { urgent?: boolean }): void;
+}
+
+/** Ends the run with an outcome (its exit code from the outcome table). */
+export interface Stop {
+  outcome: Outcome;
+  messages: string[];
+}
+
+export const stop = (outcome: Outcome, ...messages: string[]): Stop => ({ outcome, messages });
+
+export interface Stage<C extends RunContext = RunContext> {
+  name: string;
+  run(ctx: C): Promise<Stop | void>;
+}
+
+export interface RunOptions {
+  stackName: string;
+  log?: Logger | undefined;
+  cancellation?: Cancellation | undefined;
+  deps: RunDeps;
+  openMode?: OpenMode;
+  /** Called with the run's summary as it starts (the CLI writes it on an urgent exit). */
+  onStart?: ((summary: RunSummary) => void) | undefined;
+  /** Lets tests watch each stage (e.g. signal the process mid-monitor). */
+  onStage?: ((stage: string) => void) | undefined;
+}
+
+/** What a run keeps for its way out. */
+export interface Ending {
+  readonly ending: EndWork[];
+}
+
+/** A new run of `command`; `extra` holds the command's own fields (its request, options). */
+export function newContext<C extends RunContext>(
+  command: CommandName,
+  opts: RunOptions,
+  extra: Omit<C, keyof RunContext>,
+): C & Ending {
+  const ending: EndWork[] = [];
+  const cancellation = opts.cancellation ?? new Cancellation();
+  const base: RunContext & Ending = {
+    command,
+    stackName: opts.stackName,
+    summary: newSummary(command, opts.stackName),
+    log: opts.log ?? quietLogger,
+    cancellation,
+    deps: opts.deps,
+    openMode: opts.openMode ?? "select",
+    ending,
+    onEnd(work, o = {}) {
+      ending.push({ work, deregister: o.urgent ? cancellation.onUrgent(work) : undefined });
+    },
+  };
+  opts.onStart?.(base.summary);
+  return Object.assign(base, extra) as C & Ending;
+}
+
+interface EndWork {
+  work: () => Promise<void> | void;
+  deregister: (() => void) | undefined;
+}
+
+/** Carries the run through `stages` in order until one ends it; returns the summary. */
+export async function runStages<C extends RunContext>(
+  ctx: C & Ending,
+  stages: Stage<C>[],
+  onStage?: (stage: string) => void,
+): Promise<RunSummary> {
+  const { summary, log, cancellation } = ctx;
+  try {
+    for (const stage of stages) {
+      if (cancellation.signal.aborted) throw new CancelledError(`cancelled before ${stage.name}`);
+      summary.lastStage = stage.name;
+      onStage?.(stage.name);
+      log.info(`== ${stage.name}`);
+      const ended = await stage.run(ctx);
+      if (ended) {
+        conclude(summary, ended.outcome, ...ended.messages);
+        break;
+      }
+    }
+    if (summary.outcome === "running") conclude(summary, "ok");
+  } catch (err) {
+    const outcome = outcomeOfError(err, cancellation.signal);
+    conclude(summary, outcome, messageOf(err, outcome, summary.lastStage, cancellation.reason));
+    if (outcome === "cancelled" && ctx.host) summary.messages.push(await whatRuns(ctx.host));
+  } finally {
+    for (const { work, deregister } of ctx.ending.reverse()) {
+      deregister?.();
+      try {
+        await work();
+      } catch (err) {
+        summary.messages.push(`While finishing: ${firstLine(err)}`);
+        log.warn(`while finishing: ${firstLine(err)}`);
+      }
+    }
+    summary.finishedAt = new Date().toISOString();
+  }
+  return summary;
+}
+
+/** The one mapping from an error to an outcome. */
+export function outcomeOfError(err: unknown, signal?: AbortSignal): Outcome {
+  if (err instanceof CancelledError || signal?.aborted) return "cancelled";
+  if (err instanceof ConfigError) return "invalid-config";
+  if (err instanceof UsageError) return "usage";
+  if (err instanceof ConcurrentUpdateError) return "lock-held";
+  return "error";
+}
+
+function messageOf(err: unknown, outcome: Outcome, stage: string | undefined, reason: string | undefined): string {
+  if (outcome === "cancelled") return `Cancelled (${reason ?? "signal"}) during ${stage ?? "the start"}: ${firstLine(err)}.`;
+  if (outcome === "lock-held") return "Another update of this stack is running (the engine's update lock). Nothing was changed.";
+  if (err instanceof ConfigError) return err.message;
+  return firstLine(err);
+}
+
+/** After a cancel, what the host really runs: its record and its containers. */
+export async function whatRuns(host: HostDoor): Promise<string> {
+  const bounded = <T>(p: Promise<T>) =>
+    Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000).unref())]).catch(() => undefined);
+  const [status, running] = await Promise.all([bounded(host.status()), bounded(host.running())]);
+  const record = status ? `release ${status.current?.id ?? "none"} (last verified: ${status.verified?.id ?? "none"})` : "no readable deployment.json";
+  const containers = running
+    ? running.length
+      ? running.map((c) => `${c.service} ${c.image} ${c.state}`).join(", ")
+      : "no app containers"
+    : "containers unknown (the host did not answer)";
+  return `The host runs now: ${record}; ${containers}.`;
+}

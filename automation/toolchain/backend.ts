@@ -1,0 +1,87 @@
+// Which backend keeps the state and which passphrase opens the secrets, and the file
+// backend's update locks (a killed CLI leaves them behind).
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { processAlive, repoRoot } from "../common/process.js";
+import { EngineSetupError } from "./cli.js";
+
+/** The project name in Pulumi.yaml; inline programs must use the same one so the stack files apply. */
+export const projectName = "awareness";
+
+/**
+ * A fixed passphrase, for throwaway local stacks only (the sandbox and test stacks): their
+ * secrets are test keys generated on this machine. Any other stack must be given
+ * PULUMI_CONFIG_PASSPHRASE (or _FILE) by its operator.
+ */
+export const localSandboxPassphrase = "awareness-local-sandbox-only";
+
+/** Stacks that may fall back to the documented local passphrase. */
+export const localStackNames: readonly string[] = ["sandbox"];
+
+export function defaultBackendUrl(): string {
+  if (process.env.PULUMI_BACKEND_URL) return process.env.PULUMI_BACKEND_URL;
+  const dir = join(repoRoot, ".pulumi-state");
+  mkdirSync(dir, { recursive: true });
+  return `file://${dir}`;
+}
+
+export function passphraseFor(stackName: string, given?: string): string | undefined {
+  if (given !== undefined) return given;
+  if (process.env.PULUMI_CONFIG_PASSPHRASE !== undefined) return process.env.PULUMI_CONFIG_PASSPHRASE;
+  if (process.env.PULUMI_CONFIG_PASSPHRASE_FILE) return undefined; // the CLI reads the file itself
+  if (localStackNames.includes(stackName) || stackName.startsWith("test-")) return localSandboxPassphrase;
+  throw new EngineSetupError(
+    `PULUMI_CONFIG_PASSPHRASE is not set. Stack "${stackName}" keeps its secrets (SSH key, env) encrypted ` +
+      "with a passphrase: export PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE) and run again.",
+  );
+}
+
+/** What clearing a stale lock needs of a stack. */
+export interface StaleLockTarget {
+  backendUrl: string;
+  stackName: string;
+  cancel(): Promise<void>;
+}
+
+interface EngineLockFile {
+  pid: number;
+  username: string;
+  hostname: string;
+  timestamp: string;
+}
+
+/**
+ * A file backend's update lock outlives a killed CLI (`.pulumi/locks/.../<id>.json`). When
+ * its holder was a process on this machine that no longer exists, the lock is stale: it is
+ * cleared with `pulumi cancel` so the next deploy can converge. Locks of live processes and
+ * of other machines are left alone (the deploy then reports the engine lock as held).
+ */
+export async function clearStaleEngineLock(engine: StaleLockTarget): Promise<string | undefined> {
+  for (const lock of engineLocks(engine)) {
+    if (lock.hostname !== os.hostname() || processAlive(lock.pid)) return undefined;
+    await engine.cancel();
+    return `cleared a stale engine lock of stack ${engine.stackName} left by pid ${lock.pid} (${lock.username}@${lock.hostname}, ${lock.timestamp}), which no longer runs`;
+  }
+  return undefined;
+}
+
+/** The update locks a file backend holds for this stack (none for other backends). */
+export function engineLocks(engine: Pick<StaleLockTarget, "backendUrl" | "stackName">): EngineLockFile[] {
+  if (!engine.backendUrl.startsWith("file://")) return [];
+  const dir = join(fileURLToPath(engine.backendUrl), ".pulumi", "locks", "organization", projectName, engine.stackName);
+  try {
+    return readdirSync(dir)
+      .filter((f) => f.endsWith(".json"))
+      .flatMap((f) => {
+        try {
+          return [JSON.parse(readFileSync(join(dir, f), "utf8")) as EngineLockFile];
+        } catch {
+          return [];
+        }
+      });
+  } catch {
+    return [];
+  }
+}

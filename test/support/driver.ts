@@ -1,0 +1,38 @@
+// A driver stack for e2e tests: a temp folder holding the file backend and the work dir, the
+// driver's real dependencies pointed at it, and the stack initialised with the sandbox config.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { awarenessProgram } from "../../components/program.js";
+import type { Logger } from "../../automation/common/log.js";
+import { openEngine, type Engine } from "../../automation/runner.js";
+import { realDeps } from "../../automation/stages/deps.js";
+import type { RunDeps } from "../../automation/stages/deps.js";
+import { testEngineEnv } from "./plugins.js";
+
+export interface DriverStack {
+  stackName: string;
+  dir: string;
+  backendUrl: string;
+  envVars: Record<string, string>;
+  deps: RunDeps;
+  /** The stack behind the driver's engine door (opened anew, not bound to any run's signal). */
+  engine(): Promise<Engine>;
+  cleanup(): Promise<void>;
+}
+
+export async function driverStack(stackName: string, log?: Logger): Promise<DriverStack> {
+  const dir = await mkdtemp(join(tmpdir(), `awareness-${stackName}-`));
+  const backendUrl = `file://${dir}`;
+  const envVars = await testEngineEnv();
+  const engine = () => openEngine({ stackName, mode: "create", program: awarenessProgram, workDir: dir, backendUrl, envVars, log });
+  return {
+    stackName,
+    dir,
+    backendUrl,
+    envVars,
+    deps: realDeps({ workDir: dir, backendUrl, envVars }),
+    engine,
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}

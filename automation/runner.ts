@@ -1,7 +1,7 @@
 // The one door to the Pulumi engine. Every engine call of the driver (open, config, preview,
 // up, refresh, history, tags, outputs, cancel) goes through an `Engine` from here, each under
 // a deadline of our own and the run's cancel signal. Which CLI and plugins: toolchain/.
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import {
   LocalWorkspace,
@@ -15,7 +15,7 @@ import {
 import { CancelledError, UsageError } from "./common/errors.js";
 import type { Logger } from "./common/log.js";
 import { repoRoot } from "./common/process.js";
-import { clearStaleEngineLock, defaultBackendUrl, passphraseFor, projectName } from "./toolchain/backend.js";
+import { clearStaleEngineLock, defaultBackendUrl, hasStackFile, passphraseFor, projectName } from "./toolchain/backend.js";
 import { locateCli } from "./toolchain/cli.js";
 import { ensurePlugins } from "./toolchain/plugins.js";
 import { withDeadline } from "./toolchain/processes.js";
@@ -244,14 +244,6 @@ export async function openEngine(args: OpenEngineArgs): Promise<Engine> {
   const cleared = await clearStaleEngineLock({ backendUrl, stackName: args.stackName, cancel: () => engine.detached().cancel() });
   if (cleared) args.log?.warn(cleared);
   return engine;
-}
-
-function hasStackFile(workDir: string, stackName: string): boolean {
-  try {
-    return readdirSync(workDir).some((f) => f === `Pulumi.${stackName}.yaml` || f === `Pulumi.${stackName}.yml`);
-  } catch {
-    return false;
-  }
 }
 
 export { projectName };

@@ -5,7 +5,7 @@ import { takeLock } from "../stages/lock.js";
 import { loadConfig, openStack } from "../stages/open.js";
 import { releaseIn, verifiedReleases, type VerifiedRef } from "../stages/releases.js";
 import { rollbackTo } from "../stages/rollback.js";
-import { newContext, runStages, stop, type RunContext, type RunOptions, type Stage } from "../stages/run.js";
+import { newContext, runStages, stop, type RunContext, type RunOptions, stage } from "../stages/run.js";
 
 export const confirmWord = "ROLLBACK";
 
@@ -38,44 +38,35 @@ export function describeCandidates(verified: VerifiedRef[]): string {
     : "No release has been verified on this stack yet.";
 }
 
-const checkRequest: Stage<RollbackContext> = {
-  name: "request",
-  async run(ctx) {
-    checkRollbackRequest(ctx.request);
-  },
-};
+const checkRequest = stage<RollbackContext>("request", async (ctx) => {
+  checkRollbackRequest(ctx.request);
+});
 
-const pickTarget: Stage<RollbackContext> = {
-  name: "target",
-  async run(ctx) {
-    const verified = await verifiedReleases(ctx.engine!);
-    const hostStatus = await ctx.host!.status().catch(() => null);
-    ctx.liveId = hostStatus?.current?.id ?? releaseIn(await ctx.engine!.getConfig(), "the stack config awareness:release")?.id;
-    const to = ctx.request.to;
-    const target = to ? verified.find((v) => v.id === to) : verified.find((v) => v.id !== ctx.liveId);
-    if (!target) {
-      throw new UsageError(
-        (to ? `Unknown rollback target "${to}". ` : `No verified release other than the live one (${ctx.liveId ?? "none"}). `) +
-          describeCandidates(verified),
-      );
-    }
-    ctx.target = target;
-  },
-};
+const pickTarget = stage<RollbackContext>("target", async (ctx) => {
+  const verified = await verifiedReleases(ctx.engine!);
+  const hostStatus = await ctx.host!.status().catch(() => null);
+  ctx.liveId = hostStatus?.current?.id ?? releaseIn(await ctx.engine!.getConfig(), "the stack config awareness:release")?.id;
+  const to = ctx.request.to;
+  const target = to ? verified.find((v) => v.id === to) : verified.find((v) => v.id !== ctx.liveId);
+  if (!target) {
+    throw new UsageError(
+      (to ? `Unknown rollback target "${to}". ` : `No verified release other than the live one (${ctx.liveId ?? "none"}). `) +
+        describeCandidates(verified),
+    );
+  }
+  ctx.target = target;
+});
 
-const reapply: Stage<RollbackContext> = {
-  name: "rollback",
-  async run(ctx) {
-    const { target, liveId, request } = ctx;
-    ctx.log.info(`  ${liveId ?? "?"} -> ${target!.id}: ${request.reason}`);
-    ctx.summary.rollback = { from: liveId ?? "unknown", to: target!.id, reason: request.reason };
-    const rb = await rollbackTo(ctx, target!, `manual: ${request.reason}`, { deadlineMs: request.deadlineMs });
-    ctx.summary.release = releaseIn(await ctx.engine!.getConfig(), "the stack config awareness:release");
-    ctx.summary.rollback = { ...ctx.summary.rollback, up: rb.up, monitor: rb.monitor };
-    if (rb.ok) return stop("rollback-done", `Rolled back to ${target!.id}; it passed its health check.`);
-    return stop("rollback-failed", `Rollback to ${target!.id} failed: ${rb.error ?? "health check failed"}`);
-  },
-};
+const reapply = stage<RollbackContext>("rollback", async (ctx) => {
+  const { target, liveId, request } = ctx;
+  ctx.log.info(`  ${liveId ?? "?"} -> ${target!.id}: ${request.reason}`);
+  ctx.summary.rollback = { from: liveId ?? "unknown", to: target!.id, reason: request.reason };
+  const rb = await rollbackTo(ctx, target!, `manual: ${request.reason}`, { deadlineMs: request.deadlineMs });
+  ctx.summary.release = releaseIn(await ctx.engine!.getConfig(), "the stack config awareness:release");
+  ctx.summary.rollback = { ...ctx.summary.rollback, up: rb.up, monitor: rb.monitor };
+  if (rb.ok) return stop("rollback-done", `Rolled back to ${target!.id}; it passed its health check.`);
+  return stop("rollback-failed", `Rollback to ${target!.id} failed: ${rb.error ?? "health check failed"}`);
+});
 
 export async function rollback(req: RollbackRequest): Promise<RunSummary> {
   const ctx = newContext<RollbackContext>("rollback", req, { request: req });

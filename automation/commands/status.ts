@@ -7,7 +7,7 @@ import type { RunSummary } from "../report/summary.js";
 import { connectHost, openStack } from "../stages/open.js";
 import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
 import { lastFailedTag, releaseOf, unverifiedTag, updateKey, verifiedReleases } from "../stages/releases.js";
-import { newContext, runStages, type RunContext, type RunOptions, type Stage } from "../stages/run.js";
+import { newContext, runStages, type RunContext, type RunOptions, stage } from "../stages/run.js";
 
 interface StatusContext extends RunContext {
   readonly historySize: number;
@@ -24,32 +24,29 @@ function historyRow(u: UpdateSummary): StatusReport["history"][number] {
   return { update: updateKey(u), kind: u.kind, result: u.result, message: u.message, startTime: new Date(u.startTime).toISOString(), release };
 }
 
-const readStatus: Stage<StatusContext> = {
-  name: "status",
-  async run(ctx) {
-    const engine = ctx.engine!;
-    const tags = await engine.tags();
-    const verified = await verifiedReleases(engine);
-    const report: StatusReport = {
-      stack: ctx.stackName,
-      current: (await engine.outputs()).release?.value,
-      lastVerified: verified[0],
-      verified,
-      lastFailed: tags[lastFailedTag],
-      unverified: tags[unverifiedTag],
-      history: (await engine.history()).slice(0, ctx.historySize).map(historyRow),
-    };
-    try {
-      ctx.config = parseStackConfig(rawFromAutomationConfig(await engine.getConfig()));
-      connectHost(ctx);
-      report.host = await ctx.host!.status();
-      report.lock = await ctx.host!.lockInfo();
-    } catch (err) {
-      report.hostError = firstLine(err);
-    }
-    ctx.report = report;
-  },
-};
+const readStatus = stage<StatusContext>("status", async (ctx) => {
+  const engine = ctx.engine!;
+  const tags = await engine.tags();
+  const verified = await verifiedReleases(engine);
+  const report: StatusReport = {
+    stack: ctx.stackName,
+    current: (await engine.outputs()).release?.value,
+    lastVerified: verified[0],
+    verified,
+    lastFailed: tags[lastFailedTag],
+    unverified: tags[unverifiedTag],
+    history: (await engine.history()).slice(0, ctx.historySize).map(historyRow),
+  };
+  try {
+    ctx.config = parseStackConfig(rawFromAutomationConfig(await engine.getConfig()));
+    connectHost(ctx);
+    report.host = await ctx.host!.status();
+    report.lock = await ctx.host!.lockInfo();
+  } catch (err) {
+    report.hostError = firstLine(err);
+  }
+  ctx.report = report;
+});
 
 export async function status(req: RunOptions & { historySize?: number }): Promise<{ summary: RunSummary; report?: StatusReport | undefined }> {
   const ctx = newContext<StatusContext>("status", req, { historySize: req.historySize ?? 10 });

@@ -8,7 +8,7 @@ import type { EngineDoor } from "../runner.js";
 import { DeadlineExceededError, killEngineProcesses } from "../toolchain/processes.js";
 import type { ApplyContext } from "./preview.js";
 import { recordFailed, updateKey } from "./releases.js";
-import { stop, type RunContext, type Stage } from "./run.js";
+import { stop, type RunContext, stage } from "./run.js";
 
 export interface UpOutcome {
   ok: boolean;
@@ -90,28 +90,25 @@ export interface DeployUpContext extends ApplyContext {
 }
 
 /** The deploy's update: a failure is recorded and ends the run; a cancel ends it as cancelled. */
-export const upRelease: Stage<DeployUpContext> = {
-  name: "up",
-  async run(ctx) {
-    const release = ctx.release!;
-    const up = await applyStackConfig(ctx, { ...ctx.upOptions, message: `deploy ${release.id}` });
-    ctx.up = up;
-    ctx.summary.up = up.summary;
-    if (up.ok) {
-      ctx.applied = true;
-      ctx.summary.release = { ...release, images: up.releaseImages ?? release.images };
-      return;
-    }
-    if (ctx.cancellation.signal.aborted || up.error instanceof ConcurrentUpdateError) throw up.error;
-    await recordFailed(ctx.engine!.detached(), release.id, up.summary.update);
-    return stop(
-      "up-failed",
-      up.error instanceof DeadlineExceededError
-        ? up.error.message
-        : `The update failed; the previous release is still running (the switch undoes itself on a failed start). ${up.summary.error ?? ""}`,
-    );
-  },
-};
+export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
+  const release = ctx.release!;
+  const up = await applyStackConfig(ctx, { ...ctx.upOptions, message: `deploy ${release.id}` });
+  ctx.up = up;
+  ctx.summary.up = up.summary;
+  if (up.ok) {
+    ctx.applied = true;
+    ctx.summary.release = { ...release, images: up.releaseImages ?? release.images };
+    return;
+  }
+  if (ctx.cancellation.signal.aborted || up.error instanceof ConcurrentUpdateError) throw up.error;
+  await recordFailed(ctx.engine!.detached(), release.id, up.summary.update);
+  return stop(
+    "up-failed",
+    up.error instanceof DeadlineExceededError
+      ? up.error.message
+      : `The update failed; the previous release is still running (the switch undoes itself on a failed start). ${up.summary.error ?? ""}`,
+  );
+});
 
 /**
  * The host's own words from a failed update. The command plugin's error repeats the whole

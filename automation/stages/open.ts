@@ -4,24 +4,18 @@ import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
 import type { Release, StackConfig } from "../../components/config/schema.js";
 import { releaseConfig, releaseIn } from "./releases.js";
-import type { RunContext, Stage } from "./run.js";
+import { stage, type RunContext } from "./run.js";
 
 /** Opens the engine stack (closing nothing: the engine holds no connection between calls). */
-export const openStack: Stage = {
-  name: "open stack",
-  async run(ctx) {
-    ctx.engine = await ctx.deps.openEngine({ stackName: ctx.stackName, mode: ctx.openMode, signal: ctx.cancellation.signal, log: ctx.log });
-  },
-};
+export const openStack = stage("open stack", async (ctx) => {
+  ctx.engine = await ctx.deps.openEngine({ stackName: ctx.stackName, mode: ctx.openMode, signal: ctx.cancellation.signal, log: ctx.log });
+});
 
 /** The stack config as it is now, validated, and the host door it names. */
-export const loadConfig: Stage = {
-  name: "config",
-  async run(ctx) {
-    ctx.config = parseStackConfig(rawFromAutomationConfig(await ctx.engine!.getConfig()));
-    connectHost(ctx);
-  },
-};
+export const loadConfig = stage("config", async (ctx) => {
+  ctx.config = parseStackConfig(rawFromAutomationConfig(await ctx.engine!.getConfig()));
+  connectHost(ctx);
+});
 
 export function connectHost(ctx: RunContext): void {
   const host = ctx.deps.openHost(ctx.config!);
@@ -61,14 +55,11 @@ export function configWithRelease(all: ConfigMap, release: Release): StackConfig
 }
 
 /** The new release and the whole config with it, validated before any remote command runs. */
-export const newReleaseConfig: Stage<ReleaseContext> = {
-  name: "config",
-  async run(ctx) {
-    ctx.before = await ctx.engine!.getConfig();
-    const release = nextRelease(releaseIn(ctx.before, "the stack config awareness:release"), ctx.request);
-    ctx.release = release;
-    ctx.summary.release = release;
-    ctx.config = configWithRelease(ctx.before, release);
-    connectHost(ctx);
-  },
-};
+export const newReleaseConfig = stage<ReleaseContext>("config", async (ctx) => {
+  ctx.before = await ctx.engine!.getConfig();
+  const release = nextRelease(releaseIn(ctx.before, "the stack config awareness:release"), ctx.request);
+  ctx.release = release;
+  ctx.summary.release = release;
+  ctx.config = configWithRelease(ctx.before, release);
+  connectHost(ctx);
+});

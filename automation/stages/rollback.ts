@@ -6,7 +6,7 @@ import type { MonitorReport } from "../monitor/monitor.js";
 import type { UpSummary } from "../report/summary.js";
 import { applyStackConfig } from "./apply.js";
 import { findUpdate, releaseConfig, releaseDataOf, releaseOf, setReleaseData, type VerifiedRef } from "./releases.js";
-import { stop, type RunContext, type Stage } from "./run.js";
+import { stop, type RunContext, stage } from "./run.js";
 import { markVerified, watch, type WatchContext } from "./watch.js";
 
 export interface RollbackOutcome {
@@ -56,16 +56,13 @@ async function pinToVerifiedDigests(ctx: RunContext, update: Parameters<typeof r
 }
 
 /** The deploy's automatic rollback to the last verified release, after a failed watch. */
-export const rollBackAutomatically: Stage<WatchContext> = {
-  name: "rollback",
-  async run(ctx) {
-    const { reason, target } = ctx.failure!;
-    const from = ctx.release!.id;
-    ctx.log.info(`== rollback to ${target!.id}`);
-    ctx.summary.rollback = { from, to: target!.id, reason };
-    const rb = await rollbackTo(ctx, target!, reason, ctx.upOptions);
-    ctx.summary.rollback = { ...ctx.summary.rollback, up: rb.up, monitor: rb.monitor };
-    if (rb.ok) return stop("rolled-back", `${from} was rolled back to ${target!.id}, which passed its health check again.`);
-    return stop("rollback-failed", `Rolling back to ${target!.id} did not bring a healthy release back: ${rb.error ?? "see the monitor"}.`);
-  },
-};
+export const rollBackAutomatically = stage<WatchContext>("rollback", async (ctx) => {
+  const { reason, target } = ctx.failure!;
+  const from = ctx.release!.id;
+  ctx.log.info(`== rollback to ${target!.id}`);
+  ctx.summary.rollback = { from, to: target!.id, reason };
+  const rb = await rollbackTo(ctx, target!, reason, ctx.upOptions);
+  ctx.summary.rollback = { ...ctx.summary.rollback, up: rb.up, monitor: rb.monitor };
+  if (rb.ok) return stop("rolled-back", `${from} was rolled back to ${target!.id}, which passed its health check again.`);
+  return stop("rollback-failed", `Rolling back to ${target!.id} did not bring a healthy release back: ${rb.error ?? "see the monitor"}.`);
+});

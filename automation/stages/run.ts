@@ -43,6 +43,11 @@ export interface Stage<C extends RunContext = RunContext> {
   run(ctx: C): Promise<Stop | void>;
 }
 
+/** A stage: its name (in progress lines and the report's lastStage) and what it does. */
+export function stage<C extends RunContext = RunContext>(name: string, run: (ctx: C) => Promise<Stop | void>): Stage<C> {
+  return { name, run };
+}
+
 export interface RunOptions {
   stackName: string;
   log?: Logger | undefined;

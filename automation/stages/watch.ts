@@ -6,7 +6,7 @@ import type { MonitorReport } from "../monitor/monitor.js";
 import { watchRelease } from "../monitor/watch.js";
 import type { DeployUpContext } from "./apply.js";
 import { recordFailed, recordUnverified, recordVerified, verifiedReleases, type VerifiedRef } from "./releases.js";
-import { stop, type RunContext, type Stage } from "./run.js";
+import { stage, stop, type RunContext } from "./run.js";
 
 /** Watches `releaseId` with the stack's health config (the run's signal stops it). */
 export function watch(ctx: RunContext, releaseId: string): Promise<MonitorReport> {
@@ -34,37 +34,31 @@ export interface WatchContext extends DeployUpContext {
   failure?: { reason: string; target?: VerifiedRef };
 }
 
-export const monitorRelease: Stage<WatchContext> = {
-  name: "monitor",
-  async run(ctx) {
-    const id = ctx.release!.id;
-    const monitor = await watch(ctx, id);
-    ctx.summary.monitor = monitor;
-    if (!ctx.cancellation.signal.aborted) return;
-    await recordUnverified(ctx.engine!.detached(), id, ctx.up?.summary.update);
-    throw new CancelledError(
-      `the watch of ${id} stopped after ${monitor.rounds.length} round(s); ${id} stays live, recorded as unverified ("cancelled during the watch")`,
-    );
-  },
-};
+export const monitorRelease = stage<WatchContext>("monitor", async (ctx) => {
+  const id = ctx.release!.id;
+  const monitor = await watch(ctx, id);
+  ctx.summary.monitor = monitor;
+  if (!ctx.cancellation.signal.aborted) return;
+  await recordUnverified(ctx.engine!.detached(), id, ctx.up?.summary.update);
+  throw new CancelledError(
+    `the watch of ${id} stopped after ${monitor.rounds.length} round(s); ${id} stays live, recorded as unverified ("cancelled during the watch")`,
+  );
+});
 
-export const judgeRelease: Stage<WatchContext> = {
-  name: "verdict",
-  async run(ctx) {
-    const id = ctx.release!.id;
-    const verdict = ctx.summary.monitor!.verdict;
-    if (verdict.state === "passed") {
-      await markVerified(ctx, { id, update: ctx.up!.summary.update! });
-      return stop("deployed-verified", `${id} is live and verified.`);
-    }
-    await recordFailed(ctx.engine!.detached(), id, ctx.up?.summary.update);
-    const target = (await verifiedReleases(ctx.engine!)).find((v) => v.id !== id);
-    ctx.failure = { reason: `automatic: ${id} failed its health check (${verdict.detail})`, ...(target ? { target } : {}) };
-    if (!target) {
-      return stop(
-        "failed-no-rollback",
-        `${id} failed its health check and there is no verified release to roll back to (first deploy): the host is left as the update left it.`,
-      );
-    }
-  },
-};
+export const judgeRelease = stage<WatchContext>("verdict", async (ctx) => {
+  const id = ctx.release!.id;
+  const verdict = ctx.summary.monitor!.verdict;
+  if (verdict.state === "passed") {
+    await markVerified(ctx, { id, update: ctx.up!.summary.update! });
+    return stop("deployed-verified", `${id} is live and verified.`);
+  }
+  await recordFailed(ctx.engine!.detached(), id, ctx.up?.summary.update);
+  const target = (await verifiedReleases(ctx.engine!)).find((v) => v.id !== id);
+  ctx.failure = { reason: `automatic: ${id} failed its health check (${verdict.detail})`, ...(target ? { target } : {}) };
+  if (!target) {
+    return stop(
+      "failed-no-rollback",
+      `${id} failed its health check and there is no verified release to roll back to (first deploy): the host is left as the update left it.`,
+    );
+  }
+});

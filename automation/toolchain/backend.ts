@@ -85,3 +85,12 @@ export function engineLocks(engine: Pick<StaleLockTarget, "backendUrl" | "stackN
     return [];
   }
 }
+
+/** Whether the work dir has the stack's own config file (Pulumi.<stack>.yaml). */
+export function hasStackFile(workDir: string, stackName: string): boolean {
+  try {
+    return readdirSync(workDir).some((f) => f === `Pulumi.${stackName}.yaml` || f === `Pulumi.${stackName}.yml`);
+  } catch {
+    return false;
+  }
+}

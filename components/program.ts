@@ -7,12 +7,12 @@ import { hostDisplayName, type HostConfig, type StackConfig } from "./config/sch
 import type { HostLayout } from "./host-commands/layout.js";
 import { RemoteComposeStack } from "./remote-compose-stack.js";
 
-export function layoutOf(cfg: StackConfig): HostLayout {
+function layoutOf(cfg: StackConfig): HostLayout {
   return { appDir: cfg.appDir, composeProject: cfg.composeProject, composeCommand: cfg.composeCommand };
 }
 
 /** The SSH connection of one host; the private key only ever as a secret. */
-export function connectionOf(cfg: StackConfig, host: HostConfig) {
+function connectionOf(cfg: StackConfig, host: HostConfig) {
   const key = host.privateKey ?? cfg.sshPrivateKey;
   return {
     host: host.host,

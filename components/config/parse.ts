@@ -38,7 +38,7 @@ function decodeValue(key: string, text: string): unknown {
   return text;
 }
 
-export function isSecretPath(path: readonly PropertyKey[]): boolean {
+function isSecretPath(path: readonly PropertyKey[]): boolean {
   const parts = path.map(String);
   return secretPaths.some((pattern) => {
     const pat = pattern.split(".");

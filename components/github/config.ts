@@ -13,7 +13,7 @@ const reviewersSchema = z.strictObject({
   teams: z.array(z.number().int().positive()).default([]),
 });
 
-export const environmentSettingsSchema = z.strictObject({
+const environmentSettingsSchema = z.strictObject({
   /** Who approves a deployment into this environment (the approval step). Default: nobody. */
   reviewers: reviewersSchema.prefault({}),
   /** Minutes GitHub waits before a deployment into this environment starts, 0..43200. Default: 0. */

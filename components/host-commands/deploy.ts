@@ -2,7 +2,7 @@
 // stdin (the env file holds secrets, so they never appear on a command line or in an error).
 import { z } from "zod";
 import { parseJsonData } from "../config/parse.js";
-import { composeCli, type HostLayout, managedFiles, paths, projectFilters, stagingDirName } from "./layout.js";
+import { composeCli, type HostLayout, managedFiles, paths, projectFilters } from "./layout.js";
 import { raw, sh } from "./shell.js";
 import { releaseRecordSchema } from "./status.js";
 
@@ -165,5 +165,3 @@ export function teardown(layout: HostLayout): string {
     `echo stopped`,
   ].join("\n");
 }
-
-export { stagingDirName };

@@ -7,12 +7,12 @@ import { hostDisplayName, type HostConfig, type StackConfig } from "./config/sch
 import type { HostLayout } from "./host-commands/layout.js";
 import { RemoteComposeStack } from "./remote-compose-stack.js";
 
-export function layoutOf(cfg: StackConfig): HostLayout {
+function layoutOf(cfg: StackConfig): HostLayout {
   return { appDir: cfg.appDir, composeProject: cfg.composeProject, composeCommand: cfg.composeCommand };
 }
 
 /** The SSH connection of one host; the private key only ever as a secret. */
-export function connectionOf(cfg: StackConfig, host: HostConfig) {
+function connectionOf(cfg: StackConfig, host: HostConfig) {
   const key = host.privateKey ?? cfg.sshPrivateKey;
   return {
     host: host.host,
@@ -47,15 +47,7 @@ export function declareStack(cfg: StackConfig): Record<string, unknown> {
   });
   const first = stacks[0]!;
   // The GitHub part (workflows, environments) only when awareness:github is configured.
-  const defaultKey = cfg.sshPrivateKey ?? cfg.hosts[0]!.privateKey;
-  const github = cfg.github
-    ? new GitHubDelivery("awareness-github", {
-        github: cfg.github,
-        ...(defaultKey ? { sshPrivateKey: pulumi.secret(defaultKey) } : {}),
-        hosts: cfg.hosts.map((h) => h.host),
-        appDir: cfg.appDir,
-      })
-    : undefined;
+  const github = cfg.github ? new GitHubDelivery("awareness-github", { github: cfg.github }) : undefined;
   return {
     ...(github ? { github: { repository: github.repository } } : {}),
     release: first.release,

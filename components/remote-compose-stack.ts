@@ -6,22 +6,27 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "./compose/render.js";
-import type { ReleaseConfig, ServiceConfig } from "./config/schema.js";
+import { z } from "zod";
+import type { Release, ServiceConfig } from "./config/schema.js";
 import { parseSwitchOutput, switchRelease, switchReleaseCommand, switchReleaseStdin, teardown } from "./host-commands/deploy.js";
 import { paths, type HostLayout } from "./host-commands/layout.js";
+import { releaseRecordSchema } from "./host-commands/status.js";
 import { createImageResolver, type ImageResolverKind, type RegistryCredentials } from "./images/resolver.js";
 
-export interface ReleaseRecord {
-  id: string;
-  gitSha: string | null;
-  /** Pinned reference per service (repo@sha256:…). */
-  images: Record<string, string>;
-  composeSha256: string;
-  /** When the host switched to this release (host clock); changes only when the release does. */
-  deployedAt: string;
-  host: string;
-  appDir: string;
-}
+/**
+ * The stack output `release` (and `hosts.<name>.release`): the host's record of the release
+ * (releaseRecordSchema, exactly what the switch wrote as "current" in deployment.json; never
+ * verifiedAt, which the driver adds later on the host) plus where it is: the host's name and
+ * the app dir. deployedAt changes only when the release does. Parse a stack output read back
+ * with this schema (parseData in config/parse.ts).
+ */
+export const releaseOutputSchema = releaseRecordSchema.omit({ verifiedAt: true }).extend({
+  /** The host's name (hostDisplayName). */
+  host: z.string(),
+  appDir: z.string(),
+});
+
+export type ReleaseRecord = z.infer<typeof releaseOutputSchema>;
 
 export interface RemoteComposeStackArgs {
   /** SSH connection (host, port, user, privateKey as a secret, optional hostKey). */
@@ -33,7 +38,7 @@ export interface RemoteComposeStackArgs {
   /** Service definitions (validated by the config schema). */
   services: Record<string, ServiceConfig>;
   /** The release: id, git sha, image per service (tag or digest), plain env. */
-  release: ReleaseConfig;
+  release: Release;
   /** Secret env for services with releaseEnv. Default: none. */
   secretEnv?: pulumi.Input<Record<string, string>>;
   /** Backups of each file kept on the host. Default: 5. */
@@ -96,7 +101,7 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
       .apply(([images, composeSha256]) =>
         renderReleaseRecordPrefix({
           id: args.release.id,
-          gitSha: args.release.gitSha,
+          gitSha: args.release.gitSha ?? null,
           images,
           composeSha256,
           composeCommand: args.layout.composeCommand,
@@ -146,11 +151,12 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
     this.deploymentStatusPath = paths(args.layout).statusFile;
     this.release = pulumi
       .all([this.images, this.composeSha256, summary])
-      .apply(([images, composeSha256, s]) => ({
+      .apply(([images, composeSha256, s]): ReleaseRecord => ({
         id: args.release.id,
         gitSha: args.release.gitSha ?? null,
         images,
         composeSha256,
+        composeCommand: args.layout.composeCommand,
         deployedAt: s.deployedAt,
         host: args.hostName,
         appDir: args.layout.appDir,

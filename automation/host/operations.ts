@@ -114,7 +114,7 @@ export class HostOps implements HostDoor {
   }
 
   async status(): Promise<DeploymentStatus | null> {
-    return parseDeploymentStatus((await this.must("reading deployment.json", readDeploymentStatus(this.layout))).stdout);
+    return parseDeploymentStatus((await this.must("reading deployment.json", readDeploymentStatus(this.layout))).stdout, this.exec.address);
   }
 
   async markVerified(releaseId: string): Promise<void> {

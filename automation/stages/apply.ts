@@ -1,6 +1,8 @@
 // Applying a release to the host through the engine: `up` under our own deadline with
 // progress streamed; a second signal kills the engine and clears its lock at once.
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
+import { parseData } from "../../components/config/parse.js";
+import { releaseOutputSchema } from "../../components/remote-compose-stack.js";
 import { firstLine } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
 import type { UpSummary } from "../report/summary.js";
@@ -66,7 +68,8 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
         }
       },
     });
-    const record = result.outputs.release?.value as { images?: Record<string, string> } | undefined;
+    const output = result.outputs.release?.value;
+    const record = output === undefined ? undefined : parseData(releaseOutputSchema, output, "the stack output release", "release record");
     return {
       ok: result.result === "succeeded",
       summary: { result: result.result, durationMs: Date.now() - started, update: updateKey(result.update), changes: result.update.resourceChanges ?? {} },

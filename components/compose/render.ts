@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { stringify } from "yaml";
 import type { ServiceConfig } from "../config/schema.js";
 import { envFileName } from "../host-commands/layout.js";
+import type { DeploymentRecord } from "../host-commands/status.js";
 
 const sorted = <T>(record: Record<string, T>): [string, T][] =>
   Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -60,22 +61,15 @@ export function sha256Hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-export interface ReleaseRecordInput {
-  id: string;
-  gitSha?: string | undefined;
-  images: Record<string, string>;
-  composeSha256: string;
-  composeCommand: string;
-}
-
 /**
- * The release's line in deployment.json, as a JSON object WITHOUT its closing brace: the
- * switch step appends "deployedAt" from the host's clock when the release really runs.
+ * The release's record in deployment.json (releaseRecordSchema), as a JSON object WITHOUT its
+ * closing brace: the switch step appends "deployedAt" from the host's clock when the release
+ * really runs.
  */
-export function renderReleaseRecordPrefix(r: ReleaseRecordInput): string {
+export function renderReleaseRecordPrefix(r: Omit<DeploymentRecord, "deployedAt" | "verifiedAt">): string {
   const full = JSON.stringify({
     id: r.id,
-    gitSha: r.gitSha ?? null,
+    gitSha: r.gitSha,
     images: Object.fromEntries(sorted(r.images)),
     composeSha256: r.composeSha256,
     composeCommand: r.composeCommand,

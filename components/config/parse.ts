@@ -1,11 +1,13 @@
 // Turns the raw stack config map (as pulumi.Config / the Automation API hand it over:
 // "awareness:release" -> JSON text) into a typed StackConfig, or one error that lists every
-// problem by key path, bad value (never a secret one) and what is allowed.
+// problem by key path, bad value (never a secret one) and what is allowed. Data read back
+// later (a release from the stack config or an old update, a host's deployment.json) is
+// parsed the same way: validated by its schema, never cast.
 import type { z } from "zod";
 import { configNamespace, releaseSchema, secretPaths, stackConfigSchema, type Release, type StackConfig } from "./schema.js";
 
 export interface ConfigProblem {
-  /** Full key path, e.g. "awareness:release.images.backend". */
+  /** Full key path, e.g. "awareness:release.images.backend" (in an InvalidDataError: the path inside the value, "images.backend"). */
   key: string;
   /** What is wrong and what is allowed. */
   message: string;
@@ -36,7 +38,7 @@ function decodeValue(key: string, text: string): unknown {
   return text;
 }
 
-export function isSecretPath(path: readonly PropertyKey[]): boolean {
+function isSecretPath(path: readonly PropertyKey[]): boolean {
   const parts = path.map(String);
   return secretPaths.some((pattern) => {
     const pat = pattern.split(".");
@@ -60,14 +62,23 @@ function show(value: unknown): string | undefined {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-function keyOf(path: readonly PropertyKey[]): string {
+function configKeyOf(path: readonly PropertyKey[]): string {
   const [head, ...rest] = path.map(String);
   let key = `${configNamespace}:${head ?? ""}`;
   for (const p of rest) key += /^\d+$/.test(p) ? `[${p}]` : `.${p}`;
   return key;
 }
 
-function problemsFrom(error: z.ZodError, input: Record<string, unknown>): ConfigProblem[] {
+/**
+ * One problem per zod issue: the key (as `keyOf` names it), what is wrong, and the bad value
+ * unless it is secret.
+ */
+function problemsFrom(
+  error: z.ZodError,
+  input: unknown,
+  keyOf: (path: readonly PropertyKey[]) => string,
+  isSecret: (path: readonly PropertyKey[]) => boolean,
+): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const issue of error.issues) {
     if (issue.code === "unrecognized_keys") {
@@ -85,8 +96,9 @@ function problemsFrom(error: z.ZodError, input: Record<string, unknown>): Config
       continue;
     }
     const value = valueAt(input, issue.path);
-    const shown = isSecretPath(issue.path) ? (value === undefined ? undefined : "[secret]") : show(value);
-    const message = value === undefined && issue.code === "invalid_type" ? "is required but not set" : issue.message;
+    const shown = isSecret(issue.path) ? (value === undefined ? undefined : "[secret]") : show(value);
+    const missing = value === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value");
+    const message = missing ? "is required but not set" : issue.message;
     problems.push({ key: keyOf(issue.path), message, ...(shown !== undefined ? { shown } : {}) });
   }
   return problems;
@@ -104,7 +116,7 @@ export function parseStackConfig(raw: Record<string, string>): StackConfig {
     input[key.slice(prefix.length)] = decodeValue(key, text);
   }
   const result = stackConfigSchema.safeParse(input);
-  if (!result.success) throw new ConfigError(problemsFrom(result.error, input));
+  if (!result.success) throw new ConfigError(problemsFrom(result.error, input, configKeyOf, isSecretPath));
   return result.data;
 }
 
@@ -116,18 +128,69 @@ export function rawFromAutomationConfig(config: Record<string, { value: string }
   return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v.value]));
 }
 
-/** A release read back (stack config, history, a host record): JSON text parsed and validated; errors name `where`. */
-export function parseReleaseJson(text: string, where: string): Release {
+// ---- data read back: releases, host records ----
+
+/** A key path inside one value: images.backend, hosts[0].name; "(the whole value)" for the root. */
+function pathOf(path: readonly PropertyKey[]): string {
+  let key = "";
+  for (const p of path.map(String)) key += /^\d+$/.test(p) ? `[${p}]` : key === "" ? p : `.${p}`;
+  return key === "" ? "(the whole value)" : key;
+}
+
+/**
+ * Data read back that is not what it must be: `where` says where it came from ("the stack
+ * config awareness:release", "update 1732712345's config", "deployment.json on host"),
+ * each problem names its key path inside that value.
+ */
+export class InvalidDataError extends Error {
+  override name = "InvalidDataError";
+  constructor(
+    readonly where: string,
+    readonly what: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(
+      `${where} is not ${what}:\n` +
+        problems.map((p) => `  - ${p.key}: ${p.message}${p.shown !== undefined ? ` (got ${p.shown})` : ""}`).join("\n"),
+    );
+  }
+}
+
+/**
+ * Validates `value` with `schema`, or throws an InvalidDataError naming `where` and each bad
+ * key path. `what` completes "<where> is not <what>" (e.g. "a valid release").
+ */
+export function parseData<S extends z.ZodType>(schema: S, value: unknown, where: string, what: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new InvalidDataError(where, what, problemsFrom(result.error, value, pathOf, () => false));
+  return result.data;
+}
+
+/** parseData of JSON text; text that is not JSON is an InvalidDataError too. */
+export function parseJsonData<S extends z.ZodType>(schema: S, text: string, where: string, what: string): z.output<S> {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch {
-    throw new Error(`${where} is not valid JSON`);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InvalidDataError(where, what, [{ key: "(the whole value)", message: `not valid JSON (${reason})` }]);
   }
-  const parsed = releaseSchema.safeParse(value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new Error(`${where} is not a valid release: ${issue.path.join(".") || "(root)"}: ${issue.message}`);
-  }
-  return parsed.data;
+  return parseData(schema, value, where, what);
+}
+
+/**
+ * A release (id, gitSha?, images, env) from a value read back, e.g. an object the driver
+ * built or got from elsewhere. Throws InvalidDataError naming `where` and the key path.
+ * (Inside a whole stack config, parseStackConfig also checks the images against the services.)
+ */
+export function parseRelease(value: unknown, where: string): Release {
+  return parseData(releaseSchema, value, where, "a valid release");
+}
+
+/**
+ * A release from its JSON text, as the stack config and each update's config hold it under
+ * awareness:release. `where`: e.g. "the stack config awareness:release", "update 1732712345's config".
+ */
+export function parseReleaseJson(text: string, where: string): Release {
+  return parseJsonData(releaseSchema, text, where, "a valid release");
 }

@@ -12,7 +12,7 @@ const hostPattern = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[?[0-9
 const userPattern = /^[a-z_][a-z0-9_-]{0,31}$/;
 const hostKeyPattern = /^(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(?:256|384|521)) [A-Za-z0-9+/]+={0,3}(?: [A-Za-z0-9@._-]{1,100})?$/;
 const absolutePathPattern = /^\/[A-Za-z0-9._/-]*$/;
-export const namePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const namePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const releaseIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const gitShaPattern = /^[0-9a-f]{7,40}$/;
 const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -29,7 +29,7 @@ const resourceTypePattern = /^[A-Za-z0-9:/._-]{1,200}$/;
  * digest, or both. A bare repository (implicitly :latest) is refused: a release must say
  * what it runs.
  */
-export const imageRefPattern =
+const imageRefPattern =
   /^(?<repo>[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5}(?=\/))?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)(?::(?<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?<digest>sha256:[0-9a-f]{64}))?$/;
 
 export const digestRefPattern = /^[a-z0-9][a-z0-9._:/-]*@sha256:[0-9a-f]{64}$/;
@@ -38,7 +38,7 @@ const noDotDot = (path: string) => !path.split("/").includes("..") && !path.spli
 
 // ---- sections ----
 
-export const imageRefSchema = z
+const imageRefSchema = z
   .string()
   .refine(
     (ref) => {
@@ -54,7 +54,7 @@ const appDirSchema = z
   .refine((p) => noDotDot(p), "no '.' or '..' path segments allowed")
   .refine((p) => p !== "/" && !p.endsWith("/"), "must name a directory below / without a trailing slash");
 
-export const hostSchema = z.strictObject({
+const hostSchema = z.strictObject({
   /** Short name used in resource names and outputs. Default: the host with dots as dashes. */
   name: z.string().regex(namePattern, "expected a lowercase name of letters, digits, _ and -").optional(),
   host: z.string().regex(hostPattern, "expected a host name or IP address"),
@@ -79,7 +79,7 @@ const envMapSchema = z.record(
   z.string().regex(envValuePattern, "env values must be one line (no line breaks, no backslashes), at most 4096 characters"),
 );
 
-export const serviceSchema = z.strictObject({
+const serviceSchema = z.strictObject({
   /** Image when the release does not name one (e.g. redis:7-alpine). */
   image: imageRefSchema.optional(),
   /** The sandbox dockerd has no bridge network; host networking works everywhere. Default: host. */
@@ -96,6 +96,15 @@ export const serviceSchema = z.strictObject({
   waitHealthy: z.boolean().default(true),
 });
 
+/** How compose is invoked on the hosts: the v2 CLI plugin or the v1 binary. */
+export const composeCommandSchema = z.enum(["docker compose", "docker-compose"]);
+
+/**
+ * A release: everything that differs between two deploys (besides secretEnv). The one shape
+ * of a release: the stack config holds it, the driver writes and reads it back (parseRelease
+ * in parse.ts), and a host's deployment.json records it (releaseRecordSchema in
+ * host-commands/status.ts is derived from it).
+ */
 export const releaseSchema = z.strictObject({
   id: z.string().regex(releaseIdPattern, "expected letters, digits, . _ - (at most 64, starting with a letter or digit)"),
   gitSha: z.string().regex(gitShaPattern, "expected a lowercase hex git sha (7 to 40 characters)").optional(),
@@ -103,7 +112,7 @@ export const releaseSchema = z.strictObject({
   env: envMapSchema.default({}),
 });
 
-export const healthSchema = z.strictObject({
+const healthSchema = z.strictObject({
   baseUrl: z
     .string()
     .regex(baseUrlPattern, "expected http(s)://host[:port][/path] (letters, digits and . _ ~ / - only)")
@@ -117,7 +126,7 @@ export const healthSchema = z.strictObject({
   probeMode: z.enum(["http", "ssh"]).default("http"),
 });
 
-export const monitorSchema = z
+const monitorSchema = z
   .strictObject({
     durationSeconds: z.coerce.number().positive().max(86_400).default(300),
     intervalSeconds: z.coerce.number().positive().max(3_600).default(30),
@@ -130,24 +139,24 @@ export const monitorSchema = z
     path: ["intervalSeconds"],
   });
 
-export const backupsSchema = z.strictObject({
+const backupsSchema = z.strictObject({
   /** How many backups of each file the host keeps (newest first). Default: 5. */
   retain: z.coerce.number().int().min(1).max(100).default(5),
 });
 
-export const precheckSchema = z.strictObject({
+const precheckSchema = z.strictObject({
   minFreeDiskMb: z.coerce.number().int().min(0).default(2048),
   minFreeMemoryMb: z.coerce.number().int().min(0).default(256),
 });
 
-export const rolloutSchema = z.strictObject({
+const rolloutSchema = z.strictObject({
   /** How long the containers may take to run (and be healthy) after `up -d` before the switch is undone. */
   startTimeoutSeconds: z.coerce.number().int().min(1).max(3_600).default(90),
   /** Consecutive 1-second checks that must all see every container running (and healthy). */
   stableChecks: z.coerce.number().int().min(1).max(60).default(2),
 });
 
-export const replacePolicySchema = z.strictObject({
+const replacePolicySchema = z.strictObject({
   /** Resources the preview may replace or delete: by type token, optionally narrowed to one name. */
   allow: z
     .array(
@@ -159,7 +168,7 @@ export const replacePolicySchema = z.strictObject({
     .default([]),
 });
 
-export const registryAuthSchema = z.strictObject({
+const registryAuthSchema = z.strictObject({
   server: z.string().regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?$/, "expected a registry host[:port] such as ghcr.io"),
   username: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, "expected a registry user name"),
   /** A Pulumi secret; sent to `docker login --password-stdin`, never on a command line. */
@@ -177,7 +186,7 @@ export const stackConfigSchema = z
     sshPrivateKey: z.string().min(1).optional(),
     appDir: appDirSchema.default("/opt/awareness"),
     composeProject: z.string().regex(namePattern, "expected a lowercase name of letters, digits, _ and -").default("awareness"),
-    composeCommand: z.enum(["docker compose", "docker-compose"]).default("docker compose"),
+    composeCommand: composeCommandSchema.default("docker compose"),
     services: servicesSchema,
     release: releaseSchema,
     /** Secret env values given to services with releaseEnv (a Pulumi secret). */
@@ -250,8 +259,7 @@ export const stackConfigSchema = z
 export type StackConfig = z.output<typeof stackConfigSchema>;
 export type HostConfig = z.output<typeof hostSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
-export type ReleaseConfig = z.output<typeof releaseSchema>;
-export type Release = ReleaseConfig;
+export type Release = z.output<typeof releaseSchema>;
 
 /** The name a host goes by in resource names and outputs. */
 export function hostDisplayName(host: { name?: string | undefined; host: string }): string {

@@ -1,11 +1,10 @@
 // The GitHub part of a stack's config (awareness:github). Pure: no Pulumi here, so the stack
 // schema can import it and tests can parse it directly. Absent section = the GitHub part is off.
 import { z } from "zod";
+import { BACKEND_SECRETS } from "./workflows/steps.js";
 
 const repositoryPattern = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 const branchPattern = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/;
-// GitHub's rule for secret and variable names; GITHUB_ is reserved by GitHub.
-const actionsNamePattern = /^(?!GITHUB_)[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 const environmentNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
 
 /** GitHub user and team ids (numbers, as the REST API and @pulumi/github take them). */
@@ -14,7 +13,7 @@ const reviewersSchema = z.strictObject({
   teams: z.array(z.number().int().positive()).default([]),
 });
 
-export const environmentSettingsSchema = z.strictObject({
+const environmentSettingsSchema = z.strictObject({
   /** Who approves a deployment into this environment (the approval step). Default: nobody. */
   reviewers: reviewersSchema.prefault({}),
   /** Minutes GitHub waits before a deployment into this environment starts, 0..43200. Default: 0. */
@@ -38,11 +37,22 @@ export const githubConfigSchema = z
       .record(z.string().regex(environmentNamePattern, "expected an environment name"), environmentSettingsSchema)
       .default({}),
     /**
-     * Extra environment secrets every deploy environment gets (a Pulumi secret each), e.g.
-     * PULUMI_CONFIG_PASSPHRASE, PULUMI_BACKEND_URL, AWS_ACCESS_KEY_ID. The SSH key comes from
-     * awareness:sshPrivateKey (or the first host's key) and is added as SSH_PRIVATE_KEY.
+     * Environment secrets every deploy environment and the preview environment get (a Pulumi
+     * secret each): only names the workflows read (BACKEND_SECRETS: PULUMI_CONFIG_PASSPHRASE,
+     * PULUMI_BACKEND_URL, PULUMI_ACCESS_TOKEN, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+     * AWS_REGION), so nothing is stored in GitHub that no workflow uses. The driver reaches the
+     * hosts with the SSH key in the stack config (decrypted with the passphrase).
      */
-    secrets: z.record(z.string().regex(actionsNamePattern, "expected a secret name of letters, digits and _"), z.string().min(1)).default({}),
+    secrets: z
+      .record(
+        z
+          .string()
+          .refine((name) => (BACKEND_SECRETS as readonly string[]).includes(name), {
+            message: `no workflow reads this secret; the workflows read ${BACKEND_SECRETS.join(", ")}`,
+          }),
+        z.string().min(1),
+      )
+      .default({}),
   })
   .superRefine((cfg, ctx) => {
     const production = cfg.environments["production"];

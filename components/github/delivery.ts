@@ -9,12 +9,6 @@ import { WorkflowFiles } from "./workflow-files.js";
 export interface GitHubDeliveryArgs {
   /** The parsed awareness:github section (githubConfigSchema). */
   github: GitHubConfig;
-  /** The deploy SSH private key, stored as the SSH_PRIVATE_KEY environment secret. Default: none. */
-  sshPrivateKey?: pulumi.Input<string>;
-  /** Hosts the stack deploys to (DEPLOY_HOST variable). */
-  hosts: pulumi.Input<string>[];
-  /** App directory on the hosts (DEPLOY_APP_DIR variable). */
-  appDir: pulumi.Input<string>;
 }
 
 export class GitHubDelivery extends pulumi.ComponentResource {
@@ -28,7 +22,9 @@ export class GitHubDelivery extends pulumi.ComponentResource {
     super("awareness:github:Delivery", name, {}, opts);
     const parsed = githubConfigSchema.safeParse(args.github);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `github.${issue.path.join(".")}: ${issue.message}`).join("; ");
+      const messageOf = (issue: (typeof parsed.error.issues)[number]) =>
+        issue.code === "invalid_key" ? issue.issues.map((inner) => inner.message).join("; ") : issue.message;
+      const problems = parsed.error.issues.map((issue) => `github.${issue.path.join(".")}: ${messageOf(issue)}`).join("; ");
       throw new pulumi.ResourceError(`invalid GitHub settings: ${problems}`, this);
     }
     const config = parsed.data;
@@ -47,9 +43,6 @@ export class GitHubDelivery extends pulumi.ComponentResource {
         repository,
         environments: config.environments,
         backendSecrets: config.secrets,
-        sshPrivateKey: args.sshPrivateKey,
-        hosts: args.hosts,
-        appDir: args.appDir,
       },
       children,
     );

@@ -1,6 +1,8 @@
 // GitHub environments for the workflows (@pulumi/github): each deploy environment with its
-// protection rules, secrets and variables; "approval" (the optional gate: production's
-// reviewers, no secrets) and "preview" (PR preview and status: backend secrets, no SSH key).
+// protection rules and the secrets the workflows read (the backend secrets, BACKEND_SECRETS);
+// "approval" (the optional gate: production's reviewers, no secrets) and "preview" (PR preview
+// and status: the same backend secrets). The driver reaches the hosts with the key in the
+// stack config, so no SSH key and no host variables are stored in GitHub.
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -10,26 +12,13 @@ import {
   protectedBranchesOnly,
 } from "./config.js";
 
-/** Name of the environment secret holding the deploy SSH key. */
-export const SSH_KEY_SECRET = "SSH_PRIVATE_KEY";
-/** Environment variables every deploy environment gets. */
-export const HOST_VARIABLE = "DEPLOY_HOST";
-export const APP_DIR_VARIABLE = "DEPLOY_APP_DIR";
-export const STACK_VARIABLE = "PULUMI_STACK";
-
 export interface EnvironmentsArgs {
   /** Repository name (without owner; the provider carries the owner). */
   repository: pulumi.Input<string>;
   /** Deploy environments by name (must include production). */
   environments: Record<string, EnvironmentSettings>;
-  /** Secrets every deploy environment gets (and, except the SSH key, the preview environment). */
+  /** Secrets every deploy environment and the preview environment get (names the workflows read). */
   backendSecrets: Record<string, pulumi.Input<string>>;
-  /** The deploy SSH private key (SSH_PRIVATE_KEY). Default: none. */
-  sshPrivateKey?: pulumi.Input<string>;
-  /** The hosts the stack deploys to, comma-separated in DEPLOY_HOST. */
-  hosts: pulumi.Input<string>[];
-  /** The app directory on the hosts (DEPLOY_APP_DIR). */
-  appDir: pulumi.Input<string>;
 }
 
 function reviewersOf(settings: EnvironmentSettings): github.types.input.RepositoryEnvironmentReviewer[] {
@@ -37,7 +26,7 @@ function reviewersOf(settings: EnvironmentSettings): github.types.input.Reposito
   return users.length + teams.length > 0 ? [{ users, teams }] : [];
 }
 
-/** Resource name part of a secret or variable name (GitHub names are upper case). */
+/** Resource name part of a secret name (GitHub names are upper case). */
 function slug(name: string): string {
   return name.toLowerCase().replace(/_/g, "-");
 }
@@ -45,7 +34,6 @@ function slug(name: string): string {
 export class Environments extends pulumi.ComponentResource {
   public readonly environments: Record<string, github.RepositoryEnvironment> = {};
   public readonly secrets: github.ActionsEnvironmentSecret[] = [];
-  public readonly variables: github.ActionsEnvironmentVariable[] = [];
   public readonly names: pulumi.Output<string[]>;
 
   constructor(name: string, args: EnvironmentsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -64,13 +52,7 @@ export class Environments extends pulumi.ComponentResource {
         protectedBranches: protectedBranchesOnly(environment, settings),
         repository: args.repository,
       });
-      const secrets = { ...args.backendSecrets, ...(args.sshPrivateKey ? { [SSH_KEY_SECRET]: args.sshPrivateKey } : {}) };
-      this.addSecrets(name, environment, env, args.repository, secrets);
-      this.addVariables(name, environment, env, args.repository, {
-        [HOST_VARIABLE]: pulumi.all(args.hosts).apply((hosts) => hosts.join(",")),
-        [APP_DIR_VARIABLE]: args.appDir,
-        [STACK_VARIABLE]: environment,
-      });
+      this.addSecrets(name, environment, env, args.repository, args.backendSecrets);
     }
 
     // The approval gate: production's reviewers, nothing to leak.
@@ -137,24 +119,6 @@ export class Environments extends pulumi.ComponentResource {
           `${name}-${environment}-${slug(secretName)}`,
           // Secret in state whatever the caller passed (config values may arrive as plain strings).
           { repository, environment: env.environment, secretName, plaintextValue: pulumi.secret(value) },
-          { parent: this },
-        ),
-      );
-    }
-  }
-
-  private addVariables(
-    name: string,
-    environment: string,
-    env: github.RepositoryEnvironment,
-    repository: pulumi.Input<string>,
-    variables: Record<string, pulumi.Input<string>>,
-  ): void {
-    for (const [variableName, value] of Object.entries(variables)) {
-      this.variables.push(
-        new github.ActionsEnvironmentVariable(
-          `${name}-${environment}-${slug(variableName)}`,
-          { repository, environment: env.environment, variableName, value },
           { parent: this },
         ),
       );

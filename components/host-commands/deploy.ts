@@ -1,7 +1,10 @@
 // The one step that switches the running stack, and the teardown. The new files arrive on
 // stdin (the env file holds secrets, so they never appear on a command line or in an error).
-import { composeCli, type HostLayout, managedFiles, paths, projectFilters, stagingDirName } from "./layout.js";
+import { z } from "zod";
+import { parseJsonData } from "../config/parse.js";
+import { composeCli, type HostLayout, managedFiles, paths, projectFilters } from "./layout.js";
 import { raw, sh } from "./shell.js";
+import { releaseRecordSchema } from "./status.js";
 
 export interface SwitchServiceSpec {
   name: string;
@@ -138,17 +141,20 @@ export function switchRelease(args: SwitchReleaseArgs): string {
   return lines.join("\n");
 }
 
-export interface SwitchResult {
-  deployedAt: string;
-  backups: string[];
-}
+const switchResultSchema = z.object({
+  /** The current record's deployedAt (host clock). */
+  deployedAt: releaseRecordSchema.shape.deployedAt,
+  /** Backup files on the host after this deploy (absolute paths). */
+  backups: z.array(z.string()),
+});
 
-/** Reads the switch step's one-line summary (the last line that parses). */
+export type SwitchResult = z.infer<typeof switchResultSchema>;
+
+/** Reads the switch step's one-line summary (its last line starting with "{"), validated. */
 export function parseSwitchOutput(stdout: string): SwitchResult {
   const line = stdout.trim().split("\n").reverse().find((l) => l.startsWith("{"));
   if (!line) throw new Error(`the switch step printed no summary: ${stdout.slice(0, 200)}`);
-  const parsed = JSON.parse(line) as SwitchResult;
-  return { deployedAt: parsed.deployedAt, backups: parsed.backups };
+  return parseJsonData(switchResultSchema, line, "the switch step's summary line", "a valid summary");
 }
 
 /** Destroy: stop and remove the app's containers; data volumes and files stay (no -v). */
@@ -159,5 +165,3 @@ export function teardown(layout: HostLayout): string {
     `echo stopped`,
   ].join("\n");
 }
-
-export { stagingDirName };

@@ -11,14 +11,13 @@ export interface HostLayout {
   composeCommand: ComposeCommand;
 }
 
-export const composeFileName = "docker-compose.yml";
+const composeFileName = "docker-compose.yml";
 export const envFileName = ".env";
-export const statusFileName = "deployment.json";
+const statusFileName = "deployment.json";
 /** The files a deploy replaces and backs up, in this order. */
 export const managedFiles = [composeFileName, envFileName, statusFileName] as const;
-export const stagingDirName = ".staging";
-export const lockDirName = ".deploy-lock";
-export const backupSuffix = ".backup";
+const stagingDirName = ".staging";
+const lockDirName = ".deploy-lock";
 
 export const paths = (layout: HostLayout) => ({
   composeFile: `${layout.appDir}/${composeFileName}`,

@@ -3,7 +3,7 @@
 import { raw, sh } from "./shell.js";
 
 /** Registries on loopback speak plain HTTP (Docker treats 127.0.0.0/8 as insecure by default). */
-export function isLoopbackRegistry(ref: string): boolean {
+function isLoopbackRegistry(ref: string): boolean {
   const first = ref.split("/")[0] ?? "";
   return ref.includes("/") && /^(localhost|127\.\d+\.\d+\.\d+)(:\d+)?$/.test(first);
 }

@@ -31,7 +31,7 @@ export interface ResolverContext {
 }
 
 /** Accepts only one line of the form repo@sha256:<64 hex>. */
-export function parseDigestLine(service: string, stdout: string): string {
+function parseDigestLine(service: string, stdout: string): string {
   const line = stdout.trim().split("\n").pop()?.trim() ?? "";
   if (!digestRefPattern.test(line)) {
     throw new Error(`service ${service}: the host did not report an image digest (got ${JSON.stringify(line.slice(0, 120))})`);
@@ -39,7 +39,7 @@ export function parseDigestLine(service: string, stdout: string): string {
   return line;
 }
 
-export class HostPullResolver implements ImageDigestResolver {
+class HostPullResolver implements ImageDigestResolver {
   readonly steps: pulumi.Resource[] = [];
   constructor(private readonly ctx: ResolverContext) {}
 
@@ -61,7 +61,7 @@ export class HostPullResolver implements ImageDigestResolver {
   }
 }
 
-export class RegistryLookupResolver implements ImageDigestResolver {
+class RegistryLookupResolver implements ImageDigestResolver {
   readonly steps: pulumi.Resource[] = [];
   private provider: docker.Provider | undefined;
   constructor(private readonly ctx: ResolverContext) {

@@ -36,7 +36,6 @@ const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => out
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270";
 
-const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nnot-a-real-key\n-----END OPENSSH PRIVATE KEY-----";
 const PASSPHRASE = "correct horse battery staple";
 
 const githubConfig = githubConfigSchema.parse({
@@ -57,16 +56,10 @@ const named = (name: string) => {
 };
 
 beforeAll(async () => {
-  delivery = new GitHubDelivery("github", {
-    github: githubConfig,
-    sshPrivateKey: pulumi.secret(SSH_KEY),
-    hosts: ["deploy.example.com"],
-    appDir: "/opt/awareness",
-  });
+  delivery = new GitHubDelivery("github", { github: githubConfig });
   // Let every registration reach the mocks.
   await valueOf(delivery.environments.names);
   await Promise.all(delivery.environments.secrets.map((s) => valueOf(s.urn)));
-  await Promise.all(delivery.environments.variables.map((v) => valueOf(v.urn)));
   await Promise.all(Object.values(delivery.workflowFiles!.files).map((f) => valueOf(f.urn)));
 });
 
@@ -125,57 +118,54 @@ describe("GitHubDelivery", () => {
     }
   });
 
-  it("gives each deploy environment the SSH key and backend secrets, the preview environment no SSH key, approval none", () => {
+  it("gives each deploy environment and the preview environment the backend secrets, approval none", () => {
     const secrets = byType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
     const names = (environment: string) => secrets.filter((s) => s.inputs.environment === environment).map((s) => s.inputs.secretName).sort();
-    expect(names("production")).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "SSH_PRIVATE_KEY"]);
-    expect(names("staging")).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "SSH_PRIVATE_KEY"]);
+    expect(names("production")).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]);
+    expect(names("staging")).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]);
     expect(names("preview")).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]);
     expect(names("approval")).toEqual([]);
-    expect(named("github-environments-production-ssh-private-key").inputs.repository).toBe("awareness");
+    expect(named("github-environments-production-pulumi-backend-url").inputs.repository).toBe("awareness");
+  });
+
+  it("declares only secrets a workflow reads, and no variables (no workflow reads vars.*)", () => {
+    const rendered = [...renderAllWorkflows().values()].join("\n");
+    const read = new Set([...rendered.matchAll(/\bsecrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]));
+    const declared = byType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret").map((s) => s.inputs.secretName as string);
+    expect(declared.length).toBeGreaterThan(0);
+    for (const name of declared) expect(read, `secret ${name} is declared but no workflow reads it`).toContain(name);
+    expect(rendered).not.toMatch(/\bvars\./);
+    expect(byType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")).toEqual([]);
   });
 
   it("sends every secret value to the engine marked secret, even one given as a plain config string", () => {
     const secrets = byType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
-    expect(secrets.length).toBe(8);
+    expect(secrets.length).toBe(6);
     for (const secret of secrets) expect(secret.inputs.plaintextValue, secret.name).toEqual({ [SECRET_SIG]: SECRET_MARK, value: expect.any(String) });
-    expect(named("github-environments-production-ssh-private-key").inputs.plaintextValue.value).toBe(SSH_KEY);
+    expect(named("github-environments-production-pulumi-backend-url").inputs.plaintextValue.value).toBe("s3://acme-state");
     expect(named("github-environments-preview-pulumi-config-passphrase").inputs.plaintextValue.value).toBe(PASSPHRASE);
-  });
-
-  it("sets host, app dir and stack variables per deploy environment", () => {
-    const variables = byType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable").filter(
-      (v) => v.inputs.environment === "production",
-    );
-    expect(Object.fromEntries(variables.map((v) => [v.inputs.variableName, v.inputs.value]))).toEqual({
-      DEPLOY_HOST: "deploy.example.com",
-      DEPLOY_APP_DIR: "/opt/awareness",
-      PULUMI_STACK: "production",
-    });
-    expect(variables.map((v) => v.name).sort()).toEqual([
-      "github-environments-production-deploy-app-dir",
-      "github-environments-production-deploy-host",
-      "github-environments-production-pulumi-stack",
-    ]);
   });
 
   it("refuses settings the schema refuses, with a ResourceError naming the key", () => {
     const noReviewers = { ...githubConfig, environments: { production: { ...githubConfig.environments["production"]!, reviewers: { users: [], teams: [] } } } };
-    expect(() => new GitHubDelivery("bad", { github: noReviewers, hosts: ["h"], appDir: "/opt/a" })).toThrow(
+    expect(() => new GitHubDelivery("bad", { github: noReviewers })).toThrow(
       /github\.environments\.production\.reviewers: production needs at least one reviewer/,
     );
     try {
-      new GitHubDelivery("bad2", { github: { ...githubConfig, repository: "no-slash" }, hosts: ["h"], appDir: "/opt/a" });
+      new GitHubDelivery("bad2", { github: { ...githubConfig, repository: "no-slash" } });
       expect.unreachable("should have thrown");
     } catch (error) {
       expect(error).toBeInstanceOf(pulumi.ResourceError);
       expect(String(error)).toContain("github.repository: expected 'owner/name'");
     }
+    expect(() => new GitHubDelivery("bad3", { github: { ...githubConfig, secrets: { SSH_PRIVATE_KEY: "k" } } })).toThrow(
+      /github\.secrets\.SSH_PRIVATE_KEY: no workflow reads this secret; the workflows read PULUMI_CONFIG_PASSPHRASE, /,
+    );
   });
 
   it("declares no workflow files when manageWorkflows is false", async () => {
     const before = byType("github:index/repositoryFile:RepositoryFile").length;
-    const envsOnly = new GitHubDelivery("envs-only", { github: { ...githubConfig, manageWorkflows: false }, hosts: ["h"], appDir: "/opt/a" });
+    const envsOnly = new GitHubDelivery("envs-only", { github: { ...githubConfig, manageWorkflows: false } });
     await valueOf(envsOnly.environments.names);
     expect(envsOnly.workflowFiles).toBeUndefined();
     expect(byType("github:index/repositoryFile:RepositoryFile").length).toBe(before);

@@ -1,6 +1,7 @@
 // awareness:github parsed by githubConfigSchema: defaults, and errors that name the key.
 import { describe, expect, it } from "vitest";
 import { githubConfigSchema, protectedBranchesOnly, splitRepository } from "../../components/github/config.js";
+import { BACKEND_SECRETS } from "../../components/github/workflows/steps.js";
 
 const minimal = { repository: "acme/awareness", environments: { production: { reviewers: { users: [1] } } } };
 const issuesOf = (value: unknown) => {
@@ -28,6 +29,17 @@ describe("githubConfigSchema", () => {
   it("requires production with at least one reviewer", () => {
     expect(issuesOf({ repository: "acme/awareness" })).toEqual(["environments.production: a production environment is required"]);
     expect(issuesOf({ ...minimal, environments: { production: {} } })[0]).toMatch(/^environments\.production\.reviewers: production needs at least one reviewer/);
+  });
+
+  it("takes as secrets only the names the workflows read (BACKEND_SECRETS)", () => {
+    const all = Object.fromEntries(BACKEND_SECRETS.map((name) => [name, "x"]));
+    expect(githubConfigSchema.parse({ ...minimal, secrets: all }).secrets).toEqual(all);
+    const refused = (value: unknown) =>
+      githubConfigSchema.safeParse(value).error!.issues.map((i) => `${i.path.join(".")}: ${i.code === "invalid_key" ? i.issues[0]!.message : i.message}`);
+    expect(refused({ ...minimal, secrets: { SSH_PRIVATE_KEY: "k", DEPLOY_HOST: "h" } })).toEqual([
+      `secrets.SSH_PRIVATE_KEY: no workflow reads this secret; the workflows read ${BACKEND_SECRETS.join(", ")}`,
+      `secrets.DEPLOY_HOST: no workflow reads this secret; the workflows read ${BACKEND_SECRETS.join(", ")}`,
+    ]);
   });
 
   it("names the key of each bad value", () => {

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { renderReleaseRecordPrefix } from "../../components/compose/render.js";
 import * as hc from "../../components/host-commands/index.js";
 
 const v2: hc.HostLayout = { appDir: "/opt/awareness", composeProject: "awareness", composeCommand: "docker compose" };
@@ -248,6 +249,9 @@ describe("the switch step", () => {
       backups: ["/a/x.backup"],
     });
     expect(() => hc.parseSwitchOutput("")).toThrow(/no summary/);
+    expect(() => hc.parseSwitchOutput('{"deployedAt":"now","backups":[]}')).toThrow(
+      /^the switch step's summary line is not a valid summary:\n {2}- deployedAt: expected a UTC time/,
+    );
   });
 });
 
@@ -312,27 +316,52 @@ describe("scripts that need no docker, run for real in a temp app dir", () => {
     expect(() => hc.acquireLock(layout, { holder: "a\nb", releaseId: "v1", staleAfterSeconds: 60 })).toThrow(/single line/);
   });
 
-  it("deployment record: mark verified only the current release; read it back", () => {
+  it("deployment record: mark verified only the current release; read it back (the shape parses)", () => {
     const { layout } = fresh();
     mkdirSync(layout.appDir, { recursive: true });
-    const cur = '{"id":"v2","gitSha":null,"images":{"b":"r@sha256:1"},"composeSha256":"c","composeCommand":"docker compose","deployedAt":"T2"}';
-    const prev = '{"id":"v1","gitSha":null,"images":{"b":"r@sha256:0"},"composeSha256":"c0","composeCommand":"docker compose","deployedAt":"T1"}';
+    // As the switch writes them: renderReleaseRecordPrefix + the host's deployedAt.
+    const recordOf = (id: string, n: string, deployedAt: string) =>
+      `${renderReleaseRecordPrefix({
+        id,
+        gitSha: id === "v2" ? "0123456" : null,
+        images: { b: `r@sha256:${n.repeat(64)}` },
+        composeSha256: n.repeat(64),
+        composeCommand: "docker compose",
+      })},"deployedAt":"${deployedAt}"}`;
+    const cur = recordOf("v2", "2", "2026-11-27T06:00:00Z");
+    const prev = recordOf("v1", "1", "2026-11-26T06:00:00Z");
     writeFileSync(
       join(layout.appDir, "deployment.json"),
-      `{\n  "schema": 1,\n  "current": ${cur},\n  "previous": ${prev},\n  "verified": null,\n  "updatedAt": "T2"\n}\n`,
+      `{\n  "schema": 1,\n  "current": ${cur},\n  "previous": ${prev},\n  "verified": null,\n  "updatedAt": "2026-11-27T06:00:00Z"\n}\n`,
     );
+    expect(hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus(layout)).stdout)!.verified).toBeNull();
     const refused = runSh(hc.markReleaseVerified(layout, "v1"));
     expect(refused.code).toBe(4);
     expect(refused.stderr).toMatch(/release v1 is not the current release/);
     expect(runSh(hc.markReleaseVerified(layout, "v2")).stdout).toMatch(/^verified \d{4}-\d\d-\d\dT/);
-    const status = hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus(layout)).stdout)!;
+    // What markReleaseVerified wrote is a valid deployment.json (deploymentStatusSchema).
+    const status = hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus(layout)).stdout, "the temp host")!;
     expect(status.current).toEqual(JSON.parse(cur));
     expect(status.previous).toEqual(JSON.parse(prev));
-    expect(status.verified).toMatchObject({ ...JSON.parse(cur), verifiedAt: expect.stringMatching(/Z$/) });
+    expect(status.verified).toEqual({ ...JSON.parse(cur), verifiedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
+    expect(status.updatedAt).toBe(status.verified!.verifiedAt);
     // Marking again replaces verifiedAt instead of stacking it.
     expect(runSh(hc.markReleaseVerified(layout, "v2")).code).toBe(0);
-    expect(hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus(layout)).stdout)!.verified!.id).toBe("v2");
+    const again = hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus(layout)).stdout)!;
+    expect(again.verified).toEqual({ ...JSON.parse(cur), verifiedAt: expect.any(String) });
+    expect(readFileSync(join(layout.appDir, "deployment.json"), "utf8").match(/verifiedAt/g)).toHaveLength(1);
     expect(hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus({ ...layout, appDir: "/nonexistent" })).stdout)).toBeNull();
+  });
+
+  it("deployment record: a corrupt deployment.json is an error naming the file, not a cast", () => {
+    const { layout } = fresh();
+    mkdirSync(layout.appDir, { recursive: true });
+    writeFileSync(join(layout.appDir, "deployment.json"), '{\n  "schema": 1,\n  "current": {"id":"v2",\n');
+    expect(() => hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus(layout)).stdout, "h1")).toThrow(
+      /^deployment\.json on h1 is not a valid deployment record:\n {2}- \(the whole value\): not valid JSON/,
+    );
+    writeFileSync(join(layout.appDir, "deployment.json"), '{"schema":1,"current":{"id":"v2"},"previous":null,"verified":null,"updatedAt":"2026-11-27T06:00:00Z"}\n');
+    expect(() => hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus(layout)).stdout, "h1")).toThrow(/- current\.images: is required but not set/);
   });
 
   it("lists backups (dot files too) as absolute paths, oldest first", () => {

@@ -45,7 +45,7 @@ await pulumi.runtime.setMocks(
   false,
 );
 
-const { RemoteComposeStack } = await import("../../components/remote-compose-stack.js");
+const { RemoteComposeStack, releaseOutputSchema } = await import("../../components/remote-compose-stack.js");
 const { declareStack } = await import("../../components/program.js");
 const { parseStackConfig } = await import("../../components/config/parse.js");
 
@@ -156,10 +156,17 @@ describe("RemoteComposeStack (host resolver)", () => {
         frontend: pinned,
       },
       composeSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      composeCommand: "docker compose",
       deployedAt: "2026-11-27T06:00:00Z",
       host: "127-0-0-1",
       appDir: "/opt/awareness",
     });
+    // The output is the host's record of the release (releaseRecordSchema) plus where it is.
+    expect(releaseOutputSchema.parse(release)).toEqual(release);
+    const sw = created.find((c) => c.name === "awareness-127-0-0-1-switch")!;
+    const prefix = Buffer.from(String(plain(sw.inputs.stdin)).trim().split("\n")[3]!, "base64").toString("utf8");
+    const { host, appDir, ...onHost } = release;
+    expect(JSON.parse(`${prefix},"deployedAt":"2026-11-27T06:00:00Z"}`)).toEqual(onHost);
     expect(await value(outputs.backups as pulumi.Output<string[]>)).toEqual(["/opt/awareness/x.backup"]);
     expect(outputs.deploymentStatusPath).toBe("/opt/awareness/deployment.json");
   });

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "../../components/compose/render.js";
 import { parseStackConfig } from "../../components/config/parse.js";
+import { releaseRecordSchema } from "../../components/host-commands/status.js";
 
 const d = `sha256:${"c".repeat(64)}`;
 const cfg = parseStackConfig({
@@ -72,6 +73,7 @@ describe("renderReleaseRecordPrefix", () => {
   it("is the release's JSON object without its closing brace (the host appends deployedAt)", () => {
     const prefix = renderReleaseRecordPrefix({
       id: "v1",
+      gitSha: null,
       images: { z: "z@sha256:1", a: "a@sha256:2" },
       composeSha256: "abc",
       composeCommand: "docker compose",
@@ -80,5 +82,17 @@ describe("renderReleaseRecordPrefix", () => {
       '{"id":"v1","gitSha":null,"images":{"a":"a@sha256:2","z":"z@sha256:1"},"composeSha256":"abc","composeCommand":"docker compose"',
     );
     expect(JSON.parse(`${prefix},"deployedAt":"T"}`).deployedAt).toBe("T");
+  });
+
+  it("with the host's deployedAt it is a record releaseRecordSchema accepts, unchanged", () => {
+    const record = {
+      id: "2026.11.27-1",
+      gitSha: "0123456",
+      images: { backend: `ghcr.io/acme/backend@${d}` },
+      composeSha256: sha256Hex("services: {}\n"),
+      composeCommand: "docker-compose" as const,
+    };
+    const onHost = JSON.parse(`${renderReleaseRecordPrefix(record)},"deployedAt":"2026-11-27T06:00:00Z"}`);
+    expect(releaseRecordSchema.parse(onHost)).toEqual({ ...record, deployedAt: "2026-11-27T06:00:00Z" });
   });
 });

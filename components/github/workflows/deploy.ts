@@ -90,7 +90,7 @@ function approvalJob(): Job {
 }
 
 /** Driver exit codes (automation/cli.ts) and what each means to a reader of the summary. */
-export const DRIVER_EXIT_CODES: Readonly<Record<number, string>> = {
+const DRIVER_EXIT_CODES: Readonly<Record<number, string>> = {
   0: "deployed and verified",
   1: "unexpected error",
   2: "usage or configuration error",

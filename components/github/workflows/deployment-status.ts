@@ -8,7 +8,7 @@ import { DEPLOY_ENVIRONMENTS, DRIVER, ENGINE_ENV, RUNNER, backendSecretEnv, driv
 
 const FENCE = "```";
 
-export const STATUS_SCHEDULE = "17 */6 * * *";
+const STATUS_SCHEDULE = "17 */6 * * *";
 
 export function deploymentStatusWorkflow(): WorkflowFile {
   return {

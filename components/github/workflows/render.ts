@@ -12,7 +12,7 @@ export const WORKFLOWS_DIR = ".github/workflows";
 export const REGENERATE_COMMAND = "npx tsx components/github/render-workflows.ts --write";
 
 /** The four workflows, in a stable order. */
-export function allWorkflows(): WorkflowFile[] {
+function allWorkflows(): WorkflowFile[] {
   return [ciCdWorkflow(), deployWorkflow(), rollbackWorkflow(), deploymentStatusWorkflow()];
 }
 
@@ -48,7 +48,7 @@ export const LINT_WAIVERS: readonly LintWaiver[] = [
 ];
 
 /** Why a job holds each permission: rendered beside it (reviewers see the reason; zizmor's pedantic audit asks for it). */
-export const PERMISSION_REASONS: Readonly<Record<string, string>> = {
+const PERMISSION_REASONS: Readonly<Record<string, string>> = {
   contents: "check out the repository",
   packages: "push the images to GHCR",
   actions: "read the CI/CD runs of this commit",
@@ -56,7 +56,7 @@ export const PERMISSION_REASONS: Readonly<Record<string, string>> = {
 };
 
 /** YAML text of one workflow: a header naming its source, and each pinned action's version beside its SHA. */
-export function renderWorkflow(file: WorkflowFile): string {
+function renderWorkflow(file: WorkflowFile): string {
   const doc = new Document(file.workflow);
   doc.commentBefore = ` Generated from components/github/workflows/ — do not edit by hand.\n Regenerate: ${REGENERATE_COMMAND}`;
   const waivers = LINT_WAIVERS.filter((waiver) => waiver.file === file.fileName);

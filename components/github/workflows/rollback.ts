@@ -4,7 +4,7 @@ import type { Job, WorkflowFile } from "./model.js";
 import { environmentLock } from "./deploy.js";
 import { DEPLOY_ENVIRONMENTS, DRIVER, ENGINE_ENV, RUNNER, backendSecretEnv, driverSetup, script } from "./steps.js";
 
-export const ROLLBACK_CONFIRMATION = "ROLLBACK";
+const ROLLBACK_CONFIRMATION = "ROLLBACK";
 
 function confirmJob(): Job {
   return {

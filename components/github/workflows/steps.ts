@@ -54,7 +54,7 @@ export function setupNode(): Step {
 }
 
 /** Installs the official CLI only (no command): the driver runs the engine itself. */
-export function installPulumi(): Step {
+function installPulumi(): Step {
   return {
     name: `Install the Pulumi CLI ${PULUMI_CLI_VERSION}`,
     uses: uses(pinnedActions.pulumi),

@@ -1,0 +1,866 @@
+// The driver's commands as decision tables, run against an in-memory engine and host
+// (test/support/fake-engine.ts, fake-host.ts) and a fake clock: no engine, no SSH, no
+// network. Each case asserts the outcome and its exit code (from the outcome table), the stage
+// the run ended in, which engine calls happened, and what the host and the stack hold after.
+import { createHash } from "node:crypto";
+import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
+import { beforeEach, describe, expect, it } from "vitest";
+import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
+import { precheck } from "../../automation/commands/precheck.js";
+import { preview } from "../../automation/commands/preview.js";
+import { restore } from "../../automation/commands/restore.js";
+import { rollback, type RollbackRequest } from "../../automation/commands/rollback.js";
+import { status } from "../../automation/commands/status.js";
+import { unlock } from "../../automation/commands/unlock.js";
+import { parseDeploymentStatus } from "../../components/host-commands/status.js";
+import { Cancellation } from "../../automation/common/cancel.js";
+import { lockHolder } from "../../automation/host/lock.js";
+import type { Prober } from "../../automation/monitor/probers.js";
+import { proberFor } from "../../automation/monitor/watch.js";
+import { failureIssueFor } from "../../automation/report/markdown.js";
+import { outcomes, type Outcome } from "../../automation/report/outcomes.js";
+import type { RunSummary } from "../../automation/report/summary.js";
+import { sandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
+import type { CiStatusSource } from "../../automation/stages/prechecks.js";
+import { lastFailedTag, unverifiedTag, updateKey, verifiedTag } from "../../automation/stages/releases.js";
+import type { RunOptions } from "../../automation/stages/run.js";
+import { fakeClock, type FakeClock } from "../support/fake-clock.js";
+import { defaultPreviewEvents, fakeDeps, FakeStack, stepEvent } from "../support/fake-engine.js";
+import { FakeHost } from "../support/fake-host.js";
+
+// ---- the made-up sandbox: three releases of two services, pinned by digest ----
+
+const hex = (s: string) => createHash("sha256").update(s).digest("hex");
+const releaseIds = ["v1", "v2", "v3"] as const;
+type ReleaseId = (typeof releaseIds)[number];
+const imagesOf = (id: string) => ({
+  backend: `registry.test:5000/awareness-backend@sha256:${hex(`backend ${id}`)}`,
+  frontend: `registry.test:5000/awareness-frontend@sha256:${hex(`frontend ${id}`)}`,
+});
+const target: SandboxTarget = {
+  ssh: {
+    host: "10.0.0.5",
+    port: 22,
+    user: "deploy",
+    // sandboxStackConfig reads the key file; the real key is set below.
+    privateKeyPath: "/dev/null",
+    hostPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHFakeHostKeyForUnitTestsOnly0123456789abc sandbox",
+    knownHostsPath: "/dev/null",
+  },
+  registry: "registry.test:5000",
+  appDir: "/opt/awareness",
+  composeCommands: ["docker compose"],
+  app: { baseUrl: "http://127.0.0.1:18080", ports: { backend: 18080, frontend: 18081 } },
+  releases: Object.fromEntries(releaseIds.map((id) => [id, imagesOf(id)])),
+  tags: Object.fromEntries(releaseIds.map((id) => [id, { backend: `registry.test:5000/awareness-backend:${id}`, frontend: `registry.test:5000/awareness-frontend:${id}` }])),
+};
+
+/** The stack file's config: release v1 (the placeholder a first deploy replaces), a 4 s watch of 0.5 s rounds. */
+function stackConfig(overrides: Record<string, unknown> = {}): ConfigMap {
+  const config = sandboxStackConfig(target, "v1", { overrides });
+  config["awareness:sshPrivateKey"] = { value: "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n", secret: true };
+  return config;
+}
+
+const shaOf = (id: string) => hex(`commit ${id}`).slice(0, 40);
+
+// ---- one world per test: a stack, a host, a clock, and a prober that follows the host ----
+
+interface World {
+  stack: FakeStack;
+  host: FakeHost;
+  clock: FakeClock;
+  deps: ReturnType<typeof fakeDeps>;
+  cancellation: Cancellation;
+  /** Releases whose health endpoints fail while the host runs them. */
+  broken: Set<string>;
+  /** Called at each probe round (e.g. to cancel the run mid-watch). */
+  onProbe?: (round: number) => void;
+  base(): RunOptions;
+  deploy(id: ReleaseId | string, extra?: Partial<DeployRequest>): Promise<RunSummary>;
+  rollback(req: Partial<RollbackRequest>): Promise<RunSummary>;
+  /** Marks the engine's call log now; the function returned lists the long operations since. */
+  mark(): () => string[];
+}
+
+/** Probes every endpoint: each fails while the host runs a release of `broken`. */
+function releaseProber(w: World): Prober {
+  return {
+    async probe(round) {
+      w.onProbe?.(round);
+      const id = w.host.currentId ?? "none";
+      const ok = !w.broken.has(id);
+      return ["/api/health", "/api/docs", "/api/auth/status"].map((endpoint) => ({
+        round,
+        endpoint,
+        startedAt: w.clock.now(),
+        ok,
+        latencyMs: 12,
+        ...(ok ? { status: 200 } : { status: 503, error: "HTTP 503" }),
+      }));
+    },
+  };
+}
+
+function world(opts: { gitStatus?: string; ci?: CiStatusSource; config?: ConfigMap; prober?: (w: World) => Prober } = {}): World {
+  const clock = fakeClock();
+  const host = new FakeHost();
+  const stack = new FakeStack("sandbox", opts.config ?? stackConfig(), { host });
+  const w = { stack, host, clock, broken: new Set<string>(), cancellation: new Cancellation() } as World;
+  w.deps = fakeDeps({
+    stack,
+    host,
+    clock,
+    gitStatus: opts.gitStatus ?? "",
+    ciStatus: opts.ci ?? (async () => ({ state: "success", runUrl: "https://ci.test/runs/1" })),
+    prober: () => (opts.prober ?? releaseProber)(w),
+  });
+  w.base = () => ({ stackName: "sandbox", deps: w.deps, cancellation: w.cancellation });
+  w.deploy = (id, extra = {}) =>
+    deploy({ ...w.base(), releaseId: id, gitSha: shaOf(id), images: imagesOf(id), ...extra });
+  w.rollback = (req) => rollback({ ...w.base(), reason: "bad release", confirm: "ROLLBACK", ...req });
+  w.mark = () => {
+    const at = stack.calls.length;
+    return () => stack.ops(at);
+  };
+  return w;
+}
+
+/** Deploys the releases one after another; each must pass. */
+async function deployed(w: World, ...ids: ReleaseId[]): Promise<void> {
+  for (const id of ids) {
+    const s = await w.deploy(id);
+    expect(s.outcome, `deploy ${id}: ${s.messages.join(" / ")}`).toBe("deployed-verified");
+  }
+}
+
+/** The update key of the n-th update of the stack (1-based, oldest first). */
+const key = (w: World, n: number) => updateKey(w.stack.updates[n - 1]!);
+const releaseInConfig = (w: World) => w.stack.releaseInConfig()?.id;
+const me = () => lockHolder();
+
+/** The outcome, its exit code from the table, and where the run ended. */
+function expectEnd(s: RunSummary, outcome: Outcome, lastStage: string | undefined): void {
+  expect({ outcome: s.outcome, exitCode: s.exitCode, lastStage: s.lastStage }, s.messages.join("\n")).toEqual({
+    outcome,
+    exitCode: outcomes[outcome].exitCode,
+    lastStage,
+  });
+}
+
+/** Every host door this run opened was closed, and the run left no lock of its own. */
+function expectHostLeftClean(w: World): void {
+  expect(w.host.closeCount).toBe(w.deps.hostOpens.length);
+  expect(w.host.lock?.holder).not.toBe(me());
+}
+
+// ---- deploy ----
+
+describe("deploy", () => {
+  let w: World;
+  beforeEach(() => {
+    w = world();
+  });
+
+  it("a first deploy that passes its watch is deployed-verified: tag, host record, config kept", async () => {
+    const ops = w.mark();
+    const s = await w.deploy("v1");
+    expectEnd(s, "deployed-verified", "verdict");
+    expect(ops()).toEqual(["preview", "up"]);
+    expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 1)}`);
+    expect(w.stack.tags[lastFailedTag]).toBeUndefined();
+    expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" }, previous: null });
+    expect(w.host.lockHolders).toEqual([me()]);
+    expect(w.host.lock).toBeNull();
+    expect(releaseInConfig(w)).toBe("v1");
+    expect(s.monitor?.verdict).toMatchObject({ state: "passed", rounds: 8, failedRounds: 0 });
+    expect(s.prechecks.every((p) => p.ok)).toBe(true);
+    expectHostLeftClean(w);
+  });
+
+  it("a second deploy keeps the first as previous and lists both verified, newest first", async () => {
+    await deployed(w, "v1", "v2");
+    expect(w.stack.tags[verifiedTag]).toBe(`v2@${key(w, 2)} v1@${key(w, 1)}`);
+    expect(w.host.record).toMatchObject({ current: { id: "v2" }, previous: { id: "v1" }, verified: { id: "v2" } });
+    // The fake host's record is a valid deployment.json.
+    expect(parseDeploymentStatus(JSON.stringify(w.host.record))).toEqual(w.host.record);
+  });
+
+  it("the second deploy's precheck finds the last verified release's images on the host", async () => {
+    await deployed(w, "v1");
+    const s = await w.deploy("v2");
+    expect(s.prechecks.find((p) => p.name === "rollback possible")).toMatchObject({ ok: true, detail: expect.stringContaining("v1's 2 image(s)") });
+  });
+
+  const blockedByPrechecks: {
+    name: string;
+    setup: (w: World) => void;
+    opts?: Parameters<typeof world>[0];
+    failed: string[];
+  }[] = [
+    { name: "low disk", setup: (w) => (w.host.factsReport.diskFreeMb = 100), failed: ["disk and memory"] },
+    { name: "low memory and no docker", setup: (w) => Object.assign(w.host.factsReport, { memAvailableMb: 10, dockerServer: null }), failed: ["docker and compose", "disk and memory"] },
+    { name: "a dirty git tree", setup: () => {}, opts: { gitStatus: " M README.md\n?? notes.txt\n" }, failed: ["git tree clean"] },
+    { name: "CI failed for the commit", setup: () => {}, opts: { ci: async () => ({ state: "failure" }) }, failed: ["ci-cd status"] },
+    { name: "an image missing from the registry", setup: (w) => w.host.registryMissing.set(imagesOf("v1").backend, "manifest unknown"), failed: ["images in registry"] },
+    {
+      name: "the host gone after the lock",
+      setup: (w) => {
+        w.host.onCall = (call) => {
+          if (call === "facts") throw new Error("cannot reach deploy@fake-host:22 over SSH: ECONNRESET");
+        };
+      },
+      failed: ["ssh reachable", "docker and compose", "disk and memory", "images in registry", "rollback possible"],
+    },
+  ];
+
+  it.each(blockedByPrechecks)("a failed precheck ($name) blocks before any preview or up", async ({ setup, opts, failed }) => {
+    w = world(opts);
+    setup(w);
+    const before = structuredClone(w.stack.config);
+    const ops = w.mark();
+    const s = await w.deploy("v1");
+    expectEnd(s, "blocked", "prechecks");
+    expect(s.prechecks.filter((p) => !p.ok).map((p) => p.name)).toEqual(failed);
+    expect(ops()).toEqual([]);
+    expect(w.stack.config).toEqual(before);
+    expect(w.stack.updates).toEqual([]);
+    expect(w.host.record).toBeNull();
+    expect(w.host.lock).toBeNull();
+    expectHostLeftClean(w);
+  });
+
+  it("the images of the last verified release gone from the host block the deploy (rollback possible)", async () => {
+    await deployed(w, "v1");
+    w.host.images.delete(imagesOf("v1").frontend);
+    const ops = w.mark();
+    const s = await w.deploy("v2");
+    expectEnd(s, "blocked", "prechecks");
+    expect(s.prechecks.find((p) => !p.ok)).toMatchObject({ name: "rollback possible", detail: expect.stringContaining(imagesOf("v1").frontend) });
+    expect(ops()).toEqual([]);
+    expect(releaseInConfig(w)).toBe("v1");
+  });
+
+  it("an unreachable host blocks at the lock (ssh reachable fails) and nothing runs", async () => {
+    w.host.unreachable = true;
+    const ops = w.mark();
+    const s = await w.deploy("v1");
+    expectEnd(s, "blocked", "lock");
+    expect(s.prechecks).toEqual([expect.objectContaining({ name: "ssh reachable", ok: false })]);
+    expect(ops()).toEqual([]);
+    expectHostLeftClean(w);
+  });
+
+  it("a preview with a delete the replace policy does not allow blocks, and the config is put back", async () => {
+    await deployed(w, "v1");
+    w.stack.previewEvents = [...defaultPreviewEvents, stepEvent("delete", "command:remote:Command", "awareness-sandbox-pull-redis")];
+    const before = structuredClone(w.stack.config);
+    const ops = w.mark();
+    const s = await w.deploy("v2");
+    expectEnd(s, "blocked", "preview");
+    expect(s.preview?.blocked).toEqual(["delete command:remote:Command awareness-sandbox-pull-redis"]);
+    expect(ops()).toEqual(["preview"]);
+    expect(w.stack.config).toEqual(before);
+    expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" } });
+    expectHostLeftClean(w);
+  });
+
+  it("the same delete passes when awareness:replacePolicy allows it", async () => {
+    w = world({ config: stackConfig({ "awareness:replacePolicy": { allow: [{ type: "command:remote:Command", name: "awareness-sandbox-pull-redis" }] } }) });
+    w.stack.previewEvents = [stepEvent("delete", "command:remote:Command", "awareness-sandbox-pull-redis")];
+    const s = await w.deploy("v1");
+    expectEnd(s, "deployed-verified", "verdict");
+    expect(s.preview?.blocked).toEqual([]);
+  });
+
+  it("a failed up is up-failed: failed tag, config put back, the previous release still verified", async () => {
+    await deployed(w, "v1");
+    w.stack.onUp({ kind: "fail", error: new Error("error: update failed\nDiagnostics:\n  the container backend did not start") });
+    const before = structuredClone(w.stack.config);
+    const ops = w.mark();
+    const s = await w.deploy("v2");
+    expectEnd(s, "up-failed", "up");
+    expect(ops()).toEqual(["preview", "up"]);
+    expect(w.stack.tags[lastFailedTag]).toBe(`v2@${key(w, 2)}`);
+    expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 1)}`);
+    expect(w.stack.config).toEqual(before);
+    expect(s.up).toMatchObject({ result: "failed", update: key(w, 2), error: expect.stringContaining("the container backend did not start") });
+    expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" } });
+    expectHostLeftClean(w);
+  });
+
+  it("a pending operation a killed run left is cleared by a refresh before the up", async () => {
+    w.stack.pending = [{ type: "creating", urn: "urn:pulumi:sandbox::awareness::command:remote:Command::awareness-sandbox-switch" }];
+    const ops = w.mark();
+    const s = await w.deploy("v1");
+    expectEnd(s, "deployed-verified", "verdict");
+    expect(ops()).toEqual(["preview", "refresh", "up"]);
+    expect(w.stack.pending).toEqual([]);
+  });
+
+  it("the engine's update lock held (ConcurrentUpdateError) is lock-held; config put back, no failed tag", async () => {
+    await deployed(w, "v1");
+    w.stack.onUp({ kind: "concurrent" });
+    const before = structuredClone(w.stack.config);
+    const s = await w.deploy("v2");
+    expectEnd(s, "lock-held", "up");
+    expect(s.messages.join(" ")).toMatch(/Another update of this stack is running/);
+    expect(w.stack.tags[lastFailedTag]).toBeUndefined();
+    expect(w.stack.config).toEqual(before);
+    expect(w.host.lock).toBeNull();
+    expectHostLeftClean(w);
+  });
+
+  it("the host lock held by another run is lock-held before anything changes; that lock stays", async () => {
+    w.host.holdLock("alice@elsewhere pid 4242", "v0", 120);
+    const before = structuredClone(w.stack.config);
+    const ops = w.mark();
+    const s = await w.deploy("v1");
+    expectEnd(s, "lock-held", "lock");
+    expect(s.messages.join(" ")).toMatch(/alice@elsewhere pid 4242 \(release v0, 120 s ago\)/);
+    expect(ops()).toEqual([]);
+    expect(w.stack.config).toEqual(before);
+    expect(w.host.lock?.holder).toBe("alice@elsewhere pid 4242");
+    expectHostLeftClean(w);
+  });
+
+  it("a stale host lock is broken, said so, and the deploy goes on", async () => {
+    w.host.holdLock("alice@elsewhere pid 4242", "v0", 7200);
+    const s = await w.deploy("v1", { staleLockSeconds: 3600 });
+    expectEnd(s, "deployed-verified", "verdict");
+    expect(s.messages.join(" ")).toMatch(/Broke a stale host lock \(holder=alice@elsewhere/);
+    expect(w.host.lock).toBeNull();
+  });
+
+  it("a failed watch with a verified release before is rolled-back: the rollback's up and watch ran", async () => {
+    await deployed(w, "v1");
+    w.broken.add("v2");
+    const ops = w.mark();
+    const s = await w.deploy("v2");
+    expectEnd(s, "rolled-back", "rollback");
+    expect(ops()).toEqual(["preview", "up", "up"]);
+    expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures", rounds: 3 });
+    expect(s.rollback).toMatchObject({ from: "v2", to: "v1", up: { result: "succeeded", update: key(w, 3) }, monitor: { verdict: { state: "passed" } } });
+    expect(w.stack.tags[lastFailedTag]).toBe(`v2@${key(w, 2)}`);
+    expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 3)} v1@${key(w, 1)}`);
+    expect(w.stack.updates.map((u) => w.stack.releaseInConfig(u.config)?.id)).toEqual(["v1", "v2", "v1"]);
+    expect(w.host.record).toMatchObject({ current: { id: "v1" }, previous: { id: "v2" }, verified: { id: "v1" } });
+    expect(releaseInConfig(w)).toBe("v1");
+    expectHostLeftClean(w);
+  });
+
+  it("a failed watch of a first deploy is failed-no-rollback: failed tag, nothing verified, release left live", async () => {
+    w.broken.add("v1");
+    const ops = w.mark();
+    const s = await w.deploy("v1");
+    expectEnd(s, "failed-no-rollback", "verdict");
+    expect(ops()).toEqual(["preview", "up"]);
+    expect(w.stack.tags[lastFailedTag]).toBe(`v1@${key(w, 1)}`);
+    expect(w.stack.tags[verifiedTag]).toBeUndefined();
+    expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: null });
+    expect(s.rollback).toBeUndefined();
+    expectHostLeftClean(w);
+  });
+
+  const sshProbes: { name: string; stdout: string; outcome: Outcome }[] = [
+    { name: "every endpoint answers 200", stdout: "0 0 200 0.010\n1 0 200 0.012\n2 0 200 0.011\n", outcome: "deployed-verified" },
+    { name: "the backend refuses connections", stdout: "0 7 000 0\n1 7 000 0\n2 7 000 0\n", outcome: "failed-no-rollback" },
+  ];
+
+  it.each(sshProbes)("a watch from the host itself (probeMode ssh) runs curl over the host's exec: $name", async ({ stdout, outcome }) => {
+    w = world({
+      config: stackConfig({ "awareness:health": { baseUrl: "http://127.0.0.1:18080", endpoints: ["/api/health", "/api/docs", "/api/auth/status"], probeMode: "ssh" } }),
+      prober: (w) => proberFor(w.deps.hostOpens[0]!, () => w.host.exec),
+    });
+    w.host.exec.respond("curl", { stdout });
+    const s = await w.deploy("v1");
+    expectEnd(s, outcome, "verdict");
+    const probes = w.host.exec.commands.filter((c) => c.includes("curl"));
+    expect(probes.length).toBe(s.monitor!.rounds.length);
+    expect(probes[0]).toContain("http://127.0.0.1:18080/api/health");
+  });
+
+  const failedRollbacks: { name: string; setup: (w: World) => void; message: RegExp }[] = [
+    { name: "its watch fails too", setup: (w) => w.broken.add("v1"), message: /did not bring a healthy release back: see the monitor/ },
+    { name: "its up fails", setup: (w) => w.stack.onUp({ kind: "succeed" }, { kind: "fail", error: new Error("pull access denied") }), message: /pull access denied/ },
+  ];
+
+  it.each(failedRollbacks)("an automatic rollback that fails ($name) is rollback-failed", async ({ setup, message }) => {
+    await deployed(w, "v1");
+    w.broken.add("v2");
+    setup(w);
+    const ops = w.mark();
+    const s = await w.deploy("v2");
+    expectEnd(s, "rollback-failed", "rollback");
+    expect(ops()).toEqual(["preview", "up", "up"]);
+    expect(s.messages.join(" ")).toMatch(message);
+    expect(w.stack.tags[lastFailedTag]).toBe(`v2@${key(w, 2)}`);
+    expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 1)}`);
+    expectHostLeftClean(w);
+  });
+
+  const invalid: { name: string; req: Partial<DeployRequest>; problem: RegExp }[] = [
+    { name: "a release id with a space", req: { releaseId: "v 1" }, problem: /awareness:release\.id/ },
+    { name: "an image without tag or digest", req: { images: { backend: "nginx" } }, problem: /awareness:release\.images\.backend/ },
+    { name: "an image of an undeclared service", req: { images: { worker: "registry.test:5000/worker:v1" } }, problem: /no service "worker"/ },
+    { name: "a multi-line env value", req: { env: { APP_ENV: "a\nb" } }, problem: /awareness:release\.env\.APP_ENV/ },
+  ];
+
+  it.each(invalid)("an invalid config ($name) is invalid-config; no host is ever opened", async ({ req, problem }) => {
+    const before = structuredClone(w.stack.config);
+    const s = await w.deploy("v1", req);
+    expectEnd(s, "invalid-config", "config");
+    expect(s.messages.join("\n")).toMatch(problem);
+    expect(w.deps.hostOpens).toEqual([]);
+    expect(w.host.calls).toEqual([]);
+    expect(w.stack.calls).toEqual(["getConfig"]);
+    expect(w.stack.config).toEqual(before);
+  });
+
+  it("a cancel during the watch is cancelled: unverified tag, release left live, lock released", async () => {
+    await deployed(w, "v1");
+    w.onProbe = (round) => {
+      if (round === 2) w.cancellation.cancel("SIGTERM");
+    };
+    const s = await w.deploy("v2");
+    expectEnd(s, "cancelled", "monitor");
+    expect(w.stack.tags[unverifiedTag]).toBe(`v2@${key(w, 2)}`);
+    expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 1)}`);
+    expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "aborted", rounds: 3 });
+    expect(s.messages.join("\n")).toMatch(/Cancelled \(SIGTERM\) during monitor/);
+    expect(s.messages.at(-1)).toMatch(/The host runs now: release v2 \(last verified: v1\); backend .* running/);
+    expect(w.host.record).toMatchObject({ current: { id: "v2" }, verified: { id: "v1" } });
+    expect(releaseInConfig(w)).toBe("v2");
+    expect(w.host.lock).toBeNull();
+    expectHostLeftClean(w);
+  });
+
+  it("a cancel during the up is cancelled: the config is put back, the lock released, no tag", async () => {
+    await deployed(w, "v1");
+    w.stack.onUp({ kind: "hold", onHold: () => w.cancellation.cancel("SIGINT") });
+    const before = structuredClone(w.stack.config);
+    const s = await w.deploy("v2");
+    expectEnd(s, "cancelled", "up");
+    expect(w.stack.config).toEqual(before);
+    expect(w.stack.tags[lastFailedTag]).toBeUndefined();
+    expect(w.stack.tags[unverifiedTag]).toBeUndefined();
+    expect(w.host.lock).toBeNull();
+    expect(w.host.currentId).toBe("v1");
+    expectHostLeftClean(w);
+  });
+
+  it("a held up that is let go finishes normally", async () => {
+    w.stack.onUp({ kind: "hold", onHold: () => queueMicrotask(() => w.stack.releaseHeldUp()) });
+    const s = await w.deploy("v1");
+    expectEnd(s, "deployed-verified", "verdict");
+  });
+
+  const cancelPoints: { stage: string; ops: string[]; release: ReleaseId; unverified?: boolean }[] = [
+    { stage: "open stack", ops: [], release: "v1" },
+    { stage: "config", ops: [], release: "v1" },
+    { stage: "lock", ops: [], release: "v1" },
+    { stage: "prechecks", ops: [], release: "v1" },
+    { stage: "preview", ops: [], release: "v1" },
+    { stage: "up", ops: ["preview"], release: "v1" },
+    { stage: "monitor", ops: ["preview", "up"], release: "v2", unverified: true },
+  ];
+
+  it.each(cancelPoints)("a cancel as $stage starts is cancelled there; lock released, config $release", async ({ stage, ops: expected, release, unverified }) => {
+    await deployed(w, "v1");
+    const before = structuredClone(w.stack.config);
+    const ops = w.mark();
+    const s = await w.deploy("v2", { onStage: (name) => name === stage && w.cancellation.cancel("SIGTERM") });
+    expectEnd(s, "cancelled", stage);
+    expect(s.messages[0]).toMatch(new RegExp(`^Cancelled \\(SIGTERM\\) during ${stage}`));
+    expect(ops()).toEqual(expected);
+    expect(releaseInConfig(w)).toBe(release);
+    if (release === "v1") expect(w.stack.config).toEqual(before);
+    expect(w.stack.tags[unverifiedTag]).toBe(unverified ? `v2@${key(w, 2)}` : undefined);
+    expect(w.stack.tags[lastFailedTag]).toBeUndefined();
+    expect(w.host.record).toMatchObject({ current: { id: release }, verified: { id: "v1" } });
+    expect(w.host.lock).toBeNull();
+    expectHostLeftClean(w);
+  });
+
+  it("a cancel while queued behind another run's lock (--wait-lock) is cancelled; that lock stays", async () => {
+    w.host.holdLock("alice@elsewhere pid 4242", "v0");
+    w.host.onCall = (call) => call === "tryLock" && w.cancellation.cancel("SIGTERM");
+    const s = await w.deploy("v1", { waitLock: true });
+    expectEnd(s, "cancelled", "lock");
+    expect(s.messages[0]).toMatch(/stopped waiting for the host lock/);
+    expect(w.host.lock?.holder).toBe("alice@elsewhere pid 4242");
+    expect(w.stack.ops()).toEqual([]);
+    expectHostLeftClean(w);
+  });
+
+  it("an engine error mid-run is error (1): lock released, config untouched", async () => {
+    w.stack.failNext("tags", new Error("backend: connection reset by peer"));
+    const before = structuredClone(w.stack.config);
+    const s = await w.deploy("v1");
+    expectEnd(s, "error", "prechecks");
+    expect(s.messages).toContain("backend: connection reset by peer");
+    expect(w.stack.ops()).toEqual([]);
+    expect(w.stack.config).toEqual(before);
+    expect(w.host.lock).toBeNull();
+    expectHostLeftClean(w);
+  });
+
+  /** The host's record changes under the run between its watch and its verdict (another switch). */
+  const hostSwitchedBeforeVerdict = (w: World) => {
+    w.host.onCall = (call) => {
+      if (call === "markVerified") w.host.record!.current!.id = "v9";
+    };
+  };
+
+  it("the host refusing to mark the watched release verified is error (1); the lock is released", async () => {
+    hostSwitchedBeforeVerdict(w);
+    const s = await w.deploy("v1");
+    expectEnd(s, "error", "verdict");
+    expect(s.messages[0]).toMatch(/^marking v1 verified in deployment.json failed on deploy@fake-host:22 \(exit 4\)/);
+    expect(w.host.lock).toBeNull();
+    expectHostLeftClean(w);
+  });
+
+  // BUG (automation/stages/run.ts messageOf -> common/errors.ts firstLine): a HostCommandError
+  // puts the host's own words after "(exit N):\n", and the summary keeps only the first line,
+  // so the report (and the failure issue) says that a host command failed but never why.
+  // Prechecks cut their details the same way (stages/prechecks.ts check()).
+  it.fails("the summary of a failed host command says what the host answered", async () => {
+    hostSwitchedBeforeVerdict(w);
+    const s = await w.deploy("v1");
+    expect(s.messages.join("\n")).toMatch(/release v1 is not the current release on this host/);
+  });
+
+  // BUG (automation/commands/preview.ts + stages/preview.ts): the preview command puts its
+  // release into the shared stack config without taking the host lock, so a preview run from
+  // the same work dir while a deploy is between its preview and its up makes the deploy apply
+  // the preview's release (here v3), record v2 as verified in the stack tag, and end in
+  // "error" when the host refuses to mark v2 verified.
+  it.fails("a preview run during a deploy does not change the release the deploy applies", async () => {
+    await deployed(w, "v1");
+    const deployAtUp = w.stack.pauseAt("up");
+    const d = w.deploy("v2");
+    await deployAtUp.reached;
+    const previewAtPreview = w.stack.pauseAt("preview");
+    const p = preview({ ...w.base(), cancellation: new Cancellation(), releaseId: "v3", images: imagesOf("v3") });
+    await previewAtPreview.reached;
+    deployAtUp.resume();
+    const s = await d;
+    previewAtPreview.resume();
+    await p;
+    expect(w.stack.releaseInConfig(w.stack.updates.at(-1)!.config)?.id).toBe("v2");
+    expect(w.host.currentId).toBe("v2");
+    expectEnd(s, "deployed-verified", "verdict");
+  });
+
+  it("a cancel before the start is cancelled with nothing opened", async () => {
+    w.cancellation.cancel("SIGTERM");
+    const s = await w.deploy("v1");
+    expectEnd(s, "cancelled", undefined);
+    expect(s.messages.join(" ")).toMatch(/Cancelled \(SIGTERM\) during the start/);
+    expect(w.stack.opened).toEqual([]);
+    expect(w.deps.hostOpens).toEqual([]);
+  });
+
+  it("a first deploy opens the stack in deploy mode (so a stack file can create it)", async () => {
+    w.stack.exists = false;
+    await deployed(w, "v1");
+    expect(w.stack.opened).toEqual([{ stackName: "sandbox", mode: "deploy" }]);
+  });
+});
+
+// ---- rollback ----
+
+describe("rollback", () => {
+  let w: World;
+  beforeEach(async () => {
+    w = world();
+    await deployed(w, "v1", "v2");
+  });
+
+  const refused: { name: string; req: Partial<RollbackRequest>; message: RegExp }[] = [
+    { name: "a wrong confirm word", req: { confirm: "rollback" }, message: /--confirm must be exactly ROLLBACK \(got "rollback"\)/ },
+    { name: "no reason", req: { reason: "  " }, message: /--reason TEXT is required/ },
+    { name: "a two-line reason", req: { reason: "bad\nrelease" }, message: /--reason must be one line/ },
+  ];
+
+  it.each(refused)("$name is usage (2) before any engine is opened", async ({ req, message }) => {
+    const opened = w.stack.opened.length;
+    const s = await w.rollback(req);
+    expectEnd(s, "usage", "request");
+    expect(s.messages.join(" ")).toMatch(message);
+    expect(w.stack.opened.length).toBe(opened);
+  });
+
+  it("an unknown --to is usage listing the candidates; no lock is taken", async () => {
+    const locks = w.host.lockHolders.length;
+    const ops = w.mark();
+    const s = await w.rollback({ to: "v9" });
+    expectEnd(s, "usage", "target");
+    expect(s.messages.join(" ")).toContain(`Unknown rollback target "v9". Verified releases (newest first): v2 (update ${key(w, 2)}), v1 (update ${key(w, 1)})`);
+    expect(w.host.lockHolders.length).toBe(locks);
+    expect(w.host.lock).toBeNull();
+    expect(ops()).toEqual([]);
+    expectHostLeftClean(w);
+  });
+
+  it("by default it goes to the newest verified release that is not live: rollback-done", async () => {
+    const ops = w.mark();
+    const s = await w.rollback({});
+    expectEnd(s, "rollback-done", "rollback");
+    expect(ops()).toEqual(["up"]);
+    expect(s.rollback).toMatchObject({ from: "v2", to: "v1", reason: "bad release", monitor: { verdict: { state: "passed" } } });
+    expect(w.stack.updates.at(-1)?.message).toBe("rollback to v1: manual: bad release");
+    expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 3)} v2@${key(w, 2)} v1@${key(w, 1)}`);
+    expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" } });
+    expect(releaseInConfig(w)).toBe("v1");
+    expect(s.release?.id).toBe("v1");
+    expect(w.host.lockHolders.at(-1)).toBe(me());
+    expect(w.host.lock).toBeNull();
+    expectHostLeftClean(w);
+  });
+
+  it("with only the live release verified there is no default target: usage", async () => {
+    const w1 = world();
+    await deployed(w1, "v1");
+    const s = await w1.rollback({});
+    expectEnd(s, "usage", "target");
+    expect(s.messages.join(" ")).toMatch(/No verified release other than the live one \(v1\)/);
+  });
+
+  it("a rollback whose watch fails is rollback-failed; the lock is still released", async () => {
+    w.broken.add("v1");
+    const s = await w.rollback({ to: "v1" });
+    expectEnd(s, "rollback-failed", "rollback");
+    expect(s.messages.join(" ")).toMatch(/Rollback to v1 failed: health check failed/);
+    expect(w.host.currentId).toBe("v1");
+    expect(w.host.verifiedId).toBe("v2");
+    expect(w.host.lock).toBeNull();
+  });
+
+  it("a rollback whose up fails is rollback-failed; the live release keeps running", async () => {
+    w.stack.onUp({ kind: "fail", error: new Error("pull access denied") });
+    const s = await w.rollback({ to: "v1" });
+    expectEnd(s, "rollback-failed", "rollback");
+    expect(s.messages.join(" ")).toMatch(/Rollback to v1 failed: pull access denied/);
+    expect(w.host.record).toMatchObject({ current: { id: "v2" }, verified: { id: "v2" } });
+    expect(w.stack.tags[verifiedTag]).toBe(`v2@${key(w, 2)} v1@${key(w, 1)}`);
+    expect(w.host.lock).toBeNull();
+    expectHostLeftClean(w);
+  });
+
+  // BUG (automation/stages/rollback.ts rollbackTo): when the rollback's `up` fails, the stack
+  // config is left at the target's release data (v1) while the host still runs v2; the next
+  // deploy then starts from v1's images and env, and the summary names v1 as the release.
+  it.fails("a rollback whose up fails puts the stack config back to what runs", async () => {
+    w.stack.onUp({ kind: "fail", error: new Error("pull access denied") });
+    const before = structuredClone(w.stack.config);
+    await w.rollback({ to: "v1" });
+    expect(w.stack.config).toEqual(before);
+  });
+
+  it("an automatic rollback to a release deployed by tag re-applies it by the digests the host verified", async () => {
+    const t = world();
+    expect((await t.deploy("v1", { images: target.tags.v1 })).outcome).toBe("deployed-verified");
+    const verifiedDigests = t.host.record!.verified!.images;
+    expect(verifiedDigests.backend).toMatch(/^registry\.test:5000\/awareness-backend@sha256:[0-9a-f]{64}$/);
+    t.broken.add("v2");
+    const s = await t.deploy("v2");
+    expectEnd(s, "rolled-back", "rollback");
+    expect(t.stack.releaseInConfig(t.stack.updates[2]!.config)).toMatchObject({ id: "v1", images: verifiedDigests });
+  });
+
+  it("a manual rollback to a release by tag the host no longer records re-applies the tags, with a warning", async () => {
+    const t = world();
+    expect((await t.deploy("v1", { images: target.tags.v1 })).outcome).toBe("deployed-verified");
+    await deployed(t, "v2");
+    const warnings: string[] = [];
+    const s = await t.rollback({ to: "v1", log: { info: () => {}, warn: (line) => warnings.push(line) } });
+    expectEnd(s, "rollback-done", "rollback");
+    expect(t.stack.releaseInConfig()?.images).toEqual(target.tags.v1);
+    expect(warnings).toContain(`v1 names images by tag (${target.tags.v1!.backend}, ${target.tags.v1!.frontend}); the host has no digest record of it`);
+  });
+});
+
+// ---- precheck, preview, status, unlock, restore ----
+
+describe("precheck", () => {
+  it("passes on a free host and changes nothing", async () => {
+    const w = world();
+    const before = structuredClone(w.stack.config);
+    const s = await precheck({ ...w.base(), releaseId: "v1", gitSha: shaOf("v1"), images: imagesOf("v1") });
+    expectEnd(s, "ok", "prechecks");
+    expect(s.prechecks.map((p) => [p.name, p.ok])).toEqual([
+      ["ci-cd status", true],
+      ["config and secrets", true],
+      ["ssh reachable", true],
+      ["docker and compose", true],
+      ["disk and memory", true],
+      ["images in registry", true],
+      ["rollback possible", true],
+      ["git tree clean", true],
+      ["no deployment in progress", true],
+    ]);
+    expect(w.stack.config).toEqual(before);
+    expect(w.stack.ops()).toEqual([]);
+    expect(w.host.calls).not.toContain("tryLock");
+    expectHostLeftClean(w);
+  });
+
+  it("a lock held by another is blocked with 'no deployment in progress' failing; the lock stays", async () => {
+    const w = world();
+    w.host.holdLock("alice@elsewhere pid 4242", "v7", 30);
+    const s = await precheck({ ...w.base(), releaseId: "v1", gitSha: shaOf("v1"), images: imagesOf("v1") });
+    expectEnd(s, "blocked", "prechecks");
+    expect(s.prechecks.filter((p) => !p.ok)).toEqual([
+      { name: "no deployment in progress", ok: false, detail: "held by alice@elsewhere pid 4242 (release v7, 30 s)" },
+    ]);
+    expect(w.host.lock?.holder).toBe("alice@elsewhere pid 4242");
+    expect(w.stack.ops()).toEqual([]);
+  });
+
+  it("--skip-ci-check and --allow-dirty skip those two checks", async () => {
+    const w = world({ gitStatus: " M a.ts\n", ci: async () => ({ state: "failure" }) });
+    const s = await precheck({ ...w.base(), releaseId: "v1", images: imagesOf("v1"), skipCiCheck: true, allowDirty: true });
+    expectEnd(s, "ok", "prechecks");
+    expect(s.prechecks.filter((p) => p.skipped).map((p) => p.name)).toEqual(["ci-cd status", "git tree clean"]);
+  });
+});
+
+describe("preview", () => {
+  it("plans the release and puts the config back as it was; the host is not touched", async () => {
+    const w = world();
+    await deployed(w, "v1");
+    const before = structuredClone(w.stack.config);
+    const hostCalls = w.host.calls.length;
+    const ops = w.mark();
+    const s = await preview({ ...w.base(), releaseId: "v2", images: imagesOf("v2") });
+    expectEnd(s, "ok", "preview");
+    expect(ops()).toEqual(["preview"]);
+    expect(s.preview?.plan).toEqual([expect.stringMatching(/^update +command:remote:Command awareness-sandbox-switch$/)]);
+    expect(w.stack.config).toEqual(before);
+    expect(w.host.calls.slice(hostCalls)).toEqual(["close"]);
+  });
+
+  it("a blocked preview is blocked, config back too", async () => {
+    const w = world();
+    w.stack.previewEvents = [stepEvent("replace", "command:remote:Command", "awareness-sandbox-switch")];
+    const before = structuredClone(w.stack.config);
+    const s = await preview({ ...w.base(), releaseId: "v2", images: imagesOf("v2") });
+    expectEnd(s, "blocked", "preview");
+    expect(w.stack.config).toEqual(before);
+  });
+});
+
+describe("status", () => {
+  it("reports the live and verified releases, the history, the host record and its lock", async () => {
+    const w = world();
+    await deployed(w, "v1", "v2");
+    w.stack.tags[lastFailedTag] = "v0@1";
+    w.host.holdLock("alice@elsewhere pid 4242", "v3", 5);
+    const { summary, report } = await status({ ...w.base(), historySize: 1 });
+    expectEnd(summary, "ok", "status");
+    expect(report).toMatchObject({
+      stack: "sandbox",
+      current: { id: "v2" },
+      lastVerified: { id: "v2", update: key(w, 2) },
+      verified: [{ id: "v2" }, { id: "v1" }],
+      lastFailed: "v0@1",
+      host: { current: { id: "v2" }, verified: { id: "v2" } },
+      lock: { holder: "alice@elsewhere pid 4242", release: "v3" },
+    });
+    expect(report?.history).toEqual([expect.objectContaining({ update: key(w, 2), result: "succeeded", release: "v2" })]);
+    expect(w.stack.ops()).toEqual(["preview", "up", "preview", "up"]);
+    expect(w.host.lock?.holder).toBe("alice@elsewhere pid 4242");
+  });
+
+  it("a host that does not answer is reported, not fatal", async () => {
+    const w = world();
+    await deployed(w, "v1");
+    w.host.unreachable = true;
+    const { summary, report } = await status(w.base());
+    expectEnd(summary, "ok", "status");
+    expect(report?.hostError).toMatch(/cannot reach deploy@fake-host:22 over SSH/);
+    expect(report?.current).toMatchObject({ id: "v1" });
+  });
+});
+
+describe("unlock", () => {
+  it("frees a lock held by another (dead) run and says whose it was", async () => {
+    const w = world();
+    w.host.holdLock("bob@runner-3 pid 99", "v5", 600);
+    const s = await unlock(w.base());
+    expectEnd(s, "ok", "unlock");
+    expect(s.messages).toEqual(["Released the lock held by bob@runner-3 pid 99 (release v5, 600 s old)."]);
+    expect(w.host.lock).toBeNull();
+    expect(w.host.calls).toContain("unlock --force");
+    expectHostLeftClean(w);
+  });
+
+  it("a free lock stays free", async () => {
+    const w = world();
+    const s = await unlock(w.base());
+    expectEnd(s, "ok", "unlock");
+    expect(s.messages).toEqual(["The host lock was free."]);
+  });
+});
+
+describe("restore", () => {
+  it("puts back the previous release from the backups; the stack config follows; refresh", async () => {
+    const w = world();
+    await deployed(w, "v1", "v2");
+    const ops = w.mark();
+    const s = await restore(w.base());
+    expectEnd(s, "restored", "refresh");
+    expect(ops()).toEqual(["refresh"]);
+    expect(w.host.currentId).toBe("v1");
+    expect(releaseInConfig(w)).toBe("v1");
+    expect(w.stack.releaseInConfig()?.images).toEqual(w.host.record?.current?.images);
+    expect(w.host.lock).toBeNull();
+    expectHostLeftClean(w);
+  });
+
+  // BUG (automation/commands/restore.ts restoreFromBackups): the restored release is built as
+  // { env: {}, ...current, id, images } from the stack config's release, so it keeps the
+  // gitSha (and env) of the release that was replaced, although deployment.json records the
+  // restored release's own gitSha.
+  it.fails("the stack config after a restore carries the restored release's gitSha", async () => {
+    const w = world();
+    await deployed(w, "v1", "v2");
+    await restore(w.base());
+    expect(w.host.record?.current?.gitSha).toBe(shaOf("v1"));
+    expect(w.stack.releaseInConfig()).toMatchObject({ id: "v1", gitSha: shaOf("v1") });
+  });
+});
+
+// ---- the failure issue ----
+
+describe("the failure issue", () => {
+  const scenarios: { outcome: Outcome; issue: boolean; run: (w: World) => Promise<RunSummary> }[] = [
+    { outcome: "deployed-verified", issue: false, run: (w) => w.deploy("v1") },
+    { outcome: "blocked", issue: false, run: (w) => ((w.host.factsReport.diskFreeMb = 1), w.deploy("v1")) },
+    { outcome: "invalid-config", issue: false, run: (w) => w.deploy("v 1") },
+    { outcome: "lock-held", issue: false, run: (w) => (w.host.holdLock("alice@elsewhere pid 1", "v0"), w.deploy("v1")) },
+    { outcome: "cancelled", issue: false, run: (w) => (w.cancellation.cancel("SIGTERM"), w.deploy("v1")) },
+    { outcome: "rollback-done", issue: false, run: async (w) => (await deployed(w, "v1", "v2"), w.rollback({})) },
+    { outcome: "usage", issue: false, run: (w) => w.rollback({ confirm: "yes" }) },
+    { outcome: "error", issue: true, run: (w) => (w.stack.failNext("tags", new Error("backend down")), w.deploy("v1")) },
+    { outcome: "up-failed", issue: true, run: (w) => (w.stack.onUp({ kind: "fail" }), w.deploy("v1")) },
+    { outcome: "failed-no-rollback", issue: true, run: (w) => (w.broken.add("v1"), w.deploy("v1")) },
+    { outcome: "rolled-back", issue: true, run: async (w) => (await deployed(w, "v1"), w.broken.add("v2"), w.deploy("v2")) },
+    { outcome: "rollback-failed", issue: true, run: async (w) => (await deployed(w, "v1"), w.broken.add("v1").add("v2"), w.deploy("v2")) },
+  ];
+
+  it.each(scenarios)("$outcome: an issue $issue (as the outcome table's failure flag)", async ({ outcome, issue, run }) => {
+    const s = await run(world());
+    expectEnd(s, outcome, s.lastStage);
+    expect(outcomes[outcome].failure).toBe(issue);
+    const opened = failureIssueFor(s);
+    expect(opened !== undefined).toBe(issue);
+    if (opened) {
+      expect(opened.title).toBe(`Deployment failed: ${s.release!.id} on sandbox`);
+      expect(opened.body).toContain(`**Outcome** \`${outcome}\``);
+      expect(opened.labels).toEqual(["deployment-failure"]);
+    }
+  });
+});

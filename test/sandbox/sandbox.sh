@@ -14,6 +14,7 @@
 #
 # All state lives under $SANDBOX_DIR (default: <repo>/.sandbox). Every daemon is stopped
 # by the PID recorded when the sandbox started it, never by name. See README.md here.
+# shellcheck source-path=SCRIPTDIR # the libraries in lib/, wherever shellcheck runs from
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -790,8 +791,8 @@ usage() {
   sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
-# shellcheck source=test/sandbox/second-host.sh
-source "$SCRIPT_DIR/second-host.sh"
+# shellcheck source=lib/second-host.sh
+source "$SCRIPT_DIR/lib/second-host.sh"
 
 main() {
   local command=${1:-}

@@ -1,6 +1,7 @@
+# The optional second target host ("t2"): its network namespace, registry, dockerd and sshd.
 # shellcheck shell=bash
-# Sourced by sandbox.sh: an optional second target host ("t2"), started by
-# `sandbox.sh up --second-host`. It is a network namespace joined to this machine by a veth
+#
+# Sourced by sandbox.sh; started by `sandbox.sh up --second-host`. It is a network namespace joined to this machine by a veth
 # pair, with its own sshd (port 22 on its own address) and its own dockerd; a second
 # registry process on the host end of the veth serves the same storage, so the same
 # digests resolve there. Described in $SBX/target-t2.json, in target.json's shape.

@@ -150,23 +150,7 @@ start_t2_sshd() {
   fi
   report_leftover_pidfile sshd-t2 "$state" "$T2_SSHD_PID"
   rm -f "$T2_SSHD_PID"
-  cat >"$config" <<EOF
-Port 22
-ListenAddress $T2_ADDR
-HostKey $T2_SSH_DIR/ssh_host_ed25519_key
-PidFile $T2_SSHD_PID
-AuthorizedKeysFile $SSH_DIR/authorized_keys
-StrictModes no
-UsePAM no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-SetEnv DOCKER_HOST=unix://$T2_DOCKER_SOCK DOCKER_CONFIG=$DOCKER_CFG
-AcceptEnv LANG LC_*
-Subsystem sftp /usr/lib/openssh/sftp-server
-LogLevel VERBOSE
-EOF
+  write_sshd_config "$T2_SSH_DIR" "$T2_ADDR" 22 "$T2_SSHD_PID" "$T2_DOCKER_SOCK"
   /usr/sbin/sshd -t -f "$config" || die "sshd rejects $config (see above)"
   step "second host: starting sshd on $T2_ADDR:22"
   ip netns exec "$T2_NETNS" setsid /usr/sbin/sshd -D -f "$config" -E "$LOGS/sshd-t2.log" </dev/null >/dev/null 2>&1 9>&- &

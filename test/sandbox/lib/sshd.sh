@@ -1,4 +1,4 @@
-# The sshd on 127.0.0.1: its keys, client files (ssh_config, known_hosts), starting and checking it.
+# sshd: the sshd-config writer for both hosts; this host's keys, client files, start and check.
 # shellcheck shell=bash
 
 ssh_port() { recorded_port ssh; }
@@ -31,6 +31,37 @@ Host sandbox sbx-target
 EOF
 }
 
+# The sshd config of a sandbox host (this machine, or the second host), written to
+# SSH-DIR/sshd_config: listens on ADDRESS:PORT with the host key SSH-DIR/ssh_host_ed25519_key,
+# lets root in with the sandbox's client key only ($SSH_DIR/authorized_keys, shared by both
+# hosts), and SetEnv points every session at the engine on DOCKER-SOCK and at $DOCKER_CFG
+# (the compose v2 plugin). NOTE, when given, is a comment line written above SetEnv.
+write_sshd_config() { # ssh-dir address port pidfile docker-sock [note]
+  local dir=$1 address=$2 port=$3 pidfile=$4 sock=$5 note=${6:-}
+  {
+    cat <<EOF
+Port $port
+ListenAddress $address
+HostKey $dir/ssh_host_ed25519_key
+PidFile $pidfile
+AuthorizedKeysFile $SSH_DIR/authorized_keys
+StrictModes no
+UsePAM no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+EOF
+    if [[ -n $note ]]; then printf '# %s\n' "$note"; fi
+    cat <<EOF
+SetEnv DOCKER_HOST=unix://$sock DOCKER_CONFIG=$DOCKER_CFG
+AcceptEnv LANG LC_*
+Subsystem sftp /usr/lib/openssh/sftp-server
+LogLevel VERBOSE
+EOF
+  } >"$dir/sshd_config"
+}
+
 ssh_login_works() { # port
   ssh -F "$SSH_DIR/ssh_config" -o ConnectTimeout=3 -p "$1" sandbox true
 }
@@ -50,24 +81,8 @@ start_sshd() {
   report_leftover_pidfile sshd "$state" "$SSHD_PID"
   rm -f "$SSHD_PID"
   port=$(choose_port ssh "$DEFAULT_SSH_PORT" SANDBOX_SSH_PORT)
-  cat >"$config" <<EOF
-Port $port
-ListenAddress 127.0.0.1
-HostKey $SSH_DIR/ssh_host_ed25519_key
-PidFile $SSHD_PID
-AuthorizedKeysFile $SSH_DIR/authorized_keys
-StrictModes no
-UsePAM no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-# Every session talks to the sandbox engine and finds the compose v2 plugin.
-SetEnv DOCKER_HOST=unix://$DOCKER_SOCK DOCKER_CONFIG=$DOCKER_CFG
-AcceptEnv LANG LC_*
-Subsystem sftp /usr/lib/openssh/sftp-server
-LogLevel VERBOSE
-EOF
+  write_sshd_config "$SSH_DIR" 127.0.0.1 "$port" "$SSHD_PID" "$DOCKER_SOCK" \
+    "Every session talks to the sandbox engine and finds the compose v2 plugin."
   mkdir -p /run/sshd # privilege separation dir; outside $SBX, left in place (recipe P11)
   /usr/sbin/sshd -t -f "$config" || die "sshd rejects $config (see above)"
   write_ssh_client_files "$port"

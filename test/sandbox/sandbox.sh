@@ -19,6 +19,7 @@ set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
+# The parts, one library each (README.md here, "The script's files"); settings first.
 # shellcheck source=lib/settings.sh
 source "$SCRIPT_DIR/lib/settings.sh"
 # shellcheck source=lib/common.sh

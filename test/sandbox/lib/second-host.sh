@@ -1,6 +1,7 @@
+# The optional second target host ("t2"): its network namespace, registry, dockerd and sshd.
 # shellcheck shell=bash
-# Sourced by sandbox.sh: an optional second target host ("t2"), started by
-# `sandbox.sh up --second-host`. It is a network namespace joined to this machine by a veth
+#
+# Sourced by sandbox.sh; started by `sandbox.sh up --second-host`. It is a network namespace joined to this machine by a veth
 # pair, with its own sshd (port 22 on its own address) and its own dockerd; a second
 # registry process on the host end of the veth serves the same storage, so the same
 # digests resolve there. Described in $SBX/target-t2.json, in target.json's shape.
@@ -149,23 +150,7 @@ start_t2_sshd() {
   fi
   report_leftover_pidfile sshd-t2 "$state" "$T2_SSHD_PID"
   rm -f "$T2_SSHD_PID"
-  cat >"$config" <<EOF
-Port 22
-ListenAddress $T2_ADDR
-HostKey $T2_SSH_DIR/ssh_host_ed25519_key
-PidFile $T2_SSHD_PID
-AuthorizedKeysFile $SSH_DIR/authorized_keys
-StrictModes no
-UsePAM no
-PubkeyAuthentication yes
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-SetEnv DOCKER_HOST=unix://$T2_DOCKER_SOCK DOCKER_CONFIG=$DOCKER_CFG
-AcceptEnv LANG LC_*
-Subsystem sftp /usr/lib/openssh/sftp-server
-LogLevel VERBOSE
-EOF
+  write_sshd_config "$T2_SSH_DIR" "$T2_ADDR" 22 "$T2_SSHD_PID" "$T2_DOCKER_SOCK"
   /usr/sbin/sshd -t -f "$config" || die "sshd rejects $config (see above)"
   step "second host: starting sshd on $T2_ADDR:22"
   ip netns exec "$T2_NETNS" setsid /usr/sbin/sshd -D -f "$config" -E "$LOGS/sshd-t2.log" </dev/null >/dev/null 2>&1 9>&- &

@@ -15,7 +15,9 @@ const restoreFromBackups = stage("restore", async (ctx) => {
   if (!status?.current) return;
   // The stack config follows the host, so the next `up` starts from what runs.
   const current = releaseIn(await ctx.engine!.getConfig(), "the stack config awareness:release");
-  const restored = { env: {}, ...current, id: status.current.id, images: status.current.images };
+  // The restored release is the host's record of it (its own gitSha), env as configured now.
+  const { gitSha: _replaced, ...rest } = { env: {}, ...current };
+  const restored = { ...rest, id: status.current.id, images: status.current.images, ...(status.current.gitSha ? { gitSha: status.current.gitSha } : {}) };
   await ctx.engine!.setConfig(releaseConfig(restored));
   ctx.summary.release = restored;
 });

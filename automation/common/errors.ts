@@ -14,3 +14,14 @@ export function firstLine(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.split("\n").find((l) => l.trim() !== "")?.trim() ?? text;
 }
+
+/**
+ * An error for a report line: its first line, and when that line ends with ":" (a host
+ * command's failure, whose own words follow), those words too, up to six lines.
+ */
+export function errorDetail(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
+  if (lines.length === 0) return text;
+  return lines[0]!.endsWith(":") ? [lines[0], ...lines.slice(1, 7)].join(" ") : lines[0]!;
+}

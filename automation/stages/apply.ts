@@ -68,8 +68,7 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
         }
       },
     });
-    const output = result.outputs.release?.value;
-    const record = output === undefined ? undefined : parseData(releaseOutputSchema, output, "the stack output release", "release record");
+    const record = releaseRecordOf(result.outputs.release?.value, ctx);
     return {
       ok: result.result === "succeeded",
       summary: { result: result.result, durationMs: Date.now() - started, update: updateKey(result.update), changes: result.update.resourceChanges ?? {} },
@@ -84,6 +83,17 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
     };
   } finally {
     urgent();
+  }
+}
+
+/** The program's release output, parsed; an unreadable one is a warning, never a failed update. */
+function releaseRecordOf(output: unknown, ctx: RunContext): { images: Record<string, string> } | undefined {
+  if (output === undefined) return undefined;
+  try {
+    return parseData(releaseOutputSchema, output, "the stack output release", "release record");
+  } catch (err) {
+    ctx.log.warn(`the update succeeded but its release output is unreadable: ${firstLine(err)}`);
+    return undefined;
   }
 }
 

@@ -3,7 +3,7 @@
 // A check that cannot run (host unreachable) fails with the cause; nothing here changes the host.
 import type { Release, StackConfig } from "../../components/config/schema.js";
 import { judgePrecheck } from "../../components/host-commands/precheck.js";
-import { firstLine } from "../common/errors.js";
+import { errorDetail, firstLine } from "../common/errors.js";
 import type { HostDoor } from "../host/operations.js";
 import type { ReleaseContext } from "./open.js";
 import { verifiedReleases } from "./releases.js";
@@ -41,7 +41,7 @@ async function check(name: string, run: () => Promise<Omit<PrecheckResult, "name
   try {
     return { name, ...(await run()) };
   } catch (err) {
-    return { name, ok: false, detail: firstLine(err) };
+    return { name, ok: false, detail: errorDetail(err) };
   }
 }
 

@@ -5,7 +5,7 @@ import { CancelledError } from "../common/errors.js";
 import type { MonitorReport } from "../monitor/monitor.js";
 import type { UpSummary } from "../report/summary.js";
 import { applyStackConfig } from "./apply.js";
-import { findUpdate, releaseConfig, releaseDataOf, releaseOf, setReleaseData, type VerifiedRef } from "./releases.js";
+import { findUpdate, releaseConfig, releaseDataKeys, releaseDataOf, releaseOf, setReleaseData, type VerifiedRef } from "./releases.js";
 import { stop, type RunContext, stage } from "./run.js";
 import { markVerified, watch, type WatchContext } from "./watch.js";
 
@@ -25,6 +25,8 @@ export async function rollbackTo(
   const engine = ctx.engine!;
   const update = findUpdate(await engine.history(), target.update);
   if (!update) throw new Error(`update ${target.update} of ${target.id} is not in the stack history`);
+  const now = await engine.getConfig();
+  const before = Object.fromEntries(releaseDataKeys.filter((k) => now[k]).map((k) => [k, now[k]!]));
   await setReleaseData(engine, releaseDataOf(update));
   const pinned = await pinToVerifiedDigests(ctx, update);
   ctx.log.info(`  re-applying ${target.id} (config of update ${target.update}${pinned ? ", images by digest" : ""}): ${reason}`);
@@ -32,7 +34,11 @@ export async function rollbackTo(
   if (ctx.cancellation.signal.aborted) {
     throw new CancelledError(`the rollback to ${target.id} was cancelled ${up.ok ? "after its update, before its watch" : "during its update"}`);
   }
-  if (!up.ok) return { ok: false, up: up.summary, error: up.summary.error };
+  if (!up.ok) {
+    // A failed start undoes itself on the host: the config follows what runs there again.
+    await setReleaseData(engine.detached(), before);
+    return { ok: false, up: up.summary, error: up.summary.error };
+  }
   const monitor = await watch(ctx, target.id);
   if (ctx.cancellation.signal.aborted) {
     throw new CancelledError(`the rollback to ${target.id} was applied; its watch was cancelled after ${monitor.rounds.length} round(s)`);

@@ -7,7 +7,7 @@ import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
 import { ConfigError } from "../../components/config/parse.js";
 import type { StackConfig } from "../../components/config/schema.js";
 import { Cancellation } from "../common/cancel.js";
-import { CancelledError, firstLine, UsageError } from "../common/errors.js";
+import { CancelledError, errorDetail, firstLine, UsageError } from "../common/errors.js";
 import { quietLogger, type Logger } from "../common/log.js";
 import type { HostDoor } from "../host/operations.js";
 import { conclude, newSummary, type CommandName, type Outcome, type RunSummary } from "../report/summary.js";
@@ -147,7 +147,7 @@ function messageOf(err: unknown, outcome: Outcome, stage: string | undefined, re
   if (outcome === "cancelled") return `Cancelled (${reason ?? "signal"}) during ${stage ?? "the start"}: ${firstLine(err)}.`;
   if (outcome === "lock-held") return "Another update of this stack is running (the engine's update lock). Nothing was changed.";
   if (err instanceof ConfigError) return err.message;
-  return firstLine(err);
+  return errorDetail(err);
 }
 
 /** After a cancel, what the host really runs: its record and its containers. */

@@ -24,8 +24,9 @@ export function watch(ctx: RunContext, releaseId: string): Promise<MonitorReport
 
 /** Stack tag and the host's deployment.json: the release passed its watch. */
 export async function markVerified(ctx: RunContext, ref: VerifiedRef): Promise<void> {
-  await recordVerified(ctx.engine!.detached(), ref);
+  // The host first: it refuses a release that is not the one it runs, and then nothing is tagged.
   await ctx.host!.markVerified(ref.id);
+  await recordVerified(ctx.engine!.detached(), ref);
   ctx.log.info(`  ${ref.id} marked verified (stack tag and ${ctx.host!.layout.appDir}/deployment.json)`);
 }
 

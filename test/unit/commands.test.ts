@@ -521,33 +521,26 @@ describe("deploy", () => {
     expectHostLeftClean(w);
   });
 
-  // BUG (automation/stages/run.ts messageOf -> common/errors.ts firstLine): a HostCommandError
-  // puts the host's own words after "(exit N):\n", and the summary keeps only the first line,
-  // so the report (and the failure issue) says that a host command failed but never why.
-  // Prechecks cut their details the same way (stages/prechecks.ts check()).
-  it.fails("the summary of a failed host command says what the host answered", async () => {
+  // A HostCommandError puts the host's own words after "(exit N):\n": the summary keeps them.
+  it("the summary of a failed host command says what the host answered", async () => {
     hostSwitchedBeforeVerdict(w);
     const s = await w.deploy("v1");
     expect(s.messages.join("\n")).toMatch(/release v1 is not the current release on this host/);
   });
 
-  // BUG (automation/commands/preview.ts + stages/preview.ts): the preview command puts its
-  // release into the shared stack config without taking the host lock, so a preview run from
-  // the same work dir while a deploy is between its preview and its up makes the deploy apply
-  // the preview's release (here v3), record v2 as verified in the stack tag, and end in
-  // "error" when the host refuses to mark v2 verified.
-  it.fails("a preview run during a deploy does not change the release the deploy applies", async () => {
+  // The preview command puts its release into the shared stack config, so it takes the host
+  // lock: a preview during a deploy (between its preview and its up) is refused, and the
+  // deploy applies its own release.
+  it("a preview run during a deploy is refused by the lock and does not change the release the deploy applies", async () => {
     await deployed(w, "v1");
     const deployAtUp = w.stack.pauseAt("up");
     const d = w.deploy("v2");
     await deployAtUp.reached;
-    const previewAtPreview = w.stack.pauseAt("preview");
-    const p = preview({ ...w.base(), cancellation: new Cancellation(), releaseId: "v3", images: imagesOf("v3") });
-    await previewAtPreview.reached;
+    const p = await preview({ ...w.base(), cancellation: new Cancellation(), releaseId: "v3", images: imagesOf("v3") });
+    expectEnd(p, "lock-held", "lock");
+    expect(w.stack.ops().filter((op) => op === "preview")).toHaveLength(2); // v1's and v2's only
     deployAtUp.resume();
     const s = await d;
-    previewAtPreview.resume();
-    await p;
     expect(w.stack.releaseInConfig(w.stack.updates.at(-1)!.config)?.id).toBe("v2");
     expect(w.host.currentId).toBe("v2");
     expectEnd(s, "deployed-verified", "verdict");
@@ -649,10 +642,8 @@ describe("rollback", () => {
     expectHostLeftClean(w);
   });
 
-  // BUG (automation/stages/rollback.ts rollbackTo): when the rollback's `up` fails, the stack
-  // config is left at the target's release data (v1) while the host still runs v2; the next
-  // deploy then starts from v1's images and env, and the summary names v1 as the release.
-  it.fails("a rollback whose up fails puts the stack config back to what runs", async () => {
+  // A failed start undoes itself on the host (v2 keeps running), so the config follows it back.
+  it("a rollback whose up fails puts the stack config back to what runs", async () => {
     w.stack.onUp({ kind: "fail", error: new Error("pull access denied") });
     const before = structuredClone(w.stack.config);
     await w.rollback({ to: "v1" });
@@ -728,7 +719,7 @@ describe("precheck", () => {
 });
 
 describe("preview", () => {
-  it("plans the release and puts the config back as it was; the host is not touched", async () => {
+  it("plans the release under the host lock and puts the config back as it was; the host is not changed", async () => {
     const w = world();
     await deployed(w, "v1");
     const before = structuredClone(w.stack.config);
@@ -739,7 +730,8 @@ describe("preview", () => {
     expect(ops()).toEqual(["preview"]);
     expect(s.preview?.plan).toEqual([expect.stringMatching(/^update +command:remote:Command awareness-sandbox-switch$/)]);
     expect(w.stack.config).toEqual(before);
-    expect(w.host.calls.slice(hostCalls)).toEqual(["close"]);
+    expect(w.host.calls.slice(hostCalls)).toEqual(["tryLock", "unlock", "close"]);
+    expect(w.host.lock).toBeNull();
   });
 
   it("a blocked preview is blocked, config back too", async () => {
@@ -820,11 +812,8 @@ describe("restore", () => {
     expectHostLeftClean(w);
   });
 
-  // BUG (automation/commands/restore.ts restoreFromBackups): the restored release is built as
-  // { env: {}, ...current, id, images } from the stack config's release, so it keeps the
-  // gitSha (and env) of the release that was replaced, although deployment.json records the
-  // restored release's own gitSha.
-  it.fails("the stack config after a restore carries the restored release's gitSha", async () => {
+  // The restored release carries the host record's gitSha, not the replaced release's.
+  it("the stack config after a restore carries the restored release's gitSha", async () => {
     const w = world();
     await deployed(w, "v1", "v2");
     await restore(w.base());

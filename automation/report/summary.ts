@@ -2,11 +2,18 @@
 // The exit code is never set by hand: `conclude` takes it from the outcome table.
 import type { Release } from "../../components/config/schema.js";
 import type { MonitorReport } from "../monitor/monitor.js";
-import type { PrecheckResult } from "../stages/prechecks.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { outcomes, type Outcome } from "./outcomes.js";
 
 export { ExitCode, type ExitCodeValue, type Outcome };
+
+/** One pre-deployment check, pass or fail, with its reason. */
+export interface PrecheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  skipped?: boolean;
+}
 
 export interface UpSummary {
   result: string;

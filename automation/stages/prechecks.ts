@@ -1,20 +1,16 @@
 // The seed's pre-deployment checks, each reported pass/fail with its reason: CI/CD status,
 // environment validation, resource availability, rollback possible, git tree clean.
+export type { PrecheckResult };
 // A check that cannot run (host unreachable) fails with the cause; nothing here changes the host.
 import type { Release, StackConfig } from "../../components/config/schema.js";
 import { judgePrecheck } from "../../components/host-commands/precheck.js";
 import { errorDetail, firstLine } from "../common/errors.js";
 import type { HostDoor } from "../host/operations.js";
+import type { PrecheckResult } from "../report/summary.js";
 import type { ReleaseContext } from "./open.js";
 import { verifiedReleases } from "./releases.js";
 import { stop, type Stage } from "./run.js";
 
-export interface PrecheckResult {
-  name: string;
-  ok: boolean;
-  detail: string;
-  skipped?: boolean;
-}
 
 export type CiState = "success" | "failure" | "pending" | "missing";
 

@@ -106,6 +106,7 @@ interface ReleaseOptions extends CommonOptions {
   skipCiCheck?: boolean;
   allowDirty?: boolean;
   waitLock?: boolean;
+  waitLockTimeout?: number;
   upTimeout?: number;
 }
 
@@ -119,9 +120,17 @@ function releaseCommand(name: string, description: string) {
     .option("--allow-dirty", "do not require a clean git tree");
 }
 
+const seconds = (v: number | undefined) => (v === undefined ? undefined : v * 1000);
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}"`);
+  return n;
+}
+
 function releaseRequest(o: ReleaseOptions): DeployRequest {
   const r = { ...runOptions(o), releaseId: o.release, gitSha: o.gitSha ?? process.env.GITHUB_SHA, images: o.image, env: o.env };
-  return { ...r, skipCiCheck: o.skipCiCheck, allowDirty: o.allowDirty, waitLock: o.waitLock, upDeadlineMs: o.upTimeout ? o.upTimeout * 1000 : undefined };
+  return { ...r, skipCiCheck: o.skipCiCheck, allowDirty: o.allowDirty, waitLock: o.waitLock, waitLockTimeoutMs: seconds(o.waitLockTimeout), upDeadlineMs: seconds(o.upTimeout) };
 }
 
 const exitCodes = Object.entries(outcomes)
@@ -137,7 +146,8 @@ const program = new Command("awareness-deploy")
 program.addCommand(
   releaseCommand("deploy", "lock, precheck, preview, up, watch, and roll back by itself when the release goes bad")
     .option("--wait-lock", "queue behind a deployment in progress instead of failing")
-    .option("--up-timeout <seconds>", "our own deadline for each engine update", (v) => Number(v))
+    .option("--wait-lock-timeout <seconds>", "with --wait-lock: give up after this long (default 1800)", positiveNumber)
+    .option("--up-timeout <seconds>", "our own deadline for each engine update (default 900)", positiveNumber)
     .action(async (o: ReleaseOptions) => finish(await deploy(releaseRequest(o)), o)),
 );
 program.addCommand(
@@ -155,8 +165,9 @@ program.addCommand(
     .requiredOption("--reason <text>", "why (recorded in the stack history and the report)")
     .requiredOption("--confirm <word>", `type ${confirmWord} to confirm`)
     .option("--to <release>", "a verified release id (default: the newest verified release that is not live)")
-    .action(async (o: CommonOptions & { reason: string; confirm: string; to?: string }) =>
-      finish(await rollback({ ...runOptions(o), reason: o.reason, confirm: o.confirm, to: o.to }), o),
+    .option("--up-timeout <seconds>", "our own deadline for the engine update (default 900)", positiveNumber)
+    .action(async (o: CommonOptions & { reason: string; confirm: string; to?: string; upTimeout?: number }) =>
+      finish(await rollback({ ...runOptions(o), reason: o.reason, confirm: o.confirm, to: o.to, deadlineMs: seconds(o.upTimeout) }), o),
     ),
 );
 program.addCommand(

@@ -46,14 +46,12 @@ export interface OpenEngineArgs extends EngineTarget {
   /** The run's cancel signal: every call observes it (see Engine.detached for wind-down work). */
   signal?: AbortSignal | undefined;
   log?: Logger | undefined;
-  /** Default: $PULUMI_CONFIG_PASSPHRASE; local stacks fall back to the documented local passphrase. */
-  passphrase?: string;
 }
 
 /** Deadlines of our own (ms): a hung backend or plugin must never hang the driver. */
-export const engineDeadlines = { read: 120_000, preview: 10 * 60_000, up: 15 * 60_000, refresh: 10 * 60_000 };
+const engineDeadlines = { read: 120_000, preview: 10 * 60_000, up: 15 * 60_000, refresh: 10 * 60_000 };
 
-export class StackNotFoundError extends UsageError {
+class StackNotFoundError extends UsageError {
   override name = "StackNotFoundError";
 }
 
@@ -214,7 +212,7 @@ function tee(opts: LongOpOptions, progress: (line: string) => void): (out: strin
 export async function openEngine(args: OpenEngineArgs): Promise<Engine> {
   const cli = await locateCli();
   const backendUrl = args.backendUrl ?? defaultBackendUrl();
-  const passphrase = passphraseFor(args.stackName, args.passphrase);
+  const passphrase = passphraseFor(args.stackName);
   const envVars: Record<string, string> = {
     PULUMI_BACKEND_URL: backendUrl,
     PULUMI_SKIP_UPDATE_CHECK: "true",

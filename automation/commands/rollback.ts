@@ -24,7 +24,7 @@ interface RollbackContext extends RunContext {
 }
 
 /** Refused before anything runs unless `confirm` is exactly ROLLBACK and a one-line reason is given. */
-export function checkRollbackRequest(req: Pick<RollbackRequest, "reason" | "confirm">): void {
+function checkRollbackRequest(req: Pick<RollbackRequest, "reason" | "confirm">): void {
   if (req.confirm !== confirmWord) {
     throw new UsageError(`Rollback refused: --confirm must be exactly ${confirmWord} (got ${JSON.stringify(req.confirm ?? "")}).`);
   }
@@ -32,7 +32,7 @@ export function checkRollbackRequest(req: Pick<RollbackRequest, "reason" | "conf
   if (/[\n\r\0]/.test(req.reason)) throw new UsageError("Rollback refused: --reason must be one line.");
 }
 
-export function describeCandidates(verified: VerifiedRef[]): string {
+function describeCandidates(verified: VerifiedRef[]): string {
   return verified.length
     ? `Verified releases (newest first): ${verified.map((v) => `${v.id} (update ${v.update})`).join(", ")}`
     : "No release has been verified on this stack yet.";

@@ -3,9 +3,9 @@
 // the endpoints and turns HTTP failures into errors that say what to fix.
 import { Octokit } from "@octokit/rest";
 
-export const defaultGitHubApiUrl = "https://api.github.com";
+const defaultGitHubApiUrl = "https://api.github.com";
 /** The CI/CD workflow whose success a deploy requires (the seed's `.github/workflows/ci-cd.yml`). */
-export const defaultCiWorkflow = "ci-cd.yml";
+const defaultCiWorkflow = "ci-cd.yml";
 /** GitHub refuses issue and comment bodies over 65 536 characters; leave room for the note. */
 export const maxIssueBodyChars = 65_000;
 

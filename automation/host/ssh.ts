@@ -142,7 +142,7 @@ export class SshHost implements HostExec {
 }
 
 /** "ssh-ed25519 AAAA… comment" -> the raw key blob ssh2 hands to hostVerifier. */
-export function parseAuthorizedKey(line: string): Buffer {
+function parseAuthorizedKey(line: string): Buffer {
   const parts = line.trim().split(/\s+/);
   const blob = parts[1];
   if (!parts[0]?.startsWith("ssh-") && !parts[0]?.startsWith("ecdsa-")) {

@@ -21,7 +21,7 @@ export function endpointUrl(baseUrl: string, endpoint: string): string {
   return `${baseUrl.replace(/\/+$/, "")}/${endpoint.replace(/^\/+/, "")}`;
 }
 
-export function timeoutMessage(timeoutMs: number): string {
+function timeoutMessage(timeoutMs: number): string {
   return `timeout after ${timeoutMs} ms`;
 }
 

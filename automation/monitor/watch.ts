@@ -22,7 +22,7 @@ export function proberFor(config: StackConfig, host: () => HostExec): Prober {
   return httpProber(args);
 }
 
-export function policyFor(config: StackConfig): MonitorPolicy {
+function policyFor(config: StackConfig): MonitorPolicy {
   return monitorPolicyFromConfig(config.monitor, config.health);
 }
 

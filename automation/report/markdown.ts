@@ -100,7 +100,7 @@ function renderUp(up: UpSummary): string[] {
 }
 
 /** Verdict, stats, the policy, one mark per round, and the failed rounds in detail. */
-export function renderMonitor(report: MonitorReport, options: RenderOptions = {}): string[] {
+function renderMonitor(report: MonitorReport, options: RenderOptions = {}): string[] {
   const { verdict, policy, rounds } = report;
   const passed = verdict.rounds - verdict.failedRounds;
   const lines: string[] = [];
@@ -198,7 +198,7 @@ export function nextSteps(summary: RunSummary, options: RenderOptions = {}): str
 }
 
 /** A stable title per stack and release, so repeated failures of one release add comments to one issue. */
-export function failureIssueTitle(summary: RunSummary): string {
+function failureIssueTitle(summary: RunSummary): string {
   return `Deployment failed: ${summary.release?.id ?? "unknown release"} on ${summary.stack}`;
 }
 

@@ -34,10 +34,6 @@ export const outcomes = {
 
 export type Outcome = keyof typeof outcomes;
 
-export function outcomeInfo(outcome: Outcome): OutcomeInfo {
-  return outcomes[outcome];
-}
-
 /** What each exit code means, in words, for --help and the README. */
 const exitCodeWords: Readonly<Record<ExitCodeValue, string>> = {
   0: "success: deployed and verified, rolled back or restored on request, or the command ran",

@@ -5,7 +5,7 @@
 export const secretMask = "***";
 
 /** Environment variables that hold secrets wherever the driver runs. */
-export const secretEnvNames: readonly string[] = [
+const secretEnvNames: readonly string[] = [
   "GITHUB_TOKEN",
   "GH_TOKEN",
   "PULUMI_ACCESS_TOKEN",

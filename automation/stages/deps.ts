@@ -28,7 +28,7 @@ export interface RunDeps {
 }
 
 /** The first host: where the lock, the status file and the probes live. */
-export function sshHostFor(config: StackConfig): HostDoor {
+function sshHostFor(config: StackConfig): HostDoor {
   const h = config.hosts[0];
   if (!h) throw new Error("the stack config names no host");
   const privateKey = h.privateKey ?? config.sshPrivateKey;

@@ -40,7 +40,7 @@ export interface ReleaseContext extends RunContext {
 }
 
 /** The new release: the current release's images, overridden by the request. */
-export function nextRelease(current: Release | undefined, req: ReleaseRequest): Release {
+function nextRelease(current: Release | undefined, req: ReleaseRequest): Release {
   return {
     id: req.releaseId,
     ...(req.gitSha ? { gitSha: req.gitSha } : {}),
@@ -50,7 +50,7 @@ export function nextRelease(current: Release | undefined, req: ReleaseRequest): 
 }
 
 /** The stack config as it would be with `release`, validated (throws ConfigError). */
-export function configWithRelease(all: ConfigMap, release: Release): StackConfig {
+function configWithRelease(all: ConfigMap, release: Release): StackConfig {
   return parseStackConfig(rawFromAutomationConfig({ ...all, ...releaseConfig(release) }));
 }
 

@@ -41,7 +41,7 @@ async function check(name: string, run: () => Promise<Omit<PrecheckResult, "name
   }
 }
 
-export async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResult[]> {
+async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResult[]> {
   const results: PrecheckResult[] = [];
   const { config, release, host } = opts;
 

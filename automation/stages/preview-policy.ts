@@ -37,7 +37,7 @@ function isPlumbing(type: string): boolean {
   return type === "pulumi:pulumi:Stack" || type.startsWith("pulumi:providers:");
 }
 
-export function nameOfUrn(urn: string): string {
+function nameOfUrn(urn: string): string {
   return urn.split("::").at(-1) ?? urn;
 }
 

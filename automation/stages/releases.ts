@@ -8,7 +8,7 @@ import type { Release } from "../../components/config/schema.js";
 import type { EngineDoor } from "../runner.js";
 
 export const releaseKey = "awareness:release";
-export const secretEnvKey = "awareness:secretEnv";
+const secretEnvKey = "awareness:secretEnv";
 /** The config keys a rollback restores; everything else in the stack config is the operator's. */
 export const releaseDataKeys = [releaseKey, secretEnvKey] as const;
 
@@ -35,7 +35,7 @@ export function findUpdate(history: UpdateSummary[], key: number): UpdateSummary
 export type { VerifiedRef } from "../report/status-text.js";
 import type { VerifiedRef } from "../report/status-text.js";
 
-export function parseVerifiedTag(value: string | undefined): VerifiedRef[] {
+function parseVerifiedTag(value: string | undefined): VerifiedRef[] {
   if (!value) return [];
   return value
     .split(/\s+/)
@@ -47,7 +47,7 @@ export function parseVerifiedTag(value: string | undefined): VerifiedRef[] {
     .filter((r) => r.id !== "" && Number.isInteger(r.update) && r.update > 0);
 }
 
-export function formatVerifiedTag(refs: VerifiedRef[]): string {
+function formatVerifiedTag(refs: VerifiedRef[]): string {
   return refs
     .slice(0, keepVerified)
     .map((r) => `${r.id}@${r.update}`)

@@ -135,7 +135,7 @@ export async function runStages<C extends RunContext>(
 }
 
 /** The one mapping from an error to an outcome. */
-export function outcomeOfError(err: unknown, signal?: AbortSignal): Outcome {
+function outcomeOfError(err: unknown, signal?: AbortSignal): Outcome {
   if (err instanceof CancelledError || signal?.aborted) return "cancelled";
   if (err instanceof ConfigError) return "invalid-config";
   if (err instanceof UsageError) return "usage";
@@ -151,7 +151,7 @@ function messageOf(err: unknown, outcome: Outcome, stage: string | undefined, re
 }
 
 /** After a cancel, what the host really runs: its record and its containers. */
-export async function whatRuns(host: HostDoor): Promise<string> {
+async function whatRuns(host: HostDoor): Promise<string> {
   const bounded = <T>(p: Promise<T>) =>
     Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000).unref())]).catch(() => undefined);
   const [status, running] = await Promise.all([bounded(host.status()), bounded(host.running())]);

@@ -222,8 +222,8 @@ export async function openEngine(args: OpenEngineArgs): Promise<Engine> {
   const workDir = args.workDir ?? repoRoot;
   const inline = { stackName: args.stackName, projectName, program: args.program };
   const opts = { workDir, pulumiCommand: cli, envVars, secretsProvider: "passphrase" };
-  // A work dir without Pulumi.yaml (throwaway test stacks) gets the inline program's project.
-  const projectSettings = existsSync(join(workDir, "Pulumi.yaml")) ? undefined : { name: projectName, runtime: "nodejs" as const };
+  // A work dir without Pulumi.yaml (throwaway test stacks) gets the SDK's default inline project.
+  const projectSettings = existsSync(join(workDir, "Pulumi.yaml")) ? undefined : { name: projectName, runtime: "nodejs" as const, main: process.cwd() };
   const workspace = await LocalWorkspace.create({ ...opts, program: args.program, ...(projectSettings ? { projectSettings } : {}) });
   const exists = (await workspace.listStacks()).map((s) => s.name.split("/").at(-1)!);
   const create = args.mode === "create" || (args.mode === "deploy" && hasStackFile(workDir, args.stackName));

@@ -18,6 +18,7 @@ import { repoRoot } from "./common/process.js";
 import { clearStaleEngineLock, defaultBackendUrl, hasStackFile, passphraseFor, projectName } from "./toolchain/backend.js";
 import { locateCli } from "./toolchain/cli.js";
 import { ensurePlugins } from "./toolchain/plugins.js";
+import { setSecretConfig } from "./toolchain/secret-config.js";
 import { withDeadline } from "./toolchain/processes.js";
 import type { PluginRequirement } from "./toolchain/versions.js";
 
@@ -62,8 +63,6 @@ export interface LongOpOptions {
   deadlineMs?: number | undefined;
   /** After a cancel, how long the engine may take to stop before it is killed. */
   graceMs?: number | undefined;
-  /** Records the last progress line for the deadline's message. */
-  progress?: (line: string) => void;
 }
 
 export interface UpResult {
@@ -129,9 +128,16 @@ export class Engine implements EngineDoor {
     return this.call("config get", engineDeadlines.read, () => this.stack.getAllConfig());
   }
 
+  /** Plain values in one call; each secret value through stdin, never on a command line. */
   async setConfig(values: ConfigMap): Promise<void> {
-    if (Object.keys(values).length === 0) return;
-    await this.call("config set", engineDeadlines.read, () => this.stack.setAllConfig(values));
+    const entries = Object.entries(values);
+    const plain = Object.fromEntries(entries.filter(([, v]) => !v.secret));
+    if (Object.keys(plain).length) await this.call("config set", engineDeadlines.read, () => this.stack.setAllConfig(plain));
+    const ws = this.stack.workspace as LocalWorkspace;
+    const target = { command: ws.pulumiCommand.command, cwd: ws.workDir, env: ws.envVars, stackName: this.stackName };
+    for (const [key, v] of entries.filter(([, e]) => e.secret)) {
+      await this.call("config set --secret", engineDeadlines.read, (signal) => setSecretConfig(target, key, v.value, signal));
+    }
   }
 
   async removeConfig(keys: string[]): Promise<void> {
@@ -196,17 +202,14 @@ export class Engine implements EngineDoor {
   }
 }
 
-function pick(opts: LongOpOptions): { message?: string; onEvent?: (e: EngineEvent) => void } {
-  return { ...(opts.message ? { message: opts.message } : {}), ...(opts.onEvent ? { onEvent: opts.onEvent } : {}) };
-}
+const pick = (o: LongOpOptions) => ({ ...(o.message ? { message: o.message } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
 
-function tee(opts: LongOpOptions, progress: (line: string) => void): (out: string) => void {
-  return (out) => {
-    const last = out.split("\n").filter((l) => l.trim()).at(-1);
-    if (last) progress(last.trim());
-    opts.onOutput?.(out);
-  };
-}
+/** Engine output goes to the caller, and its last line to the deadline's progress note. */
+const tee = (o: LongOpOptions, progress: (line: string) => void) => (out: string) => {
+  const last = out.split("\n").filter((l) => l.trim()).at(-1);
+  if (last) progress(last.trim());
+  o.onOutput?.(out);
+};
 
 /** Opens a stack of the inline program with engine, backend, secrets and plugins checked. */
 export async function openEngine(args: OpenEngineArgs): Promise<Engine> {

@@ -4,7 +4,7 @@ import type { UpdateSummary } from "@pulumi/pulumi/automation/index.js";
 import { firstLine } from "../common/errors.js";
 import type { StatusReport } from "../report/status-text.js";
 import type { RunSummary } from "../report/summary.js";
-import { connectHost, openStack } from "../stages/open.js";
+import { connectHost, openStack, readConfig } from "../stages/open.js";
 import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
 import { lastFailedTag, releaseOf, unverifiedTag, updateKey, verifiedReleases } from "../stages/releases.js";
 import { newContext, runStages, type RunContext, type RunOptions, stage } from "../stages/run.js";
@@ -38,7 +38,7 @@ const readStatus = stage<StatusContext>("status", async (ctx) => {
     history: (await engine.history()).slice(0, ctx.historySize).map(historyRow),
   };
   try {
-    ctx.config = parseStackConfig(rawFromAutomationConfig(await engine.getConfig()));
+    ctx.config = parseStackConfig(rawFromAutomationConfig(await readConfig(ctx)));
     connectHost(ctx);
     report.host = await ctx.host!.status();
     report.lock = await ctx.host!.lockInfo();

@@ -51,3 +51,26 @@ export function redact<T>(value: T, secrets: readonly string[]): T {
   };
   return walk(value) as T;
 }
+
+/**
+ * The secret values of a stack config map (`{value, secret}` entries, as the engine hands them
+ * over): each secret value, and each string inside a structured one (e.g. secretEnv's values).
+ */
+export function secretValuesIn(config: Record<string, { value: string; secret?: boolean | undefined }>): string[] {
+  const out: string[] = [];
+  const leaves = (v: unknown): void => {
+    if (typeof v === "string") out.push(v);
+    else if (Array.isArray(v)) v.forEach(leaves);
+    else if (v && typeof v === "object") Object.values(v).forEach(leaves);
+  };
+  for (const entry of Object.values(config)) {
+    if (!entry.secret) continue;
+    out.push(entry.value);
+    try {
+      leaves(JSON.parse(entry.value));
+    } catch {
+      // a plain string secret: already added whole
+    }
+  }
+  return out;
+}

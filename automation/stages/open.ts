@@ -3,6 +3,7 @@
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
 import type { Release, StackConfig } from "../../components/config/schema.js";
+import { secretValuesIn } from "../report/redact.js";
 import { releaseConfig, releaseIn } from "./releases.js";
 import { stage, type RunContext } from "./run.js";
 
@@ -11,9 +12,16 @@ export const openStack = stage("open stack", async (ctx) => {
   ctx.engine = await ctx.deps.openEngine({ stackName: ctx.stackName, mode: ctx.openMode, signal: ctx.cancellation.signal, log: ctx.log });
 });
 
+/** The stack config map as it is now; its secret values join the run's secrets (masked everywhere). */
+export async function readConfig(ctx: RunContext): Promise<ConfigMap> {
+  const all = await ctx.engine!.getConfig();
+  ctx.secrets.push(...secretValuesIn(all));
+  return all;
+}
+
 /** The stack config as it is now, validated, and the host door it names. */
 export const loadConfig = stage("config", async (ctx) => {
-  ctx.config = parseStackConfig(rawFromAutomationConfig(await ctx.engine!.getConfig()));
+  ctx.config = parseStackConfig(rawFromAutomationConfig(await readConfig(ctx)));
   connectHost(ctx);
 });
 
@@ -56,7 +64,7 @@ function configWithRelease(all: ConfigMap, release: Release): StackConfig {
 
 /** The new release and the whole config with it, validated before any remote command runs. */
 export const newReleaseConfig = stage<ReleaseContext>("config", async (ctx) => {
-  ctx.before = await ctx.engine!.getConfig();
+  ctx.before = await readConfig(ctx);
   const release = nextRelease(releaseIn(ctx.before, "the stack config awareness:release"), ctx.request);
   ctx.release = release;
   ctx.summary.release = release;

@@ -8,9 +8,12 @@ import type { Release } from "../../components/config/schema.js";
 import type { EngineDoor } from "../runner.js";
 
 export const releaseKey = "awareness:release";
-const secretEnvKey = "awareness:secretEnv";
-/** The config keys a rollback restores; everything else in the stack config is the operator's. */
-export const releaseDataKeys = [releaseKey, secretEnvKey] as const;
+/**
+ * The config keys a rollback restores; everything else in the stack config is the operator's.
+ * Secret env is not among them: the current secrets apply to any release, so a rotated secret
+ * never comes back with an old release.
+ */
+export const releaseDataKeys = [releaseKey] as const;
 
 /** Stack tags: the newest verified release first, "<release id>@<update key>" each. */
 export const verifiedTag = "awareness:verified-releases";

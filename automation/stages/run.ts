@@ -10,6 +10,7 @@ import { Cancellation } from "../common/cancel.js";
 import { CancelledError, errorDetail, firstLine, UsageError } from "../common/errors.js";
 import { quietLogger, type Logger } from "../common/log.js";
 import type { HostDoor } from "../host/operations.js";
+import { redact, redactText, secretsFromEnv } from "../report/redact.js";
 import { conclude, newSummary, type CommandName, type Outcome, type RunSummary } from "../report/summary.js";
 import type { EngineDoor, OpenMode } from "../runner.js";
 import type { RunDeps } from "./deps.js";
@@ -23,6 +24,8 @@ export interface RunContext {
   readonly deps: RunDeps;
   /** How the stack is opened: select (must exist), deploy (created from its stack file), create. */
   readonly openMode: OpenMode;
+  /** Every secret value this run has seen (stack config secrets, tokens): masked in its logs and summary. */
+  readonly secrets: string[];
   engine?: EngineDoor;
   config?: StackConfig;
   host?: HostDoor;
@@ -73,11 +76,13 @@ export function newContext<C extends RunContext>(
 ): C & Ending {
   const ending: EndWork[] = [];
   const cancellation = opts.cancellation ?? new Cancellation();
+  const secrets = secretsFromEnv();
   const base: RunContext & Ending = {
     command,
     stackName: opts.stackName,
     summary: newSummary(command, opts.stackName),
-    log: opts.log ?? quietLogger,
+    secrets,
+    log: redactingLogger(opts.log ?? quietLogger, secrets),
     cancellation,
     deps: opts.deps,
     openMode: opts.openMode ?? "select",
@@ -130,8 +135,15 @@ export async function runStages<C extends RunContext>(
       }
     }
     summary.finishedAt = new Date().toISOString();
+    // Whatever leaked into a message (a host's error, an engine diagnostic) leaves masked.
+    Object.assign(summary, redact(summary, ctx.secrets));
   }
   return summary;
+}
+
+/** A logger that masks the run's secrets, including those learnt after it was made. */
+function redactingLogger(log: Logger, secrets: readonly string[]): Logger {
+  return { info: (line) => log.info(redactText(line, secrets)), warn: (line) => log.warn(redactText(line, secrets)) };
 }
 
 /** The one mapping from an error to an outcome. */

@@ -853,3 +853,39 @@ describe("the failure issue", () => {
     }
   });
 });
+
+// ---- secrets ----
+
+describe("secrets", () => {
+  const sessionSecret = "s3ssion-secret-that-must-never-show";
+  const withSecret = () => {
+    const config = stackConfig();
+    config["awareness:secretEnv"] = { value: JSON.stringify({ SESSION_SECRET: sessionSecret }), secret: true };
+    return config;
+  };
+
+  it("a secret that leaks into a failure (a container printing it) is masked in the summary, the log and the failure issue", async () => {
+    const w = world({ config: withSecret() });
+    const logged: string[] = [];
+    const log = { info: (l: string) => logged.push(l), warn: (l: string) => logged.push(l) };
+    w.stack.onUp({ kind: "fail", error: new Error(`backend exited 1:\nstarting with SESSION_SECRET=${sessionSecret}\n-----BEGIN OPENSSH PRIVATE KEY-----`) });
+    const s = await deploy({ ...w.base(), log, releaseId: "v1", gitSha: shaOf("v1"), images: imagesOf("v1") });
+    expectEnd(s, "up-failed", "up");
+    const everything = JSON.stringify(s) + logged.join("\n") + (failureIssueFor(s)?.body ?? "");
+    expect(everything).not.toContain(sessionSecret);
+    expect(JSON.stringify(s)).toContain("SESSION_SECRET=***");
+    expect(failureIssueFor(s)?.body).toContain("SESSION_SECRET=***");
+  });
+
+  it("a rollback re-applies the release data, never an old secret env: a rotated secret stays rotated", async () => {
+    const w = world({ config: withSecret() });
+    await deployed(w, "v1");
+    const rotated = { value: JSON.stringify({ SESSION_SECRET: "rotated-after-v1" }), secret: true };
+    w.stack.config["awareness:secretEnv"] = rotated;
+    w.broken.add("v2");
+    const s = await w.deploy("v2");
+    expectEnd(s, "rolled-back", "rollback");
+    expect(w.stack.releaseInConfig()?.id).toBe("v1");
+    expect(w.stack.config["awareness:secretEnv"]).toEqual(rotated);
+  });
+});

@@ -8,6 +8,7 @@ import { preview } from "./commands/preview.js";
 import { restore } from "./commands/restore.js";
 import { confirmWord, rollback } from "./commands/rollback.js";
 import { status } from "./commands/status.js";
+import { trustHost } from "./commands/trust-host.js";
 import { unlock } from "./commands/unlock.js";
 import { Cancellation } from "./common/cancel.js";
 import { consoleLogger } from "./common/log.js";
@@ -193,6 +194,16 @@ program.addCommand(
       const summary = await unlock(runOptions(o));
       for (const m of summary.messages) process.stdout.write(`${m}\n`);
       if (summary.outcome !== "ok") return finish(summary, o);
+      process.exit(summary.exitCode);
+    }),
+);
+program.addCommand(
+  command("trust-host", "read each host's SSH key, show its fingerprint, and pin it in the stack config (trust on first use)")
+    .option("--host <name>", "only this host (its name in awareness:hosts)")
+    .option("--replace", "replace a pinned key that differs (the server was re-keyed)")
+    .action(async (o: CommonOptions & { host?: string; replace?: boolean }) => {
+      const summary = await trustHost({ ...runOptions(o), host: o.host, replace: o.replace });
+      for (const m of summary.messages) process.stdout.write(`${m}\n`);
       process.exit(summary.exitCode);
     }),
 );

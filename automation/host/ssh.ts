@@ -1,6 +1,7 @@
 // The one module of the driver that runs shell commands on a host. The commands
 // themselves are built as data by components/host-commands; this only carries them over
 // SSH (one connection per driver run) and brings back exit code, stdout and stderr.
+import { createHash } from "node:crypto";
 import { Client, type ConnectConfig } from "ssh2";
 
 export interface HostConnection {
@@ -57,7 +58,7 @@ export class SshHost implements HostExec {
     if (this.client) return Promise.resolve(this.client);
     if (this.connecting) return this.connecting;
     const pinned = this.conn.hostKey ? parseAuthorizedKey(this.conn.hostKey) : undefined;
-    let hostKeyMismatch = false;
+    let hostKeyMismatch: Buffer | undefined;
     const config: ConnectConfig = {
       host: this.conn.host,
       port: this.conn.port,
@@ -68,7 +69,7 @@ export class SshHost implements HostExec {
       keepaliveInterval: 10_000,
       hostVerifier: pinned
         ? (key: Buffer) => {
-            hostKeyMismatch = !key.equals(pinned);
+            hostKeyMismatch = key.equals(pinned) ? undefined : key;
             return !hostKeyMismatch;
           }
         : undefined,
@@ -83,7 +84,8 @@ export class SshHost implements HostExec {
         .once("error", (err: Error & { code?: string; level?: string }) => {
           this.connecting = undefined;
           const cause = hostKeyMismatch
-            ? "host key mismatch (the host's key is not the pinned hostKey)"
+            ? `host key mismatch: it presents ${fingerprintOf(hostKeyMismatch)}, the stack pins ${fingerprintOf(pinned!)}. ` +
+              "Nothing was sent. If the server was really re-keyed, check the new key on the server and run `trust-host --replace`"
             : err.code
               ? `${err.code} (${err.message})`
               : err.message;
@@ -150,4 +152,27 @@ function parseAuthorizedKey(line: string): Buffer {
   }
   if (!blob) throw new Error("hostKey has no key data");
   return Buffer.from(blob, "base64");
+}
+
+/** The host key a server presents, read during the SSH handshake (no login needed). */
+export async function scanHostKey(host: string, port: number, timeoutMs = 15_000): Promise<{ line: string; fingerprint: string }> {
+  const address = `${host}:${port}`;
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let seen: Buffer | undefined;
+    const done = () => {
+      client.end();
+      if (!seen) return reject(new HostUnreachableError(address, "no host key was presented"));
+      const type = seen.subarray(4, 4 + seen.readUInt32BE(0)).toString("ascii");
+      resolve({ line: `${type} ${seen.toString("base64")}`, fingerprint: fingerprintOf(seen) });
+    };
+    client.once("error", (err: Error & { code?: string }) => (seen ? done() : reject(new HostUnreachableError(address, err.code ?? err.message))));
+    // Refusing the key ends the handshake right after the server showed it: nothing is sent.
+    client.connect({ host, port, username: "trust-host", readyTimeout: timeoutMs, hostVerifier: (key: Buffer) => ((seen = key), false) });
+  });
+}
+
+/** OpenSSH's fingerprint of a raw host key: "SHA256:<base64 without padding>". */
+export function fingerprintOf(blob: Buffer): string {
+  return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }

@@ -24,7 +24,7 @@ export interface UpSummary {
   error?: string | undefined;
 }
 
-export type CommandName = "deploy" | "rollback" | "restore" | "precheck" | "preview" | "status" | "unlock";
+export type CommandName = "deploy" | "rollback" | "restore" | "precheck" | "preview" | "status" | "unlock" | "trust-host";
 
 export interface RunSummary {
   command: CommandName;

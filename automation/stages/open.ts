@@ -3,7 +3,9 @@
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
 import type { Release, StackConfig } from "../../components/config/schema.js";
+import { UsageError } from "../common/errors.js";
 import { secretValuesIn } from "../report/redact.js";
+import { localStackNames } from "../toolchain/backend.js";
 import { releaseConfig, releaseIn } from "./releases.js";
 import { stage, type RunContext } from "./run.js";
 
@@ -25,7 +27,19 @@ export const loadConfig = stage("config", async (ctx) => {
   connectHost(ctx);
 });
 
+/** Off the local sandbox every host's key is pinned: the driver never talks to an unknown server. */
+export function requirePinnedHostKeys(stackName: string, config: StackConfig): void {
+  if (localStackNames.includes(stackName)) return;
+  const unpinned = config.hosts.filter((h) => !h.hostKey);
+  if (unpinned.length === 0) return;
+  throw new UsageError(
+    `${unpinned.map((h) => `${h.user}@${h.host}:${h.port}`).join(", ")}: no pinned hostKey in awareness:hosts. Nothing was sent. ` +
+      `Run \`npm run driver -- trust-host --stack ${stackName}\` to see the server's key and record it (compare its fingerprint on the server first).`,
+  );
+}
+
 export function connectHost(ctx: RunContext): void {
+  requirePinnedHostKeys(ctx.stackName, ctx.config!);
   const host = ctx.deps.openHost(ctx.config!);
   ctx.host = host;
   ctx.onEnd(() => host.close());

@@ -1,7 +1,7 @@
 // Which Pulumi CLI the driver runs: the version pinned in package.json, from the project's
 // own build (.tools/bin) or from PATH (e.g. a runner's tool cache). Nothing is downloaded.
 import { existsSync } from "node:fs";
-import { delimiter, join, resolve } from "node:path";
+import { delimiter, join } from "node:path";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import { repoRoot } from "../common/process.js";
 import { pinnedToolchain } from "./versions.js";
@@ -10,16 +10,20 @@ export class EngineSetupError extends Error {
   override name = "EngineSetupError";
 }
 
-/** Finds the Pulumi CLI the toolchain step provided: the project's build, else one on PATH. */
+/**
+ * Finds the Pulumi CLI at the pinned version: the first `pulumi` on PATH (wherever it lives,
+ * e.g. a runner's tool cache), else the project's own build in .tools/bin.
+ */
 export async function locateCli(): Promise<PulumiCommand> {
   const { cli: version } = pinnedToolchain();
-  const candidates: string[] = [join(repoRoot, ".tools")];
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir && existsSync(join(dir, "pulumi"))) candidates.push(resolve(dir, ".."));
+  const onPath = (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, "pulumi")));
+  if (onPath) {
+    const cli = await PulumiCommand.get({ skipVersionCheck: true }).catch(() => undefined);
+    if (cli?.version?.version === version) return cli;
   }
-  for (const root of candidates) {
-    if (!existsSync(join(root, "bin", "pulumi"))) continue;
-    const cli = await PulumiCommand.get({ root, skipVersionCheck: true });
+  const own = join(repoRoot, ".tools");
+  if (existsSync(join(own, "bin", "pulumi"))) {
+    const cli = await PulumiCommand.get({ root: own, skipVersionCheck: true });
     if (cli.version?.version === version) return cli;
   }
   throw new EngineSetupError(

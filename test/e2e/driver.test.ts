@@ -223,7 +223,7 @@ describe("blocked before any change", () => {
   it("the host is unreachable: host:port and the cause are named", async () => {
     const closedPort = 1; // nothing listens on tcp/1 here
     const s = await withConfig(
-      { "awareness:hosts": [{ name: "sandbox", host: "127.0.0.1", port: closedPort, user: "root" }] },
+      { "awareness:hosts": [{ name: "sandbox", host: "127.0.0.1", port: closedPort, user: "root", hostKey: target.ssh.hostPublicKey }] },
       () => release("v1"),
     );
     expect(s.outcome, explain(s)).toBe("blocked");

@@ -3,7 +3,8 @@
 # every `docker stop` / recreate would wait the full 10 s grace period.
 set -u
 if [ "${BEHAVIOUR}" = "crash" ]; then
-  echo "awareness-backend ${APP_VERSION}: fatal: this release never starts (exit 1)" >&2
+  # Prints its secret as it dies, as badly written apps do: the driver must mask it in reports.
+  echo "awareness-backend ${APP_VERSION}: fatal: this release never starts (exit 1; SESSION_SECRET=${SESSION_SECRET:-unset})" >&2
   exit 1
 fi
 echo "awareness-backend ${APP_VERSION} (${BEHAVIOUR}) listening on :${PORT}" >&2

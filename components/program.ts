@@ -43,6 +43,7 @@ export function declareStack(cfg: StackConfig): Record<string, unknown> {
       stableChecks: cfg.rollout.stableChecks,
       imageResolver: cfg.imageResolver,
       ...(registryAuth ? { registryAuth } : {}),
+      reconcileToken: cfg.reconcile[hostName],
     });
   });
   const first = stacks[0]!;

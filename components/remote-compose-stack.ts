@@ -51,6 +51,8 @@ export interface RemoteComposeStackArgs {
   imageResolver?: ImageResolverKind;
   /** Registry login for private images. Default: none. */
   registryAuth?: RegistryCredentials;
+  /** Set when this host drifted from the state (see config `reconcile`): re-runs the switch. */
+  reconcileToken?: string | undefined;
 }
 
 export class RemoteComposeStack extends pulumi.ComponentResource {
@@ -135,7 +137,7 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
         // A short command line (failure messages quote it); the script and files ride on stdin,
         // which holds the env file's secrets and is stored encrypted in state.
         create: this.images.apply((images) =>
-          switchReleaseCommand({ layout: args.layout, releaseId: args.release.id, images }),
+          switchReleaseCommand({ layout: args.layout, releaseId: args.release.id, images, reconcileToken: args.reconcileToken }),
         ),
         stdin: pulumi.secret(stdin),
         delete: teardown(args.layout),

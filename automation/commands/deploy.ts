@@ -1,10 +1,12 @@
-// deploy = config -> lock -> prechecks -> preview -> up -> monitor -> verdict -> rollback.
-// A failed verdict rolls back by itself to the last verified release, which is watched again.
+// deploy = config -> lock -> prechecks -> reconcile -> preview -> up -> monitor -> verdict ->
+// rollback. Reconcile makes the switch really run when the host drifted from the state; a
+// failed verdict rolls back by itself to the last verified release, which is watched again.
 import { upRelease } from "../stages/apply.js";
 import { takeLock } from "../stages/lock.js";
 import { newReleaseConfig, openStack, type ReleaseRequest } from "../stages/open.js";
 import { runPrecheckStage, type PrecheckFlags } from "../stages/prechecks.js";
 import { previewRelease } from "../stages/preview.js";
+import { reconcileHost } from "../stages/reconcile.js";
 import { rollBackAutomatically } from "../stages/rollback.js";
 import { newContext, runStages, type RunOptions, type Stage } from "../stages/run.js";
 import { judgeRelease, monitorRelease, type WatchContext } from "../stages/watch.js";
@@ -35,6 +37,7 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
     newReleaseConfig,
     takeLock(() => ({ label: req.releaseId, wait: req.waitLock, waitTimeoutMs: req.waitLockTimeoutMs, staleSeconds: req.staleLockSeconds })),
     runPrecheckStage({ lockFree: false }),
+    reconcileHost,
     previewRelease,
     upRelease,
     monitorRelease,

@@ -5,6 +5,9 @@ import {
   imagesPresent,
   inspectLock,
   listBackups,
+  observeHost,
+  parseObservation,
+  type HostObservation,
   parseRegistryCheck,
   parseRunningServices,
   registryHasImages,
@@ -52,6 +55,8 @@ export interface HostDoor {
   registryCheck(refs: readonly string[]): Promise<{ missing: { ref: string; reason: string }[] }>;
   status(): Promise<DeploymentStatus | null>;
   running(): Promise<{ service: string; image: string; state: string }[]>;
+  /** The record, the compose file's hash and the containers, in one round trip. */
+  observe(): Promise<HostObservation>;
   markVerified(releaseId: string): Promise<void>;
   backups(): Promise<string[]>;
   restoreNewestBackups(): Promise<string>;
@@ -107,6 +112,10 @@ export class HostOps implements HostDoor {
 
   async running(): Promise<{ service: string; image: string; state: string }[]> {
     return parseRunningServices((await this.must("listing the app's containers", runningServices(this.layout), 30_000)).stdout);
+  }
+
+  async observe(): Promise<HostObservation> {
+    return parseObservation((await this.must("reading what the host runs", observeHost(this.layout), 30_000)).stdout, this.exec.address);
   }
 
   close(): void {

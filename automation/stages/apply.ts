@@ -2,21 +2,22 @@
 // progress streamed; a second signal kills the engine and clears its lock at once.
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
 import { parseData } from "../../components/config/parse.js";
-import { releaseOutputSchema } from "../../components/remote-compose-stack.js";
+import { releaseOutputSchema, type ReleaseRecord } from "../../components/remote-compose-stack.js";
 import { firstLine } from "../common/errors.js";
 import type { Logger } from "../common/log.js";
 import type { UpSummary } from "../report/summary.js";
 import type { EngineDoor } from "../runner.js";
 import { DeadlineExceededError, killEngineProcesses } from "../toolchain/processes.js";
 import type { ApplyContext } from "./preview.js";
-import { recordFailed, updateKey } from "./releases.js";
-import { stop, type RunContext, stage } from "./run.js";
+import { differences } from "./reconcile.js";
+import { recordFailed, updateKey, verifiedReleases, type VerifiedRef } from "./releases.js";
+import { stage, stop, type RunContext, type Stop } from "./run.js";
 
 export interface UpOutcome {
   ok: boolean;
   summary: UpSummary;
-  /** Service -> image by digest, from the release record the program outputs. */
-  releaseImages?: Record<string, string>;
+  /** The release record the program outputs (what the switch applied), when readable. */
+  record?: ReleaseRecord;
   error?: unknown;
 }
 
@@ -72,7 +73,7 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
     return {
       ok: result.result === "succeeded",
       summary: { result: result.result, durationMs: Date.now() - started, update: updateKey(result.update), changes: result.update.resourceChanges ?? {} },
-      ...(record?.images ? { releaseImages: record.images } : {}),
+      ...(record ? { record } : {}),
     };
   } catch (err) {
     const [latest] = await engine.detached().history().catch(() => []);
@@ -87,7 +88,7 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
 }
 
 /** The program's release output, parsed; an unreadable one is a warning, never a failed update. */
-function releaseRecordOf(output: unknown, ctx: RunContext): { images: Record<string, string> } | undefined {
+function releaseRecordOf(output: unknown, ctx: RunContext): ReleaseRecord | undefined {
   if (output === undefined) return undefined;
   try {
     return parseData(releaseOutputSchema, output, "the stack output release", "release record");
@@ -100,9 +101,17 @@ function releaseRecordOf(output: unknown, ctx: RunContext): { images: Record<str
 export interface DeployUpContext extends ApplyContext {
   upOptions: Omit<UpOptions, "message">;
   up?: UpOutcome;
+  /** What the state said the host ran before this run (read by the reconcile stage). */
+  previous?: ReleaseRecord | undefined;
+  /** Set when the new release failed: the rollback stage acts on it. */
+  failure?: { reason: string; target?: VerifiedRef };
 }
 
-/** The deploy's update: a failure is recorded and ends the run; a cancel ends it as cancelled. */
+/**
+ * The deploy's update. A cancel or a held engine lock ends the run as such; a failed update is
+ * judged on the host: still the previous release -> up-failed; anything else -> the release is
+ * failed and the automatic rollback brings the last verified release back.
+ */
 export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
   const release = ctx.release!;
   const up = await applyStackConfig(ctx, { ...ctx.upOptions, message: `deploy ${release.id}` });
@@ -110,18 +119,30 @@ export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
   ctx.summary.up = up.summary;
   if (up.ok) {
     ctx.applied = true;
-    ctx.summary.release = { ...release, images: up.releaseImages ?? release.images };
+    ctx.summary.release = { ...release, images: up.record?.images ?? release.images };
     return;
   }
   if (ctx.cancellation.signal.aborted || up.error instanceof ConcurrentUpdateError) throw up.error;
-  await recordFailed(ctx.engine!.detached(), release.id, up.summary.update);
-  return stop(
-    "up-failed",
-    up.error instanceof DeadlineExceededError
-      ? up.error.message
-      : `The update failed; the previous release is still running (the switch undoes itself on a failed start). ${up.summary.error ?? ""}`,
-  );
+  const why = up.error instanceof DeadlineExceededError ? up.error.message : `The update failed: ${up.summary.error ?? ""}`;
+  if (!ctx.previous) return failRelease(ctx, `${why} (a first deploy: nothing ran before it)`);
+  const off = differences(ctx.previous, await ctx.host!.observe());
+  if (off.length === 0) {
+    await recordFailed(ctx.engine!.detached(), release.id, up.summary.update);
+    return stop("up-failed", `${why} The previous release ${ctx.previous!.id} still runs (checked on the host).`);
+  }
+  return failRelease(ctx, `${why} The host no longer runs the previous release: ${off.join("; ")}`);
 });
+
+/** Records the release failed and picks the rollback target; no target ends the run. */
+export async function failRelease(ctx: DeployUpContext, reason: string): Promise<Stop | void> {
+  const id = ctx.release!.id;
+  await recordFailed(ctx.engine!.detached(), id, ctx.up?.summary.update);
+  const target = (await verifiedReleases(ctx.engine!)).find((v) => v.id !== id);
+  ctx.failure = { reason, ...(target ? { target } : {}) };
+  if (!target) {
+    return stop("failed-no-rollback", `${id} failed (${reason}) and there is no verified release to roll back to (first deploy): the host is left as it is.`);
+  }
+}
 
 /**
  * The host's own words from a failed update. The command plugin's error repeats the whole

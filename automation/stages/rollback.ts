@@ -6,7 +6,8 @@ import type { MonitorReport } from "../monitor/monitor.js";
 import type { UpSummary } from "../report/summary.js";
 import { applyStackConfig } from "./apply.js";
 import { findUpdate, releaseConfig, releaseDataKeys, releaseDataOf, releaseOf, setReleaseData, type VerifiedRef } from "./releases.js";
-import { stop, type RunContext, stage } from "./run.js";
+import { differences, reconcileWithHost } from "./reconcile.js";
+import { stage, stop, type RunContext } from "./run.js";
 import { markVerified, watch, type WatchContext } from "./watch.js";
 
 export interface RollbackOutcome {
@@ -29,6 +30,7 @@ export async function rollbackTo(
   const before = Object.fromEntries(releaseDataKeys.filter((k) => now[k]).map((k) => [k, now[k]!]));
   await setReleaseData(engine, releaseDataOf(update));
   const pinned = await pinToVerifiedDigests(ctx, update);
+  await reconcileWithHost(ctx);
   ctx.log.info(`  re-applying ${target.id} (config of update ${target.update}${pinned ? ", images by digest" : ""}): ${reason}`);
   const up = await applyStackConfig(ctx, { message: `rollback to ${target.id}: ${reason}`.slice(0, 200), ...opts });
   if (ctx.cancellation.signal.aborted) {
@@ -39,6 +41,8 @@ export async function rollbackTo(
     await setReleaseData(engine.detached(), before);
     return { ok: false, up: up.summary, error: up.summary.error };
   }
+  const off = up.record ? differences(up.record, await ctx.host!.observe()) : [];
+  if (off.length) return { ok: false, up: up.summary, error: `after the update the host does not run ${target.id}: ${off.join("; ")}` };
   const monitor = await watch(ctx, target.id);
   if (ctx.cancellation.signal.aborted) {
     throw new CancelledError(`the rollback to ${target.id} was applied; its watch was cancelled after ${monitor.rounds.length} round(s)`);

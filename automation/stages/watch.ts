@@ -4,8 +4,9 @@
 import { CancelledError } from "../common/errors.js";
 import type { MonitorReport } from "../monitor/monitor.js";
 import { watchRelease } from "../monitor/watch.js";
-import type { DeployUpContext } from "./apply.js";
-import { recordFailed, recordUnverified, recordVerified, verifiedReleases, type VerifiedRef } from "./releases.js";
+import { failRelease, type DeployUpContext } from "./apply.js";
+import { differences } from "./reconcile.js";
+import { recordUnverified, recordVerified, type VerifiedRef } from "./releases.js";
 import { stage, stop, type RunContext } from "./run.js";
 
 /** Watches `releaseId` with the stack's health config (the run's signal stops it). */
@@ -30,13 +31,14 @@ export async function markVerified(ctx: RunContext, ref: VerifiedRef): Promise<v
   ctx.log.info(`  ${ref.id} marked verified (stack tag and ${ctx.host!.layout.appDir}/deployment.json)`);
 }
 
-export interface WatchContext extends DeployUpContext {
-  /** Set when the new release failed its watch: the rollback stage acts on it. */
-  failure?: { reason: string; target?: VerifiedRef };
-}
+export type WatchContext = DeployUpContext;
 
+/** Before watching: the host must run the release the update applied, else it failed. */
 export const monitorRelease = stage<WatchContext>("monitor", async (ctx) => {
   const id = ctx.release!.id;
+  const record = ctx.up?.record;
+  const off = record ? differences(record, await ctx.host!.observe()) : [];
+  if (off.length) return failRelease(ctx, `after the update the host does not run ${id}: ${off.join("; ")}`);
   const monitor = await watch(ctx, id);
   ctx.summary.monitor = monitor;
   if (!ctx.cancellation.signal.aborted) return;
@@ -47,19 +49,12 @@ export const monitorRelease = stage<WatchContext>("monitor", async (ctx) => {
 });
 
 export const judgeRelease = stage<WatchContext>("verdict", async (ctx) => {
+  if (ctx.failure) return; // failed before its watch: the rollback stage acts
   const id = ctx.release!.id;
   const verdict = ctx.summary.monitor!.verdict;
   if (verdict.state === "passed") {
     await markVerified(ctx, { id, update: ctx.up!.summary.update! });
     return stop("deployed-verified", `${id} is live and verified.`);
   }
-  await recordFailed(ctx.engine!.detached(), id, ctx.up?.summary.update);
-  const target = (await verifiedReleases(ctx.engine!)).find((v) => v.id !== id);
-  ctx.failure = { reason: `automatic: ${id} failed its health check (${verdict.detail})`, ...(target ? { target } : {}) };
-  if (!target) {
-    return stop(
-      "failed-no-rollback",
-      `${id} failed its health check and there is no verified release to roll back to (first deploy): the host is left as the update left it.`,
-    );
-  }
+  return failRelease(ctx, `automatic: ${id} failed its health check (${verdict.detail})`);
 });

@@ -200,6 +200,12 @@ export const stackConfigSchema = z
     rollout: rolloutSchema.prefault({}),
     replacePolicy: replacePolicySchema.prefault({}),
     github: githubConfigSchema.optional(),
+    /**
+     * Set by the driver when a host runs something else than the state says was applied (an
+     * interrupted switch): host name -> a token that makes the engine really run that host's
+     * switch again. Never set by hand.
+     */
+    reconcile: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), z.string().regex(/^[0-9a-f]{8,64}$/, "expected a hex token")).default({}),
   })
   .superRefine((cfg, ctx) => {
     const services = Object.keys(cfg.services);

@@ -39,14 +39,22 @@ export function switchReleaseStdin(files: { script: string; compose: string; env
  * which quotes the command, stays short) and a loader that reads the script from the first line
  * of stdin (`read` consumes exactly one line, leaving the files for the script).
  */
-export function switchReleaseCommand(args: { layout: HostLayout; releaseId: string; images: Record<string, string> }): string {
+export function switchReleaseCommand(args: {
+  layout: HostLayout;
+  releaseId: string;
+  images: Record<string, string>;
+  /** A token the driver sets when the host drifted from the state: a new token re-runs the switch. */
+  reconcileToken?: string | undefined;
+}): string {
   const pins = Object.entries(args.images)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([svc, ref]) => `${svc}=${ref}`)
     .join(" ");
   const what = `awareness: switch ${args.layout.appDir} to release ${args.releaseId} (${pins})`;
   if (/[\n\r]/.test(what)) throw new Error("release values must be single-line");
-  return [`# ${what}`, `IFS= read -r script && eval "$(printf '%s' "$script" | base64 -d)"`].join("\n");
+  if (args.reconcileToken !== undefined && !/^[0-9a-f]{8,64}$/.test(args.reconcileToken)) throw new Error("a reconcile token is hex");
+  const reconcile = args.reconcileToken ? [`# reconcile ${args.reconcileToken}: the host differed from the state`] : [];
+  return [`# ${what}`, ...reconcile, `IFS= read -r script && eval "$(printf '%s' "$script" | base64 -d)"`].join("\n");
 }
 
 /**
@@ -54,6 +62,12 @@ export function switchReleaseCommand(args: { layout: HostLayout; releaseId: stri
  * the previous files are put back and the previous release brought up again BEFORE it exits
  * non-zero with a message naming the service and the host's error text.
  */
+/** Restarts a new container may take while it starts before the switch calls it a crash loop. */
+const maxStartRestarts = 3;
+
+/** The host-side lock a switch holds while it runs (flock on this file in the app dir). */
+export const switchLockName = ".switch.lock";
+
 export function switchRelease(args: SwitchReleaseArgs): string {
   const { layout } = args;
   const p = paths(layout);
@@ -69,6 +83,8 @@ export function switchRelease(args: SwitchReleaseArgs): string {
     sh`release=${args.releaseId}`,
     `fail() { printf '%s\\n' "$*" >&2; exit 1; }`,
     `mkdir -p "$app" "$stage" && cd "$app" || fail "cannot create $app"`,
+    "# one switch at a time; an observer waits on the same lock, so it never sees a switch half done",
+    `exec 9>>"$app/${switchLockName}" && flock -w 600 9 || fail "another switch of $app is still running (waited 600 s)"`,
     "# 1. the new files, from stdin (the first line, this script, was read by the loader)",
     `cat > "$stage/bundle" || fail "cannot read the release files from stdin"`,
     `umask 077`,
@@ -111,6 +127,9 @@ export function switchRelease(args: SwitchReleaseArgs): string {
     `          starting) [ "$wait_healthy" = 1 ] && pending="$pending $name(health starting)" ;;`,
     `        esac ;;`,
     `        created) pending="$pending $name(created)" ;;`,
+    // A start can fail once for a passing cause (its port still held by the container it
+    // replaces) and docker restarts it; a crash loop reaches the limit within about a second.
+    `        restarting) if [ "$4" -lt ${maxStartRestarts} ]; then pending="$pending $name(restarting, $4)"; else bad="service $name: container $1 (exit code $3, restarts $4)"; fi ;;`,
     `        *) bad="service $name: container $1 (exit code $3, restarts $4)" ;;`,
     `      esac`,
     `      if [ -n "$bad" ]; then bad="$bad; last log lines: $(docker logs --tail 5 "$id" 2>&1 | cut -c1-200 | tr '\\n' '|')"; break 2; fi`,

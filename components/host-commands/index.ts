@@ -11,3 +11,4 @@ export * from "./backups.js";
 export { probeFromHost } from "./probe.js";
 export * from "./running.js";
 export * from "./registry.js";
+export * from "./observe.js";

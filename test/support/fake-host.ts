@@ -3,6 +3,7 @@
 // running containers and the backups. Nothing runs anywhere: every call is recorded in
 // `calls`, and every command given to `exec` in `exec.commands`. A fake engine linked to it
 // (test/support/fake-engine.ts) applies each successful update here, as the real switch would.
+import type { HostObservation } from "../../components/host-commands/observe.js";
 import type { DeploymentRecord, DeploymentStatus, HostLayout, LockInfo, PrecheckReport } from "../../components/host-commands/index.js";
 import { HostCommandError, type HostDoor, type LockAttempt } from "../../automation/host/operations.js";
 import { HostUnreachableError, type ExecResult, type HostExec } from "../../automation/host/ssh.js";
@@ -134,6 +135,15 @@ export class FakeHost implements HostDoor {
   async running(): Promise<{ service: string; image: string; state: string }[]> {
     this.enter("running");
     return this.containers.map((c) => ({ ...c }));
+  }
+
+  /** The compose file's hash on "disk": the current record's unless a test says otherwise. */
+  composeOnDisk: string | null | undefined;
+
+  async observe(): Promise<HostObservation> {
+    this.enter("observe");
+    const composeSha256 = this.composeOnDisk !== undefined ? this.composeOnDisk : (this.record?.current?.composeSha256 ?? null);
+    return { status: this.record ? structuredClone(this.record) : null, composeSha256, containers: this.containers.map((c) => ({ ...c })) };
   }
 
   /** As the real command: only the current release can be marked verified (exit 4 otherwise). */

@@ -834,7 +834,7 @@ describe("the failure issue", () => {
     { outcome: "rollback-done", issue: false, run: async (w) => (await deployed(w, "v1", "v2"), w.rollback({})) },
     { outcome: "usage", issue: false, run: (w) => w.rollback({ confirm: "yes" }) },
     { outcome: "error", issue: true, run: (w) => (w.stack.failNext("tags", new Error("backend down")), w.deploy("v1")) },
-    { outcome: "up-failed", issue: true, run: (w) => (w.stack.onUp({ kind: "fail" }), w.deploy("v1")) },
+    { outcome: "up-failed", issue: true, run: async (w) => (await deployed(w, "v1"), w.stack.onUp({ kind: "fail" }), w.deploy("v2")) },
     { outcome: "failed-no-rollback", issue: true, run: (w) => (w.broken.add("v1"), w.deploy("v1")) },
     { outcome: "rolled-back", issue: true, run: async (w) => (await deployed(w, "v1"), w.broken.add("v2"), w.deploy("v2")) },
     { outcome: "rollback-failed", issue: true, run: async (w) => (await deployed(w, "v1"), w.broken.add("v1").add("v2"), w.deploy("v2")) },
@@ -866,10 +866,11 @@ describe("secrets", () => {
 
   it("a secret that leaks into a failure (a container printing it) is masked in the summary, the log and the failure issue", async () => {
     const w = world({ config: withSecret() });
+    await deployed(w, "v1");
     const logged: string[] = [];
     const log = { info: (l: string) => logged.push(l), warn: (l: string) => logged.push(l) };
     w.stack.onUp({ kind: "fail", error: new Error(`backend exited 1:\nstarting with SESSION_SECRET=${sessionSecret}\n-----BEGIN OPENSSH PRIVATE KEY-----`) });
-    const s = await deploy({ ...w.base(), log, releaseId: "v1", gitSha: shaOf("v1"), images: imagesOf("v1") });
+    const s = await deploy({ ...w.base(), log, releaseId: "v2", gitSha: shaOf("v2"), images: imagesOf("v2") });
     expectEnd(s, "up-failed", "up");
     const everything = JSON.stringify(s) + logged.join("\n") + (failureIssueFor(s)?.body ?? "");
     expect(everything).not.toContain(sessionSecret);

@@ -1,0 +1,70 @@
+// The host is the truth. The engine records what a switch was asked to do; an interrupted run
+// (SIGKILL, a deadline kill, an SSH drop mid-switch) can leave the host elsewhere, and then
+// re-applying a release shows no diff and runs nothing. So before every update the driver
+// compares what the host runs with what the state says was applied and, when they differ,
+// says so and makes the engine run the switch again; after it, outcomes come from the host.
+import { createHash } from "node:crypto";
+import { parseData } from "../../components/config/parse.js";
+import type { HostObservation } from "../../components/host-commands/observe.js";
+import { releaseOutputSchema, type ReleaseRecord } from "../../components/remote-compose-stack.js";
+import type { DeployUpContext } from "./apply.js";
+import { stage, type RunContext } from "./run.js";
+
+export const reconcileKey = "awareness:reconcile";
+
+/** What a host record must match: the release id, the compose file, each service's image. */
+export type Applied = Pick<ReleaseRecord, "id" | "images" | "composeSha256">;
+
+/** How what the host runs differs from `applied` (empty: it runs exactly that). */
+export function differences(applied: Applied, seen: HostObservation): string[] {
+  const out: string[] = [];
+  const current = seen.status?.current;
+  if (current?.id !== applied.id) out.push(`deployment.json names ${current?.id ?? "no release"}, not ${applied.id}`);
+  if (seen.composeSha256 !== applied.composeSha256) {
+    out.push(`the compose file on the host is ${seen.composeSha256?.slice(0, 12) ?? "missing"}, not ${applied.composeSha256.slice(0, 12)}`);
+  }
+  for (const [service, image] of Object.entries(applied.images)) {
+    const c = seen.containers.find((x) => x.service === service);
+    if (!c) out.push(`${service} has no container`);
+    else if (c.image !== image) out.push(`${service} runs ${c.image}, not ${image}`);
+    else if (c.state !== "running") out.push(`${service} is ${c.state}`);
+  }
+  return out;
+}
+
+/** The release record the state holds for the primary host (the stack output), if readable. */
+export async function appliedRecord(ctx: RunContext): Promise<ReleaseRecord | undefined> {
+  const output = (await ctx.engine!.outputs()).release?.value;
+  if (output === undefined) return undefined;
+  try {
+    return parseData(releaseOutputSchema, output, "the stack output release", "release record");
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Before an update: when the host does not run what the state says was applied, the report
+ * says how, and a new reconcile token for that host makes the engine run its switch again, so
+ * the end state is exactly the intended release. Returns the differences found.
+ */
+export async function reconcileWithHost(ctx: RunContext): Promise<string[]> {
+  const applied = await appliedRecord(ctx);
+  if (!applied) return []; // nothing applied yet (a first deploy): the switch runs anyway
+  const seen = await ctx.host!.observe();
+  const diffs = differences(applied, seen);
+  if (diffs.length === 0) return [];
+  const token = createHash("sha256").update(`${JSON.stringify(seen)} ${Date.now()}`).digest("hex").slice(0, 16);
+  const tokens = JSON.parse((await ctx.engine!.getConfig())[reconcileKey]?.value ?? "{}") as Record<string, string>;
+  await ctx.engine!.setConfig({ [reconcileKey]: { value: JSON.stringify({ ...tokens, [applied.host]: token }), secret: false } });
+  const said = `The host differs from the state (it should run ${applied.id}): ${diffs.join("; ")}. Its switch runs again.`;
+  ctx.log.warn(said);
+  ctx.summary.messages.push(said);
+  return diffs;
+}
+
+/** The deploy's reconcile stage: before the preview, so the plan shows a forced switch. */
+export const reconcileHost = stage<DeployUpContext>("reconcile", async (ctx) => {
+  ctx.previous = await appliedRecord(ctx);
+  await reconcileWithHost(ctx);
+});

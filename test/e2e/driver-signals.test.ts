@@ -174,9 +174,14 @@ describe("a signal reaches every stage", () => {
     // 2 s deadline; remote commands are not interrupted by a cancel, so the kill after the
     // 1 s grace is what stops the engine.
     const late = await deploy({ ...base, releaseId: "v1-deadline", images, env: { APP_ENV: "deadline" }, upDeadlineMs: 2000, upGraceMs: 1000 });
-    expect(late.outcome).toBe("up-failed");
-    expect(late.messages.join(" ")).toMatch(/did not finish within 2 s/);
+    // The outcome is decided on the host, once the orphaned switch finished: still the previous
+    // release (killed before the swap) -> up-failed; moved on -> the release failed and the
+    // last verified one was brought back. Either way the host runs the last verified release.
+    const said = JSON.stringify(late);
+    expect(["up-failed", "rolled-back"], said).toContain(late.outcome);
+    expect(said).toMatch(/did not finish within 2 s/);
     expect(late.up?.durationMs).toBeLessThan(10_000);
+    expect(hostRecord().current?.id).toBe("v1-twice");
     expect(Date.now() - started).toBeLessThan(60_000);
     expect(hostLock()).toBe("free");
 

@@ -12,6 +12,7 @@ export function precheckProbe(layout: HostLayout): string {
     `echo "mem_available_mb=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)"`,
     `echo "docker_server=$(docker version --format '{{.Server.Version}}' 2>/dev/null | head -n 1)"`,
     sh`echo "compose=$(${raw(composeVersion)} 2>/dev/null | head -n 1)"`,
+    `echo "flock=$(command -v flock >/dev/null 2>&1 && echo yes || echo no)"`,
   ].join("\n");
 }
 
@@ -20,6 +21,8 @@ export interface PrecheckReport {
   memAvailableMb: number | null;
   dockerServer: string | null;
   compose: string | null;
+  /** `flock` (util-linux or busybox): switches and observations serialise on it. */
+  flock: boolean;
 }
 
 export function parsePrecheck(stdout: string): PrecheckReport {
@@ -35,6 +38,7 @@ export function parsePrecheck(stdout: string): PrecheckReport {
     memAvailableMb: num("mem_available_mb"),
     dockerServer: str("docker_server"),
     compose: str("compose"),
+    flock: f.get("flock") === "yes",
   };
 }
 
@@ -49,5 +53,6 @@ export function judgePrecheck(report: PrecheckReport, floors: { minFreeDiskMb: n
     failures.push(`only ${report.memAvailableMb} MB memory available (need ${floors.minFreeMemoryMb} MB)`);
   if (!report.dockerServer) failures.push("docker is not running or not reachable for the SSH user");
   if (!report.compose) failures.push("the configured compose command is not installed on the host");
+  if (!report.flock) failures.push("flock is not installed on the host (util-linux): the docker and compose switch needs it");
   return failures;
 }

@@ -39,7 +39,7 @@ export interface FakeHostOptions {
   facts?: Partial<PrecheckReport>;
 }
 
-export const healthyFacts: PrecheckReport = { diskFreeMb: 20_000, memAvailableMb: 4_000, dockerServer: "27.3.1", compose: "2.29.7" };
+export const healthyFacts: PrecheckReport = { diskFreeMb: 20_000, memAvailableMb: 4_000, dockerServer: "27.3.1", compose: "2.29.7", flock: true };
 
 export class FakeHost implements HostDoor {
   readonly exec: FakeExec;

@@ -413,20 +413,25 @@ describe("prechecks and host-side probes", () => {
         `echo "mem_available_mb=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)"`,
         `echo "docker_server=$(docker version --format '{{.Server.Version}}' 2>/dev/null | head -n 1)"`,
         `echo "compose=$(docker-compose version --short 2>/dev/null | head -n 1)"`,
+        `echo "flock=$(command -v flock >/dev/null 2>&1 && echo yes || echo no)"`,
       ].join("\n"),
     );
     // The disk and memory lines run on this machine too.
     const report = hc.parsePrecheck(execFileSync("/bin/sh", ["-c", hc.precheckProbe({ ...v2, appDir: "/nonexistent/app" })], { encoding: "utf8" }));
     expect(report.diskFreeMb).toBeGreaterThan(0);
     expect(report.memAvailableMb).toBeGreaterThan(0);
+    expect(report.flock).toBe(true); // util-linux, as on the hosts the switch runs on
   });
 
   it("judges the report against the floors, with the next step", () => {
-    const ok = { diskFreeMb: 5000, memAvailableMb: 900, dockerServer: "20.10.24", compose: "2.40.3" };
+    const ok = { diskFreeMb: 5000, memAvailableMb: 900, dockerServer: "20.10.24", compose: "2.40.3", flock: true };
     expect(hc.judgePrecheck(ok, { minFreeDiskMb: 2048, minFreeMemoryMb: 256 })).toEqual([]);
     expect(hc.judgePrecheck({ ...ok, diskFreeMb: 100, compose: null }, { minFreeDiskMb: 2048, minFreeMemoryMb: 256 })).toEqual([
       "only 100 MB free disk (need 2048 MB): free space on the host",
       "the configured compose command is not installed on the host",
+    ]);
+    expect(hc.judgePrecheck({ ...ok, flock: false }, { minFreeDiskMb: 2048, minFreeMemoryMb: 256 })).toEqual([
+      "flock is not installed on the host (util-linux): the docker and compose switch needs it",
     ]);
   });
 

@@ -31,11 +31,7 @@ export interface EngineTarget {
   backendUrl?: string | undefined;
 }
 
-/**
- * select: the stack must exist (a missing one is a usage error naming those that do);
- * deploy: select, or create it when the work dir has its Pulumi.<stack>.yaml (a first deploy);
- * create: create or select (initialising a local stack, e.g. the sandbox's).
- */
+/** select: it must exist; deploy: also created when the work dir has its Pulumi.<stack>.yaml; create: create or select. */
 export type OpenMode = "select" | "deploy" | "create";
 
 export interface OpenEngineArgs extends EngineTarget {
@@ -51,10 +47,6 @@ export interface OpenEngineArgs extends EngineTarget {
 
 /** Deadlines of our own (ms): a hung backend or plugin must never hang the driver. */
 const engineDeadlines = { read: 120_000, preview: 10 * 60_000, up: 15 * 60_000, refresh: 10 * 60_000 };
-
-class StackNotFoundError extends UsageError {
-  override name = "StackNotFoundError";
-}
 
 export interface LongOpOptions {
   message?: string;
@@ -89,6 +81,8 @@ export interface EngineDoor {
   pendingOperations(): Promise<{ type: string; urn: string }[]>;
   /** Clears the engine's update lock (`pulumi cancel`). */
   cancel(): Promise<void>;
+  /** Clears an update lock left by a dead local run (a killed engine); says so when it did. */
+  clearStaleLock(): Promise<string | undefined>;
   /** The same stack, not bound to the run's cancel signal: for recording what happened after a cancel. */
   detached(): EngineDoor;
 }
@@ -200,6 +194,10 @@ export class Engine implements EngineDoor {
   async cancel(): Promise<void> {
     await this.call("cancel", engineDeadlines.read, () => this.stack.cancel());
   }
+
+  clearStaleLock(): Promise<string | undefined> {
+    return clearStaleEngineLock({ backendUrl: this.backendUrl, stackName: this.stackName, cancel: () => this.detached().cancel() });
+  }
 }
 
 const pick = (o: LongOpOptions) => ({ ...(o.message ? { message: o.message } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
@@ -231,7 +229,7 @@ export async function openEngine(args: OpenEngineArgs): Promise<Engine> {
   const exists = (await workspace.listStacks()).map((s) => s.name.split("/").at(-1)!);
   const create = args.mode === "create" || (args.mode === "deploy" && hasStackFile(workDir, args.stackName));
   if (!exists.includes(args.stackName) && !create) {
-    throw new StackNotFoundError(
+    throw new UsageError(
       `No stack "${args.stackName}" in ${backendUrl.startsWith("file://") ? "the local state" : backendUrl}. ` +
         (exists.length ? `Stacks that exist: ${exists.join(", ")}.` : "No stack exists there yet.") +
         (args.mode === "deploy" ? ` A first deploy creates it only when Pulumi.${args.stackName}.yaml exists.` : ""),
@@ -242,7 +240,7 @@ export async function openEngine(args: OpenEngineArgs): Promise<Engine> {
     : await LocalWorkspace.createOrSelectStack(inline, opts);
   await ensurePlugins(stack.workspace as LocalWorkspace, args.plugins ?? [], envVars);
   const engine = new Engine(stack, backendUrl, args.signal);
-  const cleared = await clearStaleEngineLock({ backendUrl, stackName: args.stackName, cancel: () => engine.detached().cancel() });
+  const cleared = await engine.clearStaleLock();
   if (cleared) args.log?.warn(cleared);
   return engine;
 }

@@ -57,6 +57,9 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
     await engine.detached().cancel();
   });
   try {
+    // An engine killed earlier in this run (a deadline) leaves its update lock behind.
+    const cleared = await engine.clearStaleLock();
+    if (cleared) ctx.log.warn(cleared);
     await clearInterruptedOperations(engine, ctx.log);
     const result = await engine.up({
       message: opts.message,

@@ -1,7 +1,7 @@
 // Which Pulumi CLI the driver runs: the version pinned in package.json, from the project's
 // own build (.tools/bin) or from PATH (e.g. a runner's tool cache). Nothing is downloaded.
-import { existsSync } from "node:fs";
-import { delimiter, join } from "node:path";
+import { existsSync, mkdirSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { basename, delimiter, dirname, join } from "node:path";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import { repoRoot } from "../common/process.js";
 import { pinnedToolchain } from "./versions.js";
@@ -16,9 +16,9 @@ export class EngineSetupError extends Error {
  */
 export async function locateCli(): Promise<PulumiCommand> {
   const { cli: version } = pinnedToolchain();
-  const onPath = (process.env.PATH ?? "").split(delimiter).some((dir) => dir && existsSync(join(dir, "pulumi")));
-  if (onPath) {
-    const cli = await PulumiCommand.get({ skipVersionCheck: true }).catch(() => undefined);
+  const found = (process.env.PATH ?? "").split(delimiter).find((dir) => dir && existsSync(join(dir, "pulumi")));
+  if (found) {
+    const cli = await PulumiCommand.get({ root: rootFor(realpathSync(join(found, "pulumi"))), skipVersionCheck: true }).catch(() => undefined);
     if (cli?.version?.version === version) return cli;
   }
   const own = join(repoRoot, ".tools");
@@ -30,4 +30,17 @@ export async function locateCli(): Promise<PulumiCommand> {
     `No Pulumi CLI v${version} found (looked in .tools/bin and on PATH). ` +
       "Run `npm run setup` (it builds the pinned CLI from Go modules, or uses one on PATH at that version).",
   );
+}
+
+/**
+ * The SDK runs `<root>/bin/pulumi`. A CLI in a folder not named bin (a runner's tool cache)
+ * is reached through a link in .tools/path-cli/bin, so the engine always runs that exact file.
+ */
+function rootFor(binary: string): string {
+  if (basename(dirname(binary)) === "bin") return dirname(dirname(binary));
+  const root = join(repoRoot, ".tools", "path-cli");
+  mkdirSync(join(root, "bin"), { recursive: true });
+  rmSync(join(root, "bin", "pulumi"), { force: true });
+  symlinkSync(binary, join(root, "bin", "pulumi"));
+  return root;
 }

@@ -330,6 +330,11 @@ export class FakeEngine implements EngineDoor {
     return this.stack.pending.map((p) => ({ ...p }));
   }
 
+  /** No file backend here: an engine lock never outlives a run. */
+  async clearStaleLock(): Promise<string | undefined> {
+    return undefined;
+  }
+
   async cancel(): Promise<void> {
     await this.enter("cancel");
   }

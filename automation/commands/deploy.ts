@@ -14,7 +14,9 @@ export interface DeployRequest extends RunOptions, ReleaseRequest, PrecheckFlags
   /** Queue behind a deploy in progress instead of failing. */
   waitLock?: boolean | undefined;
   waitLockTimeoutMs?: number | undefined;
-  /** A host lock older than this is abandoned and broken (default one hour). */
+  /** The host lock's lease: a lock whose heartbeat stopped this long ago is stale and broken (default one hour). */
+  lockLeaseSeconds?: number | undefined;
+  /** @deprecated The same as lockLeaseSeconds (the lock went from a fixed age to a lease). */
   staleLockSeconds?: number | undefined;
   /** Our own bound on each `up` (default 15 min). */
   upDeadlineMs?: number | undefined;
@@ -33,7 +35,7 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
   const stages: Stage<DeployContext>[] = [
     openStack,
     newReleaseConfig,
-    takeLock(() => ({ label: req.releaseId, wait: req.waitLock, waitTimeoutMs: req.waitLockTimeoutMs, staleSeconds: req.staleLockSeconds })),
+    takeLock(() => ({ label: req.releaseId, wait: req.waitLock, waitTimeoutMs: req.waitLockTimeoutMs, leaseSeconds: req.lockLeaseSeconds ?? req.staleLockSeconds })),
     runPrecheckStage({ lockFree: false }),
     previewRelease,
     upRelease,

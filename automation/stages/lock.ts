@@ -10,8 +10,8 @@ export interface LockOptions {
   /** Queue behind the holder instead of failing. */
   wait?: boolean | undefined;
   waitTimeoutMs?: number | undefined;
-  /** A host lock older than this is abandoned and broken (default one hour). */
-  staleSeconds?: number | undefined;
+  /** A host lock whose heartbeat stopped this long ago is abandoned and broken (default one hour). */
+  leaseSeconds?: number | undefined;
 }
 
 export function takeLock<C extends RunContext>(options: (ctx: C) => LockOptions): Stage<C> {
@@ -20,14 +20,13 @@ export function takeLock<C extends RunContext>(options: (ctx: C) => LockOptions)
     async run(ctx) {
       const opts = options(ctx);
       const host = ctx.host!;
-      const holder = lockHolder();
       let lock;
       try {
         lock = await takeHostLock(host, {
-          holder,
+          holder: lockHolder(),
           releaseId: opts.label,
           stackName: ctx.stackName,
-          staleSeconds: opts.staleSeconds,
+          leaseSeconds: opts.leaseSeconds,
           wait: opts.wait,
           waitTimeoutMs: opts.waitTimeoutMs,
           log: ctx.log,
@@ -40,7 +39,8 @@ export function takeLock<C extends RunContext>(options: (ctx: C) => LockOptions)
       }
       if (!lock.acquired) return stop("lock-held", lock.message);
       ctx.summary.messages.push(...lock.notes);
-      ctx.onEnd(() => host.unlock(holder), { urgent: true });
+      const { owner } = lock;
+      ctx.onEnd(() => host.unlock(owner), { urgent: true });
     },
   };
 }

@@ -14,7 +14,7 @@ export interface DeployRequest extends RunOptions, ReleaseRequest, PrecheckFlags
   /** Queue behind a deploy in progress instead of failing. */
   waitLock?: boolean | undefined;
   waitLockTimeoutMs?: number | undefined;
-  /** The host lock's lease: a lock whose heartbeat stopped this long ago is stale and broken (default one hour). */
+  /** The host lock's lease: a lock whose heartbeat stopped this long ago is stale and broken (default 180 s). */
   lockLeaseSeconds?: number | undefined;
   /** @deprecated The same as lockLeaseSeconds (the lock went from a fixed age to a lease). */
   staleLockSeconds?: number | undefined;

@@ -319,18 +319,18 @@ describe("deploy", () => {
     const s = await w.deploy("v1");
     expectEnd(s, "lock-held", "lock");
     expect(s.messages.join(" ")).toMatch(/alice@elsewhere pid 4242 \(release v0, taken 120 s ago, last heartbeat 120 s ago\)/);
-    expect(s.messages.join(" ")).toMatch(/a lock whose heartbeat stops for 3600 s is broken automatically/);
+    expect(s.messages.join(" ")).toMatch(/a lock whose heartbeat stops for 180 s is broken automatically/);
     expect(ops()).toEqual([]);
     expect(w.stack.config).toEqual(before);
     expect(w.host.lock?.holder).toBe("alice@elsewhere pid 4242");
     expectHostLeftClean(w);
   });
 
-  it("a stale host lock (no heartbeat for the lease, an hour by default) is broken, said so, and the deploy goes on", async () => {
-    w.host.holdLock("alice@elsewhere pid 4242", "v0", 7200, 3601);
+  it("a stale host lock (no heartbeat for the lease, 180 s by default) is broken, said so, and the deploy goes on", async () => {
+    w.host.holdLock("alice@elsewhere pid 4242", "v0", 7200, 181);
     const s = await w.deploy("v1");
     expectEnd(s, "deployed-verified", "verdict");
-    expect(s.messages.join(" ")).toMatch(/Broke a stale host lock \(holder=alice@elsewhere pid 4242 release=v0 age=7200 heartbeat_age=3601\)/);
+    expect(s.messages.join(" ")).toMatch(/Broke a stale host lock \(holder=alice@elsewhere pid 4242 release=v0 age=7200 heartbeat_age=181\)/);
     expect(w.host.lockHolders).toEqual([me()]);
     expect(w.host.lock).toBeNull();
   });

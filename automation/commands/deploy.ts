@@ -16,7 +16,9 @@ export interface DeployRequest extends RunOptions, ReleaseRequest, PrecheckFlags
   /** Queue behind a deploy in progress instead of failing. */
   waitLock?: boolean | undefined;
   waitLockTimeoutMs?: number | undefined;
-  /** A host lock older than this is abandoned and broken (default one hour). */
+  /** The host lock's lease: a lock whose heartbeat stopped this long ago is stale and broken (default 180 s). */
+  lockLeaseSeconds?: number | undefined;
+  /** @deprecated The same as lockLeaseSeconds (the lock went from a fixed age to a lease). */
   staleLockSeconds?: number | undefined;
   /** Our own bound on each `up` (default 15 min). */
   upDeadlineMs?: number | undefined;
@@ -35,7 +37,7 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
   const stages: Stage<DeployContext>[] = [
     openStack,
     newReleaseConfig,
-    takeLock(() => ({ label: req.releaseId, wait: req.waitLock, waitTimeoutMs: req.waitLockTimeoutMs, staleSeconds: req.staleLockSeconds })),
+    takeLock(() => ({ label: req.releaseId, wait: req.waitLock, waitTimeoutMs: req.waitLockTimeoutMs, leaseSeconds: req.lockLeaseSeconds ?? req.staleLockSeconds })),
     runPrecheckStage({ lockFree: false }),
     reconcileHost,
     previewRelease,

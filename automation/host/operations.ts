@@ -21,10 +21,13 @@ import {
   precheckProbe,
   readDeploymentStatus,
   releaseLock,
+  renewLock,
   restoreNewestBackups,
   type DeploymentStatus,
   type HostLayout,
   type LockInfo,
+  type LockOwner,
+  type LockRequest,
   type PrecheckReport,
 } from "../../components/host-commands/index.js";
 import type { ExecResult, HostExec } from "./ssh.js";
@@ -42,13 +45,19 @@ export class HostCommandError extends Error {
 }
 
 export type LockAttempt = { acquired: true; brokeStale?: string } | { acquired: false; holder: LockInfo | null };
+/** A heartbeat: renewed, or lost (`holder`: who holds the lock now; null when nobody does). */
+export type LockRenewal = { renewed: true } | { renewed: false; holder: LockInfo | null };
 
 /** What the stages ask of a host; tests put a fake behind the same interface. */
 export interface HostDoor {
   readonly exec: HostExec;
   readonly layout: HostLayout;
-  tryLock(holder: string, releaseId: string, staleAfterSeconds: number): Promise<LockAttempt>;
-  unlock(holder: string, force?: boolean): Promise<void>;
+  /** Takes the lock, breaking one whose heartbeat is `leaseSeconds` old (one atomic step on the host). */
+  tryLock(req: LockRequest): Promise<LockAttempt>;
+  /** The holder's heartbeat: only the owner of this acquisition (holder and nonce) renews. */
+  renewLock(owner: LockOwner): Promise<LockRenewal>;
+  /** Releases the lock if `owner` holds it (throws when another does), or whoever holds it ("force"). */
+  unlock(owner: LockOwner | "force"): Promise<void>;
   lockInfo(): Promise<LockInfo | null>;
   facts(): Promise<PrecheckReport>;
   imagesOnHost(refs: readonly string[]): Promise<{ present: string[]; missing: string[] }>;
@@ -75,21 +84,30 @@ export class HostOps implements HostDoor {
     return result;
   }
 
-  async tryLock(holder: string, releaseId: string, staleAfterSeconds: number): Promise<LockAttempt> {
-    const result = await this.exec.run(acquireLock(this.layout, { holder, releaseId, staleAfterSeconds }));
-    if (result.code === 0) {
+  async tryLock(req: LockRequest): Promise<LockAttempt> {
+    const result = await this.exec.run(acquireLock(this.layout, req));
+    if (result.code === 0 && result.stdout.trim() === "acquired") {
       const stale = result.stderr.match(/breaking a stale lock \((.*)\)/)?.[1];
       return stale ? { acquired: true, brokeStale: stale } : { acquired: true };
     }
-    if (result.code === lockBusyExitCode) {
-      const info = await this.lockInfo();
-      return { acquired: false, holder: info };
+    if (result.code === lockBusyExitCode && result.stdout.startsWith("locked")) {
+      return { acquired: false, holder: parseLockInfo(result.stdout.slice("locked".length)) };
     }
     throw new HostCommandError("taking the deploy lock", this.exec.address, result);
   }
 
-  async unlock(holder: string, force = false): Promise<void> {
-    await this.must("releasing the deploy lock", releaseLock(this.layout, holder, force));
+  async renewLock(owner: LockOwner): Promise<LockRenewal> {
+    const result = await this.exec.run(renewLock(this.layout, owner), { timeoutMs: 30_000 });
+    if (result.code === 0 && result.stdout.trim() === "renewed") return { renewed: true };
+    if (result.code === lockBusyExitCode && result.stdout.startsWith("not locked")) return { renewed: false, holder: null };
+    if (result.code === lockBusyExitCode && result.stdout.startsWith("locked")) {
+      return { renewed: false, holder: parseLockInfo(result.stdout.slice("locked".length)) };
+    }
+    throw new HostCommandError("renewing the deploy lock", this.exec.address, result);
+  }
+
+  async unlock(owner: LockOwner | "force"): Promise<void> {
+    await this.must("releasing the deploy lock", releaseLock(this.layout, owner));
   }
 
   async lockInfo(): Promise<LockInfo | null> {

@@ -1,6 +1,7 @@
-// The host deploy lock as a stage: taken before anything changes, released on the way out
-// (also on a second signal). An unreachable host is the first failed precheck: blocked.
-import { lockHolder, takeHostLock } from "../host/lock.js";
+// The host deploy lock as a stage: taken before anything changes, renewed by a heartbeat while
+// the run holds it, released on the way out (also on a second signal) after the heartbeat
+// stops. An unreachable host is the first failed precheck: blocked.
+import { lockHolder, startHeartbeat, takeHostLock } from "../host/lock.js";
 import { HostUnreachableError } from "../host/ssh.js";
 import { stop, type RunContext, type Stage } from "./run.js";
 
@@ -10,8 +11,8 @@ export interface LockOptions {
   /** Queue behind the holder instead of failing. */
   wait?: boolean | undefined;
   waitTimeoutMs?: number | undefined;
-  /** A host lock older than this is abandoned and broken (default one hour). */
-  staleSeconds?: number | undefined;
+  /** A host lock whose heartbeat stopped this long ago is abandoned and broken (default 180 s). */
+  leaseSeconds?: number | undefined;
 }
 
 export function takeLock<C extends RunContext>(options: (ctx: C) => LockOptions): Stage<C> {
@@ -20,14 +21,13 @@ export function takeLock<C extends RunContext>(options: (ctx: C) => LockOptions)
     async run(ctx) {
       const opts = options(ctx);
       const host = ctx.host!;
-      const holder = lockHolder();
       let lock;
       try {
         lock = await takeHostLock(host, {
-          holder,
+          holder: lockHolder(),
           releaseId: opts.label,
           stackName: ctx.stackName,
-          staleSeconds: opts.staleSeconds,
+          leaseSeconds: opts.leaseSeconds,
           wait: opts.wait,
           waitTimeoutMs: opts.waitTimeoutMs,
           log: ctx.log,
@@ -40,7 +40,19 @@ export function takeLock<C extends RunContext>(options: (ctx: C) => LockOptions)
       }
       if (!lock.acquired) return stop("lock-held", lock.message);
       ctx.summary.messages.push(...lock.notes);
-      ctx.onEnd(() => host.unlock(holder), { urgent: true });
+      const { owner } = lock;
+      const heartbeat = startHeartbeat(host, owner, {
+        leaseSeconds: lock.leaseSeconds,
+        log: ctx.log,
+        onLost: (message) => ctx.summary.messages.push(message.replace(/^!!! /, "")),
+      });
+      ctx.onEnd(
+        () => {
+          heartbeat.stop();
+          return host.unlock(owner);
+        },
+        { urgent: true },
+      );
     },
   };
 }

@@ -3,6 +3,7 @@
 export type { PrecheckResult };
 // A check that cannot run (host unreachable) fails with the cause; nothing here changes the host.
 import type { Release, StackConfig } from "../../components/config/schema.js";
+import { describeLock } from "../../components/host-commands/lock.js";
 import { judgePrecheck } from "../../components/host-commands/precheck.js";
 import { errorDetail, firstLine } from "../common/errors.js";
 import type { HostDoor } from "../host/operations.js";
@@ -176,7 +177,7 @@ export function runPrecheckStage<C extends ReleaseContext & { readonly flags: Pr
         summary.prechecks.push({
           name: "no deployment in progress",
           ok: lock === null,
-          detail: lock ? `held by ${lock.holder} (release ${lock.release}, ${lock.ageSeconds} s)` : "host lock free",
+          detail: lock ? `held by ${describeLock(lock)}` : "host lock free",
         });
       }
       for (const p of summary.prechecks) ctx.log.info(`  ${p.ok ? "pass" : "FAIL"} ${p.name}: ${p.detail}`);

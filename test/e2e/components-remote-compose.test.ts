@@ -198,9 +198,10 @@ describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
     expect(onHost(hc.listBackups(layout)).trim().split("\n")).toEqual(
       [...((await ts.stack.outputs()).backups!.value as string[])].sort(),
     );
-    expect(onHost(hc.acquireLock(layout, { holder: "e2e", releaseId: "v1", staleAfterSeconds: 60 })).trim()).toBe("acquired");
+    const owner = { holder: "e2e", nonce: "e2e0001" };
+    expect(onHost(hc.acquireLock(layout, { ...owner, releaseId: "v1", leaseSeconds: 60 })).trim()).toBe("acquired");
     expect(hc.parseLockInfo(onHost(hc.inspectLock(layout)))).toMatchObject({ holder: "e2e", release: "v1" });
-    expect(onHost(hc.releaseLock(layout, "e2e")).trim()).toBe("released");
+    expect(onHost(hc.releaseLock(layout, owner)).trim()).toBe("released");
   });
 
   it("destroy stops the app and keeps its files", async () => {

@@ -1,6 +1,6 @@
 // Helpers for the component e2e tests: a shell on the sandbox host (the real sshd), HTTP to
 // the app, and the stack config of one test's own app dir, project and ports.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { repoRoot } from "../../automation/common/process.js";
 import type { SandboxStackOptions, SandboxTarget } from "../../automation/sandbox/target.js";
@@ -8,23 +8,34 @@ import { readSandboxTarget } from "../../automation/sandbox/target.js";
 
 export const target: SandboxTarget = readSandboxTarget(repoRoot);
 
+const sshArgs = (command: string) => [
+  "-i", target.ssh.privateKeyPath,
+  "-p", String(target.ssh.port),
+  "-o", "BatchMode=yes",
+  "-o", `UserKnownHostsFile=${target.ssh.knownHostsPath}`,
+  "-o", "StrictHostKeyChecking=yes",
+  `${target.ssh.user}@${target.ssh.host}`,
+  command,
+];
+
 /** Runs a command on the sandbox host over SSH (as the deploy does); returns stdout. */
 export function onHost(command: string): string {
-  const r = spawnSync(
-    "ssh",
-    [
-      "-i", target.ssh.privateKeyPath,
-      "-p", String(target.ssh.port),
-      "-o", "BatchMode=yes",
-      "-o", `UserKnownHostsFile=${target.ssh.knownHostsPath}`,
-      "-o", "StrictHostKeyChecking=yes",
-      `${target.ssh.user}@${target.ssh.host}`,
-      command,
-    ],
-    { encoding: "utf8" },
-  );
+  const r = spawnSync("ssh", sshArgs(command), { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`on the host: ${command}\nexit ${r.status}: ${r.stderr}`);
   return r.stdout;
+}
+
+/** onHost without blocking the event loop (timers, other SSH sessions go on meanwhile). */
+export function onHostAsync(command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("ssh", sshArgs(command), { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`on the host: ${command.slice(0, 200)}\nexit ${code}: ${stderr}`))));
+  });
 }
 
 export function sha256(text: string): string {

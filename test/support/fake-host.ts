@@ -4,8 +4,8 @@
 // `calls`, and every command given to `exec` in `exec.commands`. A fake engine linked to it
 // (test/support/fake-engine.ts) applies each successful update here, as the real switch would.
 import type { HostObservation } from "../../components/host-commands/observe.js";
-import type { DeploymentRecord, DeploymentStatus, HostLayout, LockInfo, PrecheckReport } from "../../components/host-commands/index.js";
-import { HostCommandError, type HostDoor, type LockAttempt } from "../../automation/host/operations.js";
+import type { DeploymentRecord, DeploymentStatus, HostLayout, LockInfo, LockOwner, LockRequest, PrecheckReport } from "../../components/host-commands/index.js";
+import { HostCommandError, type HostDoor, type LockAttempt, type LockRenewal } from "../../automation/host/operations.js";
 import { HostUnreachableError, type ExecResult, type HostExec } from "../../automation/host/ssh.js";
 
 /** A HostExec that records each command and answers from a script (default: exit 0, no output). */
@@ -37,6 +37,20 @@ export interface FakeHostOptions {
   address?: string;
   layout?: Partial<HostLayout>;
   facts?: Partial<PrecheckReport>;
+  /** The host's clock in ms (default Date.now; a fake clock makes lock ages exact). */
+  now?: () => number;
+}
+
+/** The lock's info file: who, which acquisition (nonce), when taken, when last renewed. */
+export interface FakeLock extends LockOwner {
+  release: string;
+  time: number;
+  heartbeat: number;
+}
+
+/** What inspectLock prints of a lock, its ages at `now` (epoch seconds, the host's clock). */
+function lockInfoAt(lock: FakeLock, now: number): LockInfo {
+  return { ...lock, ageSeconds: now - lock.time, heartbeatAgeSeconds: now - lock.heartbeat };
 }
 
 export const healthyFacts: PrecheckReport = { diskFreeMb: 20_000, memAvailableMb: 4_000, dockerServer: "27.3.1", compose: "2.29.7", flock: true };
@@ -47,8 +61,8 @@ export class FakeHost implements HostDoor {
   /** Every HostDoor call in order, by method name ("tryLock", "status", …). */
   readonly calls: string[] = [];
 
-  /** The deploy lock; `ageSeconds` is compared with the stale limit on tryLock. */
-  lock: LockInfo | null = null;
+  /** The deploy lock as its info file holds it (times in epoch seconds, from Date.now()). */
+  lock: FakeLock | null = null;
   /** Every holder that took the lock, in order. */
   readonly lockHolders: string[] = [];
   factsReport: PrecheckReport;
@@ -65,11 +79,13 @@ export class FakeHost implements HostDoor {
   onCall: ((call: string) => void) | undefined;
   closeCount = 0;
   private tick = 0;
+  private readonly clockMs: () => number;
 
   constructor(opts: FakeHostOptions = {}) {
     this.exec = new FakeExec(opts.address ?? "deploy@fake-host:22");
     this.layout = { appDir: "/opt/awareness", composeProject: "awareness", composeCommand: "docker compose", ...opts.layout };
     this.factsReport = { ...healthyFacts, ...opts.facts };
+    this.clockMs = opts.now ?? (() => Date.now());
   }
 
   private enter(call: string): void {
@@ -78,38 +94,60 @@ export class FakeHost implements HostDoor {
     if (this.unreachable) throw new HostUnreachableError(this.exec.address, "ECONNREFUSED (connect ECONNREFUSED)");
   }
 
+  private nowSeconds(): number {
+    return Math.floor(this.clockMs() / 1000);
+  }
+
   private failed(what: string, code: number, stderr: string): never {
     throw new HostCommandError(what, this.exec.address, { code, stdout: "", stderr });
   }
 
-  /** Someone else's lock, `ageSeconds` old (default: a minute). */
-  holdLock(holder: string, release: string, ageSeconds = 60): this {
-    this.lock = { holder, release, time: Math.floor(Date.now() / 1000) - ageSeconds, ageSeconds };
+  /**
+   * Someone else's lock, taken `ageSeconds` ago (default: a minute) and last renewed
+   * `heartbeatAgeSeconds` ago (default: when taken).
+   */
+  holdLock(holder: string, release: string, ageSeconds = 60, heartbeatAgeSeconds = ageSeconds, nonce = "0ther0wner"): this {
+    const now = this.nowSeconds();
+    this.lock = { holder, nonce, release, time: now - ageSeconds, heartbeat: now - heartbeatAgeSeconds };
     return this;
   }
 
-  async tryLock(holder: string, releaseId: string, staleAfterSeconds: number): Promise<LockAttempt> {
+  /** As the real command: one atomic step that breaks a lock whose heartbeat is a lease old. */
+  async tryLock(req: LockRequest): Promise<LockAttempt> {
     this.enter("tryLock");
     let brokeStale: string | undefined;
     if (this.lock) {
-      if (this.lock.ageSeconds < staleAfterSeconds) return { acquired: false, holder: { ...this.lock } };
-      brokeStale = `holder=${this.lock.holder} release=${this.lock.release} age=${this.lock.ageSeconds}`;
+      const info = lockInfoAt(this.lock, this.nowSeconds());
+      if (info.heartbeatAgeSeconds! < req.leaseSeconds) return { acquired: false, holder: info };
+      brokeStale = `holder=${info.holder} release=${info.release} age=${info.ageSeconds} heartbeat_age=${info.heartbeatAgeSeconds}`;
     }
-    this.lock = { holder, release: releaseId, time: Math.floor(Date.now() / 1000), ageSeconds: 0 };
-    this.lockHolders.push(holder);
+    const now = this.nowSeconds();
+    this.lock = { holder: req.holder, nonce: req.nonce, release: req.releaseId, time: now, heartbeat: now };
+    this.lockHolders.push(req.holder);
     return brokeStale ? { acquired: true, brokeStale } : { acquired: true };
   }
 
-  async unlock(holder: string, force = false): Promise<void> {
-    this.enter(force ? "unlock --force" : "unlock");
+  /** As the real command: only the same acquisition (holder and nonce) renews. */
+  async renewLock(owner: LockOwner): Promise<LockRenewal> {
+    this.enter("renewLock");
+    if (!this.lock) return { renewed: false, holder: null };
+    if (this.lock.holder !== owner.holder || this.lock.nonce !== owner.nonce) return { renewed: false, holder: lockInfoAt(this.lock, this.nowSeconds()) };
+    this.lock.heartbeat = this.nowSeconds();
+    return { renewed: true };
+  }
+
+  async unlock(owner: LockOwner | "force"): Promise<void> {
+    this.enter(owner === "force" ? "unlock --force" : "unlock");
     if (!this.lock) return;
-    if (!force && this.lock.holder !== holder) this.failed("releasing the deploy lock", 3, `not released: held by ${this.lock.holder}`);
+    if (owner !== "force" && (this.lock.holder !== owner.holder || this.lock.nonce !== owner.nonce)) {
+      this.failed("releasing the deploy lock", 3, `not released: held by ${this.lock.holder}`);
+    }
     this.lock = null;
   }
 
   async lockInfo(): Promise<LockInfo | null> {
     this.enter("lockInfo");
-    return this.lock ? { ...this.lock } : null;
+    return this.lock ? lockInfoAt(this.lock, this.nowSeconds()) : null;
   }
 
   async facts(): Promise<PrecheckReport> {

@@ -19,6 +19,7 @@ import type { Prober } from "../../automation/monitor/probers.js";
 import { proberFor } from "../../automation/monitor/watch.js";
 import { failureIssueFor } from "../../automation/report/markdown.js";
 import { outcomes, type Outcome } from "../../automation/report/outcomes.js";
+import { renderStatus } from "../../automation/report/status-text.js";
 import type { RunSummary } from "../../automation/report/summary.js";
 import { sandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
 import type { CiStatusSource } from "../../automation/stages/prechecks.js";
@@ -104,7 +105,7 @@ function releaseProber(w: World): Prober {
 
 function world(opts: { gitStatus?: string; ci?: CiStatusSource; config?: ConfigMap; prober?: (w: World) => Prober } = {}): World {
   const clock = fakeClock();
-  const host = new FakeHost();
+  const host = new FakeHost({ now: () => clock.now() });
   const stack = new FakeStack("sandbox", opts.config ?? stackConfig(), { host });
   const w = { stack, host, clock, broken: new Set<string>(), cancellation: new Cancellation() } as World;
   w.deps = fakeDeps({
@@ -317,18 +318,29 @@ describe("deploy", () => {
     const ops = w.mark();
     const s = await w.deploy("v1");
     expectEnd(s, "lock-held", "lock");
-    expect(s.messages.join(" ")).toMatch(/alice@elsewhere pid 4242 \(release v0, 120 s ago\)/);
+    expect(s.messages.join(" ")).toMatch(/alice@elsewhere pid 4242 \(release v0, taken 120 s ago, last heartbeat 120 s ago\)/);
+    expect(s.messages.join(" ")).toMatch(/a lock whose heartbeat stops for 180 s is broken automatically/);
     expect(ops()).toEqual([]);
     expect(w.stack.config).toEqual(before);
     expect(w.host.lock?.holder).toBe("alice@elsewhere pid 4242");
     expectHostLeftClean(w);
   });
 
-  it("a stale host lock is broken, said so, and the deploy goes on", async () => {
-    w.host.holdLock("alice@elsewhere pid 4242", "v0", 7200);
-    const s = await w.deploy("v1", { staleLockSeconds: 3600 });
+  it("a stale host lock (no heartbeat for the lease, 180 s by default) is broken, said so, and the deploy goes on", async () => {
+    w.host.holdLock("alice@elsewhere pid 4242", "v0", 7200, 181);
+    const s = await w.deploy("v1");
     expectEnd(s, "deployed-verified", "verdict");
-    expect(s.messages.join(" ")).toMatch(/Broke a stale host lock \(holder=alice@elsewhere/);
+    expect(s.messages.join(" ")).toMatch(/Broke a stale host lock \(holder=alice@elsewhere pid 4242 release=v0 age=7200 heartbeat_age=181\)/);
+    expect(w.host.lockHolders).toEqual([me()]);
+    expect(w.host.lock).toBeNull();
+  });
+
+  it("an old lock whose holder still renews it is held, whatever its age; the lease is the request's", async () => {
+    w.host.holdLock("alice@elsewhere pid 4242", "v0", 7200, 10);
+    expectEnd(await w.deploy("v1"), "lock-held", "lock");
+    expectEnd(await w.deploy("v1", { lockLeaseSeconds: 11 }), "lock-held", "lock");
+    // The old name of the option keeps working, with the new meaning.
+    expectEnd(await w.deploy("v1", { staleLockSeconds: 10 }), "deployed-verified", "verdict");
     expect(w.host.lock).toBeNull();
   });
 
@@ -704,7 +716,7 @@ describe("precheck", () => {
     const s = await precheck({ ...w.base(), releaseId: "v1", gitSha: shaOf("v1"), images: imagesOf("v1") });
     expectEnd(s, "blocked", "prechecks");
     expect(s.prechecks.filter((p) => !p.ok)).toEqual([
-      { name: "no deployment in progress", ok: false, detail: "held by alice@elsewhere pid 4242 (release v7, 30 s)" },
+      { name: "no deployment in progress", ok: false, detail: "held by alice@elsewhere pid 4242 (release v7, taken 30 s ago, last heartbeat 30 s ago)" },
     ]);
     expect(w.host.lock?.holder).toBe("alice@elsewhere pid 4242");
     expect(w.stack.ops()).toEqual([]);
@@ -749,7 +761,7 @@ describe("status", () => {
     const w = world();
     await deployed(w, "v1", "v2");
     w.stack.tags[lastFailedTag] = "v0@1";
-    w.host.holdLock("alice@elsewhere pid 4242", "v3", 5);
+    w.host.holdLock("alice@elsewhere pid 4242", "v3", 50, 5);
     const { summary, report } = await status({ ...w.base(), historySize: 1 });
     expectEnd(summary, "ok", "status");
     expect(report).toMatchObject({
@@ -759,8 +771,9 @@ describe("status", () => {
       verified: [{ id: "v2" }, { id: "v1" }],
       lastFailed: "v0@1",
       host: { current: { id: "v2" }, verified: { id: "v2" } },
-      lock: { holder: "alice@elsewhere pid 4242", release: "v3" },
+      lock: { holder: "alice@elsewhere pid 4242", release: "v3", ageSeconds: 50, heartbeatAgeSeconds: 5 },
     });
+    expect(renderStatus(report!)).toContain("lock held by alice@elsewhere pid 4242 (release v3, taken 50 s ago, last heartbeat 5 s ago)");
     expect(report?.history).toEqual([expect.objectContaining({ update: key(w, 2), result: "succeeded", release: "v2" })]);
     expect(w.stack.ops()).toEqual(["preview", "up", "preview", "up"]);
     expect(w.host.lock?.holder).toBe("alice@elsewhere pid 4242");
@@ -783,7 +796,7 @@ describe("unlock", () => {
     w.host.holdLock("bob@runner-3 pid 99", "v5", 600);
     const s = await unlock(w.base());
     expectEnd(s, "ok", "unlock");
-    expect(s.messages).toEqual(["Released the lock held by bob@runner-3 pid 99 (release v5, 600 s old)."]);
+    expect(s.messages).toEqual(["Released the lock held by bob@runner-3 pid 99 (release v5, taken 600 s ago, last heartbeat 600 s ago)."]);
     expect(w.host.lock).toBeNull();
     expect(w.host.calls).toContain("unlock --force");
     expectHostLeftClean(w);

@@ -1,7 +1,7 @@
 // Every host command as an exact string, the quoting helper against a real /bin/sh, and the
 // scripts that need no docker (lock, deployment record, backups) run for real in a temp dir.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -255,6 +255,121 @@ describe("the switch step", () => {
   });
 });
 
+describe("the deploy lock: one flock-serialised command per operation", () => {
+  const owner = { holder: "alice@ci run 1", nonce: "n0nce42" };
+  const entered = (vars: string, missingAppDir: string, flock = "flock -w 10 9") => [
+    `lock=/opt/awareness/.deploy-lock${vars}`,
+    missingAppDir,
+    `command -v flock >/dev/null 2>&1 || { echo "flock is not installed on $(uname -n): the deploy lock needs it (util-linux or busybox)" >&2; exit 1; }`,
+    `exec 9>>"$lock.flock" && ${flock} || { echo "could not lock $lock.flock on $(uname -n) within 10 s" >&2; exit 1; }`,
+  ];
+  const readInfo = [
+    `h= r= t= b= n=`,
+    `[ -f "$lock/info" ] && while IFS= read -r line; do case $line in holder=*) h=\${line#holder=};; release=*) r=\${line#release=};; time=*) t=\${line#time=};; heartbeat=*) b=\${line#heartbeat=};; nonce=*) n=\${line#nonce=};; esac; done < "$lock/info"`,
+    `case $t in *[!0-9]*) t= ;; esac; case $b in ''|*[!0-9]*) b=$t ;; esac`,
+  ];
+  const printInfo = (indent: string) => [
+    `${indent}if [ -f "$lock/info" ]; then printf 'holder=%s\\nrelease=%s\\ntime=%s\\nheartbeat=%s\\nnonce=%s\\n' "$h" "$r" "$t" "$b" "$n"; else echo noinfo=1; fi`,
+    `${indent}echo "age=\${t:+$((now - t))}"; echo "heartbeat_age=\${b:+$((now - b))}"`,
+  ];
+
+  it("acquire: in the critical section, a live lock is reported, a stale one (or one without info) broken, the info renamed in", () => {
+    expect(hc.acquireLock(v2, { ...owner, releaseId: "v1", leaseSeconds: 180 })).toBe(
+      [
+        ...entered(`; holder='alice@ci run 1'; release=v1; nonce=n0nce42; lease=180`, `mkdir -p /opt/awareness || exit 1`),
+        `now=$(date +%s)`,
+        ...readInfo,
+        `if [ -d "$lock" ]; then`,
+        `  if [ -f "$lock/info" ] && [ -n "$b" ] && [ $((now - b)) -lt "$lease" ]; then`,
+        `    echo locked`,
+        ...printInfo("    "),
+        `    exit 3`,
+        `  fi`,
+        `  if [ -f "$lock/info" ]; then`,
+        `    echo "breaking a stale lock (holder=$h release=$r age=\${t:+$((now - t))} heartbeat_age=\${b:+$((now - b))})" >&2`,
+        `  else`,
+        `    echo "breaking a stale lock (no info file: left by an older version or a crash)" >&2`,
+        `  fi`,
+        `  rm -rf "$lock" || exit 1`,
+        `fi`,
+        `mkdir "$lock" && printf 'holder=%s\\nrelease=%s\\ntime=%s\\nheartbeat=%s\\nnonce=%s\\n' "$holder" "$release" "$now" "$now" "$nonce" > "$lock.info.tmp" && mv -f "$lock.info.tmp" "$lock/info" || { rm -rf "$lock" "$lock.info.tmp"; exit 1; }`,
+        `echo acquired`,
+      ].join("\n"),
+    );
+  });
+
+  it("renew: only the same holder and nonce moves the heartbeat; otherwise who holds it now", () => {
+    expect(hc.renewLock(v2, owner)).toBe(
+      [
+        ...entered(`; holder='alice@ci run 1'; nonce=n0nce42`, `[ -d /opt/awareness ] || { echo "not locked"; exit 3; }`),
+        `[ -d "$lock" ] || { echo "not locked"; exit 3; }`,
+        `now=$(date +%s)`,
+        ...readInfo,
+        `if [ "$h" != "$holder" ] || [ "$n" != "$nonce" ]; then`,
+        `  echo locked`,
+        ...printInfo("  "),
+        `  exit 3`,
+        `fi`,
+        `printf 'holder=%s\\nrelease=%s\\ntime=%s\\nheartbeat=%s\\nnonce=%s\\n' "$h" "$r" "$t" "$now" "$n" > "$lock.info.tmp" && mv -f "$lock.info.tmp" "$lock/info" || exit 1`,
+        `echo renewed`,
+      ].join("\n"),
+    );
+  });
+
+  it("release: by its holder and nonce, or forced", () => {
+    const start = [`[ -d "$lock" ] || { echo "not locked"; exit 0; }`, ...readInfo];
+    expect(hc.releaseLock(v2, owner)).toBe(
+      [
+        ...entered(`; holder='alice@ci run 1'; nonce=n0nce42`, `[ -d /opt/awareness ] || { echo "not locked"; exit 0; }`),
+        ...start,
+        `if [ "$h" = "$holder" ] && [ "$n" = "$nonce" ]; then rm -rf "$lock" && echo released; else echo "not released: held by \${h:-nobody named (no info file)}" >&2; exit 3; fi`,
+      ].join("\n"),
+    );
+    expect(hc.releaseLock(v2, "force")).toBe(
+      [
+        ...entered("", `[ -d /opt/awareness ] || { echo "not locked"; exit 0; }`),
+        ...start,
+        `rm -rf "$lock" && echo "released (forced; was held by \${h:-nobody named: no info file})"`,
+      ].join("\n"),
+    );
+    // A lock of an older version has no nonce: the dead-holder break names it with "".
+    expect(hc.releaseLock(v2, { holder: "bob", nonce: "" }).split("\n")[0]).toBe(`lock=/opt/awareness/.deploy-lock; holder=bob; nonce=''`);
+  });
+
+  it("inspect: under a shared lock, the fields with both ages", () => {
+    expect(hc.inspectLock(v2)).toBe(
+      [
+        ...entered("", `[ -d /opt/awareness ] || { echo unlocked; exit 0; }`, "flock -s -w 10 9"),
+        `[ -d "$lock" ] || { echo unlocked; exit 0; }`,
+        `now=$(date +%s)`,
+        ...readInfo,
+        ...printInfo(""),
+      ].join("\n"),
+    );
+  });
+
+  it("refuses values that would break the info file or the command", () => {
+    expect(() => hc.acquireLock(v2, { ...owner, holder: "a\nb", releaseId: "v1", leaseSeconds: 60 })).toThrow(/single line/);
+    expect(() => hc.acquireLock(v2, { ...owner, releaseId: "v1\nholder=me", leaseSeconds: 60 })).toThrow(/single line/);
+    expect(() => hc.acquireLock(v2, { ...owner, nonce: "x; rm -rf /", releaseId: "v1", leaseSeconds: 60 })).toThrow(/nonce/);
+    expect(() => hc.acquireLock(v2, { ...owner, nonce: "", releaseId: "v1", leaseSeconds: 60 })).toThrow(/nonce/);
+    expect(() => hc.renewLock(v2, { ...owner, nonce: "" })).toThrow(/nonce/);
+    expect(() => hc.acquireLock(v2, { ...owner, releaseId: "v1", leaseSeconds: 0 })).toThrow(/lease/);
+    expect(() => hc.acquireLock(v2, { ...owner, releaseId: "v1", leaseSeconds: 2.5 })).toThrow(/lease/);
+  });
+
+  it("parses both ages, a lock without info, and says both in one line", () => {
+    const info = hc.parseLockInfo("holder=alice\nrelease=v1\ntime=1000\nheartbeat=1100\nnonce=abc\nage=130\nheartbeat_age=30\n");
+    expect(info).toEqual({ holder: "alice", nonce: "abc", release: "v1", time: 1000, heartbeat: 1100, ageSeconds: 130, heartbeatAgeSeconds: 30 });
+    expect(hc.describeLock(info!)).toBe("alice (release v1, taken 130 s ago, last heartbeat 30 s ago)");
+    const noInfo = hc.parseLockInfo("noinfo=1\nage=\nheartbeat_age=\n");
+    expect(noInfo).toMatchObject({ holder: "", noInfo: true, ageSeconds: null, heartbeatAgeSeconds: null });
+    expect(hc.describeLock(noInfo!)).toMatch(/without its info file.*stale/);
+    expect(hc.parseLockInfo("unlocked\n")).toBeNull();
+    expect(hc.parseLockInfo("not locked\n")).toBeNull();
+  });
+});
+
 describe("scripts that need no docker, run for real in a temp app dir", () => {
   const fresh = () => {
     const dir = mkdtempSync(join(tmpdir(), "hc-"));
@@ -262,58 +377,142 @@ describe("scripts that need no docker, run for real in a temp app dir", () => {
     return { dir, layout };
   };
 
-  it("lock: acquire, refuse a second holder, inspect, release only by the holder", () => {
+  const lockDir = (layout: hc.HostLayout) => join(layout.appDir, ".deploy-lock");
+  const writeInfo = (layout: hc.HostLayout, text: string) => {
+    mkdirSync(lockDir(layout), { recursive: true });
+    writeFileSync(join(lockDir(layout), "info"), text);
+  };
+  const readInfo = (layout: hc.HostLayout) => readFileSync(join(lockDir(layout), "info"), "utf8");
+  const epoch = () => Math.floor(Date.now() / 1000);
+  const alice = { holder: "alice@ci run 1", nonce: "a1" };
+
+  it("lock: acquire, refuse a second holder (with the holder's fields), inspect, renew and release only by the same acquisition", () => {
     const { layout } = fresh();
-    const req = { holder: "alice@ci run 1", releaseId: "v1", staleAfterSeconds: 600 };
-    expect(hc.acquireLock(layout, req)).toBe(
-      [
-        `lock=${layout.appDir}/.deploy-lock; holder='alice@ci run 1'; release=v1`,
-        `mkdir -p ${layout.appDir} || exit 1`,
-        `if ! mkdir "$lock" 2>/dev/null; then`,
-        `  since=$(sed -n 's/^time=//p' "$lock/info" 2>/dev/null); now=$(date +%s)`,
-        `  info=$(tr '\\n' ' ' < "$lock/info" 2>/dev/null)`,
-        `  if [ -n "$since" ] && [ $((now - since)) -ge 600 ]; then`,
-        `    echo "breaking a stale lock ($info age=$((now - since)))" >&2; rm -rf "$lock"`,
-        `    mkdir "$lock" 2>/dev/null || { echo "locked (taken while breaking a stale lock)"; exit 3; }`,
-        `  else`,
-        `    echo "locked $info age=$(( now - \${since:-$now} ))"; exit 3`,
-        `  fi`,
-        `fi`,
-        `printf 'holder=%s\\nrelease=%s\\ntime=%s\\n' "$holder" "$release" "$(date +%s)" > "$lock/info.tmp" && mv -f "$lock/info.tmp" "$lock/info" || { rm -rf "$lock"; exit 1; }`,
-        `echo acquired`,
-      ].join("\n"),
-    );
-    expect(runSh(hc.acquireLock(layout, req))).toMatchObject({ code: 0, stdout: "acquired\n" });
-    const second = runSh(hc.acquireLock(layout, { ...req, holder: "bob" }));
-    expect(second.code).toBe(hc.lockBusyExitCode);
-    expect(second.stdout).toMatch(/^locked holder=alice@ci run 1 release=v1 time=\d+ {2}age=\d+\n$/);
-    const info = hc.parseLockInfo(runSh(hc.inspectLock(layout)).stdout);
-    expect(info).toMatchObject({ holder: "alice@ci run 1", release: "v1" });
-    expect(info!.ageSeconds).toBeGreaterThanOrEqual(0);
-    expect(runSh(hc.releaseLock(layout, "bob")).code).toBe(hc.lockBusyExitCode);
-    expect(runSh(hc.releaseLock(layout, "alice@ci run 1")).stdout).toBe("released\n");
+    const req = { ...alice, releaseId: "v1", leaseSeconds: 600 };
     expect(runSh(hc.inspectLock(layout)).stdout).toBe("unlocked\n");
-    expect(hc.parseLockInfo("unlocked\n")).toBeNull();
+    expect(runSh(hc.acquireLock(layout, req))).toMatchObject({ code: 0, stdout: "acquired\n", stderr: "" });
+    expect(readInfo(layout)).toMatch(/^holder=alice@ci run 1\nrelease=v1\ntime=(\d+)\nheartbeat=\1\nnonce=a1\n$/);
+    const second = runSh(hc.acquireLock(layout, { ...req, holder: "bob", nonce: "b1" }));
+    expect(second.code).toBe(hc.lockBusyExitCode);
+    expect(second.stdout).toMatch(/^locked\nholder=alice@ci run 1\nrelease=v1\ntime=\d+\nheartbeat=\d+\nnonce=a1\nage=\d+\nheartbeat_age=\d+\n$/);
+    // The same holder with another nonce is another acquisition: refused too.
+    expect(runSh(hc.acquireLock(layout, { ...req, nonce: "a2" })).code).toBe(hc.lockBusyExitCode);
+
+    // Taken 100 s ago, renewed 40 s ago: inspect says both.
+    const now = epoch();
+    writeInfo(layout, `holder=alice@ci run 1\nrelease=v1\ntime=${now - 100}\nheartbeat=${now - 40}\nnonce=a1\n`);
+    const info = hc.parseLockInfo(runSh(hc.inspectLock(layout)).stdout)!;
+    expect(info).toMatchObject({ holder: "alice@ci run 1", release: "v1", nonce: "a1", time: now - 100, heartbeat: now - 40 });
+    expect(info.ageSeconds).toBeGreaterThanOrEqual(100);
+    expect(info.heartbeatAgeSeconds).toBeGreaterThanOrEqual(40);
+    expect(info.heartbeatAgeSeconds).toBeLessThan(45);
+
+    const stranger = runSh(hc.renewLock(layout, { ...alice, nonce: "a2" }));
+    expect(stranger.code).toBe(hc.lockBusyExitCode);
+    expect(stranger.stdout).toMatch(/^locked\nholder=alice@ci run 1\n/);
+    expect(runSh(hc.renewLock(layout, alice))).toMatchObject({ code: 0, stdout: "renewed\n" });
+    const renewed = readInfo(layout).match(/^holder=alice@ci run 1\nrelease=v1\ntime=(\d+)\nheartbeat=(\d+)\nnonce=a1\n$/)!;
+    expect(Number(renewed[1])).toBe(now - 100);
+    expect(Number(renewed[2])).toBeGreaterThanOrEqual(now);
+    expect(readdirSync(layout.appDir).sort()).toEqual([".deploy-lock", ".deploy-lock.flock"]);
+
+    const refused = runSh(hc.releaseLock(layout, { holder: "bob", nonce: "a1" }));
+    expect(refused).toMatchObject({ code: hc.lockBusyExitCode, stderr: "not released: held by alice@ci run 1\n" });
+    expect(runSh(hc.releaseLock(layout, { ...alice, nonce: "a2" })).code).toBe(hc.lockBusyExitCode);
+    expect(runSh(hc.releaseLock(layout, alice)).stdout).toBe("released\n");
+    expect(runSh(hc.inspectLock(layout)).stdout).toBe("unlocked\n");
+    expect(runSh(hc.releaseLock(layout, alice))).toMatchObject({ code: 0, stdout: "not locked\n" });
+    expect(runSh(hc.renewLock(layout, alice))).toMatchObject({ code: hc.lockBusyExitCode, stdout: "not locked\n" });
   });
 
-  it("lock: a lock older than the stale limit is broken, and says so", () => {
+  it("lock: the lease, not the age: a lock whose heartbeat is a lease old is broken (and says so); an old one renewed lately is not", () => {
     const { layout } = fresh();
-    mkdirSync(join(layout.appDir, ".deploy-lock"), { recursive: true });
-    const old = Math.floor(Date.now() / 1000) - 3600;
-    writeFileSync(join(layout.appDir, ".deploy-lock", "info"), `holder=crashed\nrelease=v0\ntime=${old}\n`);
-    const r = runSh(hc.acquireLock(layout, { holder: "new", releaseId: "v2", staleAfterSeconds: 600 }));
+    const now = epoch();
+    writeInfo(layout, `holder=busy\nrelease=v0\ntime=${now - 7200}\nheartbeat=${now - 10}\nnonce=x\n`);
+    expect(runSh(hc.acquireLock(layout, { holder: "new", nonce: "n", releaseId: "v2", leaseSeconds: 180 })).code).toBe(hc.lockBusyExitCode);
+    writeInfo(layout, `holder=crashed\nrelease=v0\ntime=${now - 7200}\nheartbeat=${now - 200}\nnonce=x\n`);
+    const r = runSh(hc.acquireLock(layout, { holder: "new", nonce: "n", releaseId: "v2", leaseSeconds: 180 }));
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/breaking a stale lock \(holder=crashed release=v0/);
-    expect(readFileSync(join(layout.appDir, ".deploy-lock", "info"), "utf8")).toMatch(/^holder=new\nrelease=v2\ntime=\d+\n$/);
+    expect(r.stderr).toMatch(/^breaking a stale lock \(holder=crashed release=v0 age=72\d\d heartbeat_age=2\d\d\)\n$/);
+    expect(readInfo(layout)).toMatch(/^holder=new\nrelease=v2\ntime=(\d+)\nheartbeat=\1\nnonce=n\n$/);
   });
 
-  it("lock: a hostile holder is written literally, and a multi-line one is refused", () => {
+  it("lock: a lock dir without its info file is stale at once; one of an older version (no heartbeat) is judged by its time", () => {
+    const { layout } = fresh();
+    mkdirSync(lockDir(layout), { recursive: true });
+    expect(hc.parseLockInfo(runSh(hc.inspectLock(layout)).stdout)).toMatchObject({ noInfo: true, heartbeatAgeSeconds: null });
+    const r = runSh(hc.acquireLock(layout, { holder: "new", nonce: "n", releaseId: "v2", leaseSeconds: 3600 }));
+    expect(r).toMatchObject({ code: 0, stdout: "acquired\n", stderr: "breaking a stale lock (no info file: left by an older version or a crash)\n" });
+
+    const now = epoch();
+    writeInfo(layout, `holder=old\nrelease=v0\ntime=${now - 30}\n`);
+    expect(hc.parseLockInfo(runSh(hc.inspectLock(layout)).stdout)).toMatchObject({ holder: "old", nonce: "", heartbeat: now - 30 });
+    expect(runSh(hc.acquireLock(layout, { holder: "new", nonce: "n", releaseId: "v2", leaseSeconds: 60 })).code).toBe(hc.lockBusyExitCode);
+    expect(runSh(hc.acquireLock(layout, { holder: "new", nonce: "n", releaseId: "v2", leaseSeconds: 20 })).code).toBe(0);
+    // The dead-holder break of an older version's lock names it by holder and the empty nonce.
+    writeInfo(layout, `holder=old\nrelease=v0\ntime=${now}\n`);
+    expect(runSh(hc.releaseLock(layout, { holder: "old", nonce: "" })).stdout).toBe("released\n");
+    writeInfo(layout, `holder=other\nrelease=v0\ntime=${now}\nheartbeat=${now}\nnonce=z\n`);
+    expect(runSh(hc.releaseLock(layout, "force")).stdout).toBe("released (forced; was held by other)\n");
+  });
+
+  it("lock: a hostile holder is written literally", () => {
     const { layout } = fresh();
     const holder = "x'; touch pwned; echo '$(id) `id`";
-    expect(runSh(hc.acquireLock(layout, { holder, releaseId: "v1", staleAfterSeconds: 60 })).code).toBe(0);
-    expect(readFileSync(join(layout.appDir, ".deploy-lock", "info"), "utf8").split("\n")[0]).toBe(`holder=${holder}`);
+    expect(runSh(hc.acquireLock(layout, { holder, nonce: "h", releaseId: "v1", leaseSeconds: 60 })).code).toBe(0);
+    expect(readInfo(layout).split("\n")[0]).toBe(`holder=${holder}`);
+    expect(runSh(hc.renewLock(layout, { holder, nonce: "h" })).stdout).toBe("renewed\n");
+    expect(readInfo(layout).split("\n")[0]).toBe(`holder=${holder}`);
     expect(readdirSync(layout.appDir)).not.toContain("pwned");
-    expect(() => hc.acquireLock(layout, { holder: "a\nb", releaseId: "v1", staleAfterSeconds: 60 })).toThrow(/single line/);
+  });
+
+  it("lock: without flock on the host every operation fails naming the host, and nothing is taken", () => {
+    const { dir, layout } = fresh();
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    for (const tool of ["mkdir", "date", "rm", "mv", "uname"]) {
+      const found = execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim();
+      symlinkSync(found, join(bin, tool));
+    }
+    const host = execFileSync("uname", ["-n"], { encoding: "utf8" }).trim();
+    for (const command of [
+      hc.acquireLock(layout, { ...alice, releaseId: "v1", leaseSeconds: 60 }),
+      hc.renewLock(layout, alice),
+      hc.releaseLock(layout, alice),
+      hc.inspectLock(layout),
+    ]) {
+      expect(runSh(command, { env: { PATH: bin } })).toMatchObject({
+        code: 1,
+        stdout: "",
+        stderr: `flock is not installed on ${host}: the deploy lock needs it (util-linux or busybox)\n`,
+      });
+    }
+    expect(readdirSync(layout.appDir)).toEqual([]);
+  });
+
+  it("lock: 4 acquirers at once, 40 times (half from a stale lock): exactly one acquires each time", () => {
+    const { dir, layout } = fresh();
+    const scripts = [1, 2, 3, 4].map((k) => {
+      const file = join(dir, `acquire-${k}.sh`);
+      writeFileSync(file, hc.acquireLock(layout, { holder: `c${k}`, nonce: `n${k}`, releaseId: "v1", leaseSeconds: 60 }));
+      return file;
+    });
+    const trial = [
+      `i=0; while [ $i -lt 40 ]; do`,
+      `  rm -rf ${lockDir(layout)}; rm -f ${dir}/out.*`,
+      `  [ $((i % 2)) = 1 ] && mkdir -p ${lockDir(layout)} && printf 'holder=dead\\nrelease=v0\\ntime=1\\nheartbeat=1\\nnonce=d\\n' > ${lockDir(layout)}/info`,
+      ...scripts.map((s, k) => `  (sh ${s} >/dev/null 2>&1 && echo c${k + 1}) > ${dir}/out.${k + 1} &`),
+      `  wait; echo "$(cat ${dir}/out.* | tr '\\n' ' ')|$(sed -n 's/^holder=//p' ${lockDir(layout)}/info)"; i=$((i + 1))`,
+      `done`,
+    ].join("\n");
+    const r = runSh(trial);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.trim().split("\n");
+    expect(rows).toHaveLength(40);
+    for (const row of rows) {
+      const [winners, holder] = row.split("|");
+      expect(winners!.trim().split(" ").filter(Boolean)).toEqual([holder]);
+    }
   });
 
   it("deployment record: mark verified only the current release; read it back (the shape parses)", () => {

@@ -5,6 +5,11 @@ import {
   imagesPresent,
   inspectLock,
   listBackups,
+  listBackupSets,
+  markReleaseFailed,
+  parseBackupSets,
+  parseRestoreOutput,
+  restoreBackupSet,
   parseRegistryCheck,
   parseRunningServices,
   registryHasImages,
@@ -18,11 +23,13 @@ import {
   precheckProbe,
   readDeploymentStatus,
   releaseLock,
-  restoreNewestBackups,
+  type BackupSet,
   type DeploymentStatus,
   type HostLayout,
   type LockInfo,
   type PrecheckReport,
+  type RestoreResult,
+  type RestoreSetArgs,
 } from "../../components/host-commands/index.js";
 import type { ExecResult, HostExec } from "./ssh.js";
 
@@ -53,8 +60,13 @@ export interface HostDoor {
   status(): Promise<DeploymentStatus | null>;
   running(): Promise<{ service: string; image: string; state: string }[]>;
   markVerified(releaseId: string): Promise<void>;
+  /** Records the release as the last one that failed its health check on this host. */
+  markFailed(releaseId: string, reason: string): Promise<void>;
   backups(): Promise<string[]>;
-  restoreNewestBackups(): Promise<string>;
+  /** The backup sets on the host, oldest first. */
+  backupSets(): Promise<BackupSet[]>;
+  /** Restores one set by name (the current files become a set first); what it printed, parsed. */
+  restoreBackupSet(args: Omit<RestoreSetArgs, "layout">): Promise<RestoreResult>;
   close(): void;
 }
 
@@ -126,7 +138,16 @@ export class HostOps implements HostDoor {
     return out.split("\n").filter(Boolean);
   }
 
-  async restoreNewestBackups(): Promise<string> {
-    return (await this.must("restoring from backups", restoreNewestBackups(this.layout), 300_000)).stdout;
+  async markFailed(releaseId: string, reason: string): Promise<void> {
+    await this.must(`recording ${releaseId} as failed in deployment.json`, markReleaseFailed(this.layout, releaseId, reason));
+  }
+
+  async backupSets(): Promise<BackupSet[]> {
+    return parseBackupSets((await this.must("listing backup sets", listBackupSets(this.layout))).stdout, this.layout);
+  }
+
+  async restoreBackupSet(args: Omit<RestoreSetArgs, "layout">): Promise<RestoreResult> {
+    const out = await this.must(`restoring backup set ${args.set}`, restoreBackupSet({ ...args, layout: this.layout }), 300_000);
+    return parseRestoreOutput(out.stdout);
   }
 }

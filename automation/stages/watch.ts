@@ -1,7 +1,7 @@
 // After the update: the health monitor watches the release, and the verdict makes it
 // verified or hands it to the automatic rollback. A cancelled watch leaves the release live
 // and recorded as unverified.
-import { CancelledError } from "../common/errors.js";
+import { CancelledError, firstLine } from "../common/errors.js";
 import type { MonitorReport } from "../monitor/monitor.js";
 import { watchRelease } from "../monitor/watch.js";
 import type { DeployUpContext } from "./apply.js";
@@ -54,6 +54,8 @@ export const judgeRelease = stage<WatchContext>("verdict", async (ctx) => {
     return stop("deployed-verified", `${id} is live and verified.`);
   }
   await recordFailed(ctx.engine!.detached(), id, ctx.up?.summary.update);
+  // The host keeps its own record (a restore reads it when the stack state is gone).
+  await ctx.host!.markFailed(id, verdict.detail).catch((err: unknown) => ctx.log.warn(`could not record ${id} as failed on the host: ${firstLine(err)}`));
   const target = (await verifiedReleases(ctx.engine!)).find((v) => v.id !== id);
   ctx.failure = { reason: `automatic: ${id} failed its health check (${verdict.detail})`, ...(target ? { target } : {}) };
   if (!target) {

@@ -17,6 +17,8 @@ const statusFileName = "deployment.json";
 /** The files a deploy replaces and backs up, in this order. */
 export const managedFiles = [composeFileName, envFileName, statusFileName] as const;
 const stagingDirName = ".staging";
+/** One folder per switch below it: the files that switch replaced, and their manifest. */
+export const backupsDirName = "backups";
 const lockDirName = ".deploy-lock";
 
 export const paths = (layout: HostLayout) => ({
@@ -24,6 +26,7 @@ export const paths = (layout: HostLayout) => ({
   envFile: `${layout.appDir}/${envFileName}`,
   statusFile: `${layout.appDir}/${statusFileName}`,
   stagingDir: `${layout.appDir}/${stagingDirName}`,
+  backupsDir: `${layout.appDir}/${backupsDirName}`,
   lockDir: `${layout.appDir}/${lockDirName}`,
 });
 

@@ -147,7 +147,9 @@ export class HostOps implements HostDoor {
   }
 
   async restoreBackupSet(args: Omit<RestoreSetArgs, "layout">): Promise<RestoreResult> {
-    const out = await this.must(`restoring backup set ${args.set}`, restoreBackupSet({ ...args, layout: this.layout }), 300_000);
+    // Room for the start timeout on top of the copies, the pulls compose may do and the wait.
+    const timeoutMs = Math.max(300_000, (args.startTimeoutSeconds + 240) * 1000);
+    const out = await this.must(`restoring backup set ${args.set}`, restoreBackupSet({ ...args, layout: this.layout }), timeoutMs);
     return parseRestoreOutput(out.stdout);
   }
 }

@@ -5,7 +5,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { deploy, type DeployRequest } from "./commands/deploy.js";
 import { precheck } from "./commands/precheck.js";
 import { preview } from "./commands/preview.js";
-import { restore } from "./commands/restore.js";
+import { restore, restoreConfirmWord } from "./commands/restore.js";
 import { confirmWord, rollback } from "./commands/rollback.js";
 import { status } from "./commands/status.js";
 import { trustHost } from "./commands/trust-host.js";
@@ -172,12 +172,13 @@ program.addCommand(
     ),
 );
 program.addCommand(
-  command("restore", "break glass: put back the host's newest *.backup files, start them, refresh the stack")
-    .requiredOption("--confirm <word>", "type RESTORE to confirm")
-    .action(async (o: CommonOptions & { confirm: string }) => {
-      if (o.confirm !== "RESTORE") throw new InvalidArgumentError("restore refused: --confirm must be exactly RESTORE");
-      return finish(await restore(runOptions(o)), o);
-    }),
+  command("restore", "break glass: put back a backup set of the host (the last verified release by default), refresh, watch it")
+    .requiredOption("--confirm <word>", `type ${restoreConfirmWord} to confirm`)
+    .option("--release <id>", "a release id (its newest backup set) or a set's name (default: the last verified release)")
+    .option("--force", "restore a release recorded as failed")
+    .action(async (o: CommonOptions & { confirm: string; release?: string; force?: boolean }) =>
+      finish(await restore({ ...runOptions(o), confirm: o.confirm, release: o.release, force: o.force }), o),
+    ),
 );
 program.addCommand(
   command("status", "the live and the last verified release, the host's deployment.json, recent history").action(async (o: CommonOptions) => {

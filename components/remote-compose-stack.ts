@@ -41,7 +41,7 @@ export interface RemoteComposeStackArgs {
   release: Release;
   /** Secret env for services with releaseEnv. Default: none. */
   secretEnv?: pulumi.Input<Record<string, string>>;
-  /** Backups of each file kept on the host. Default: 5. */
+  /** Backup sets (one per switch: the files it replaced and their manifest) kept on the host. Default: 5. */
   retainBackups?: number;
   /** Seconds the containers may take to run after `up -d`. Default: 90. */
   startTimeoutSeconds?: number;
@@ -61,7 +61,7 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
   readonly composeFile: pulumi.Output<string>;
   readonly composeSha256: pulumi.Output<string>;
   readonly release: pulumi.Output<ReleaseRecord>;
-  /** Backup files on the host after this deploy (absolute paths). */
+  /** Backup files on the host after this deploy (absolute paths, oldest set first). */
   readonly backups: pulumi.Output<string[]>;
   readonly deploymentStatusPath: string;
   /** The steps before the switch: image pulls (host resolver) or the registry login (registry resolver). */

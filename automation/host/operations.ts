@@ -8,6 +8,11 @@ import {
   observeHost,
   parseObservation,
   type HostObservation,
+  listBackupSets,
+  markReleaseFailed,
+  parseBackupSets,
+  parseRestoreOutput,
+  restoreBackupSet,
   parseRegistryCheck,
   parseRunningServices,
   registryHasImages,
@@ -22,13 +27,15 @@ import {
   readDeploymentStatus,
   releaseLock,
   renewLock,
-  restoreNewestBackups,
+  type BackupSet,
   type DeploymentStatus,
   type HostLayout,
   type LockInfo,
   type LockOwner,
   type LockRequest,
   type PrecheckReport,
+  type RestoreResult,
+  type RestoreSetArgs,
 } from "../../components/host-commands/index.js";
 import type { ExecResult, HostExec } from "./ssh.js";
 
@@ -67,8 +74,13 @@ export interface HostDoor {
   /** The record, the compose file's hash and the containers, in one round trip. */
   observe(): Promise<HostObservation>;
   markVerified(releaseId: string): Promise<void>;
+  /** Records the release as the last one that failed its health check on this host. */
+  markFailed(releaseId: string, reason: string): Promise<void>;
   backups(): Promise<string[]>;
-  restoreNewestBackups(): Promise<string>;
+  /** The backup sets on the host, oldest first. */
+  backupSets(): Promise<BackupSet[]>;
+  /** Restores one set by name (the current files become a set first); what it printed, parsed. */
+  restoreBackupSet(args: Omit<RestoreSetArgs, "layout">): Promise<RestoreResult>;
   close(): void;
 }
 
@@ -153,7 +165,18 @@ export class HostOps implements HostDoor {
     return out.split("\n").filter(Boolean);
   }
 
-  async restoreNewestBackups(): Promise<string> {
-    return (await this.must("restoring from backups", restoreNewestBackups(this.layout), 300_000)).stdout;
+  async markFailed(releaseId: string, reason: string): Promise<void> {
+    await this.must(`recording ${releaseId} as failed in deployment.json`, markReleaseFailed(this.layout, releaseId, reason));
+  }
+
+  async backupSets(): Promise<BackupSet[]> {
+    return parseBackupSets((await this.must("listing backup sets", listBackupSets(this.layout))).stdout, this.layout);
+  }
+
+  async restoreBackupSet(args: Omit<RestoreSetArgs, "layout">): Promise<RestoreResult> {
+    // Room for the start timeout on top of the copies, the pulls compose may do and the wait.
+    const timeoutMs = Math.max(300_000, (args.startTimeoutSeconds + 240) * 1000);
+    const out = await this.must(`restoring backup set ${args.set}`, restoreBackupSet({ ...args, layout: this.layout }), timeoutMs);
+    return parseRestoreOutput(out.stdout);
   }
 }

@@ -39,9 +39,7 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
   if (summary.finishedAt) facts.push(`**Took** ${formatDuration(Date.parse(summary.finishedAt) - Date.parse(summary.startedAt))}`);
   out.push(facts.join(" · "), "", `Started ${summary.startedAt}${summary.finishedAt ? `, finished ${summary.finishedAt}` : ""}.`, "");
 
-  if (summary.messages.length > 0) {
-    out.push(...summary.messages.map((m) => `> ${oneLine(m)}`), "");
-  }
+  if (summary.messages.length > 0) out.push(...summary.messages.map((m) => `> ${oneLine(m)}`), "");
 
   if (summary.release) {
     const r = summary.release;
@@ -76,6 +74,9 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
   }
 
   if (summary.up) out.push("### Update", "", ...renderUp(summary.up), "");
+
+  const r = summary.restore;
+  if (r) out.push("### Restore", "", `Backup set \`${r.set}\` (release \`${r.release}\`) replaced \`${r.from}\`${r.backup ? `, whose files are now the set \`${r.backup}\` (restore it to undo this)` : ""}.`, "");
 
   if (summary.monitor) out.push("### Health monitor", "", ...renderMonitor(summary.monitor, options), "");
 
@@ -157,9 +158,9 @@ export function nextSteps(summary: RunSummary, options: RenderOptions = {}): str
     "Review the nginx configuration and that the health endpoints answer on the host.",
   ];
   const rollbackChecks = [
-    `Ensure backups exist: \`ssh ${ssh} "ls -la ${appDir}/*.backup"\`.`,
+    `Ensure backups exist: \`ssh ${ssh} "ls -la ${appDir}/backups/*/"\` (one set per switch, each with a manifest.json naming its release).`,
     `Check the Docker service: \`ssh ${ssh} "systemctl status docker"\`, and that the previous images are still on the host (\`docker images\`).`,
-    `If the stack state is unusable, restore from the host's backups with the \`restore\` command; document any manual intervention in the deployment issue.`,
+    `If the stack state is unusable, restore the last verified release from the host's backup sets with the \`restore\` command (\`--release\` picks another); document any manual intervention in the deployment issue.`,
   ];
   switch (summary.outcome) {
     case "deployed-verified":
@@ -184,6 +185,7 @@ export function nextSteps(summary: RunSummary, options: RenderOptions = {}): str
       return ["The update did not complete: read its error above.", ...healthChecks];
     case "failed-no-rollback":
     case "rollback-failed":
+    case "restore-failed":
       return ["**The app may be down: act now.**", ...healthChecks, ...rollbackChecks];
     case "cancelled":
       return [

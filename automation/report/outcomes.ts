@@ -18,7 +18,7 @@ export const outcomes = {
   running: { exitCode: ExitCode.Unexpected, tone: "warn", headline: "still running (the driver stopped before an outcome)", failure: false },
   "deployed-verified": { exitCode: ExitCode.Ok, tone: "ok", headline: "deployed and verified", failure: false },
   "rollback-done": { exitCode: ExitCode.Ok, tone: "ok", headline: "rollback done", failure: false },
-  restored: { exitCode: ExitCode.Ok, tone: "ok", headline: "restored from the host's backups", failure: false },
+  restored: { exitCode: ExitCode.Ok, tone: "ok", headline: "restored from a backup set on the host, and verified", failure: false },
   ok: { exitCode: ExitCode.Ok, tone: "ok", headline: "done", failure: false },
   error: { exitCode: ExitCode.Unexpected, tone: "fail", headline: "unexpected error", failure: true },
   usage: { exitCode: ExitCode.Usage, tone: "fail", headline: "bad command line, stack or target: nothing was run", failure: false },
@@ -28,6 +28,7 @@ export const outcomes = {
   "up-failed": { exitCode: ExitCode.FailedRolledBack, tone: "fail", headline: "update failed, the previous release keeps running", failure: true },
   "failed-no-rollback": { exitCode: ExitCode.FailedNoRollback, tone: "fail", headline: "failed, no rollback possible", failure: true },
   "rollback-failed": { exitCode: ExitCode.FailedNoRollback, tone: "fail", headline: "failed, and the rollback failed too", failure: true },
+  "restore-failed": { exitCode: ExitCode.FailedNoRollback, tone: "fail", headline: "restored, but the restored release failed its health check", failure: true },
   "lock-held": { exitCode: ExitCode.LockHeld, tone: "warn", headline: "not run: another deployment holds the lock", failure: false },
   cancelled: { exitCode: ExitCode.Cancelled, tone: "warn", headline: "cancelled by a signal: the locks are released", failure: false },
 } as const satisfies Record<string, OutcomeInfo>;
@@ -38,10 +39,10 @@ export type Outcome = keyof typeof outcomes;
 const exitCodeWords: Readonly<Record<ExitCodeValue, string>> = {
   0: "success: deployed and verified, rolled back or restored on request, or the command ran",
   1: "unexpected error (read the messages; a failure issue is opened)",
-  2: "bad command line, unknown stack or rollback target, or invalid config: nothing was run",
+  2: "bad command line, unknown stack, rollback target or backup set, a failed release to restore without --force, or invalid config: nothing was run",
   3: "blocked by a precheck or the preview's replace policy: the host was not changed",
   4: "the release failed and the previous release runs again",
-  5: "the release failed and no healthy release could be brought back",
+  5: "the release failed and no healthy release could be brought back (or a restored one failed its health check)",
   6: "another deployment holds the lock",
   7: "cancelled by SIGTERM/SIGINT: the locks are released, the report says what runs",
 };

@@ -29,7 +29,7 @@ export function renderStatus(r: StatusReport): string {
     `  last verified:  ${r.lastVerified ? `${r.lastVerified.id} (update ${r.lastVerified.update})` : "none"}`,
     `  last failed:    ${r.lastFailed ?? "none"}`,
     `  unverified:     ${r.unverified ? `${r.unverified} (its watch was cancelled)` : "none"}`,
-    `  host:           ${r.hostError ? `unreachable: ${r.hostError}` : `current ${r.host?.current?.id ?? "none"}, verified ${r.host?.verified?.id ?? "none"}, lock ${r.lock ? `held by ${describeLock(r.lock)}` : "free"}`}`,
+    `  host:           ${r.hostError ? `unreachable: ${r.hostError}` : `current ${r.host?.current?.id ?? "none"}, verified ${r.host?.verified?.id ?? "none"}, failed ${r.host?.failed?.id ?? "none"}, lock ${r.lock ? `held by ${describeLock(r.lock)}` : "free"}`}`,
     "  history:",
     ...r.history.map((h) => `    ${h.startTime} ${h.result.padEnd(9)} ${h.release ?? "-"}  ${h.message}`),
   ];

@@ -140,6 +140,8 @@ export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
 export async function failRelease(ctx: DeployUpContext, reason: string): Promise<Stop | void> {
   const id = ctx.release!.id;
   await recordFailed(ctx.engine!.detached(), id, ctx.up?.summary.update);
+  // The host keeps its own record (a restore reads it when the stack state is gone).
+  await ctx.host!.markFailed(id, reason).catch((err: unknown) => ctx.log.warn(`could not record ${id} as failed on the host: ${firstLine(err)}`));
   const target = (await verifiedReleases(ctx.engine!)).find((v) => v.id !== id);
   ctx.failure = { reason, ...(target ? { target } : {}) };
   if (!target) {

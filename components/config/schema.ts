@@ -140,7 +140,7 @@ const monitorSchema = z
   });
 
 const backupsSchema = z.strictObject({
-  /** How many backups of each file the host keeps (newest first). Default: 5. */
+  /** How many backup sets (one per switch, under <appDir>/backups/) the host keeps, the newest. Default: 5. */
   retain: z.coerce.number().int().min(1).max(100).default(5),
 });
 

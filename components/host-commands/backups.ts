@@ -1,24 +1,247 @@
-// Backups on the host: list them, and break-glass restore from the newest ones (used when
-// the stack state is unusable; the current files are backed up first, so it can be undone).
-import { composeCli, managedFiles, type HostLayout } from "./layout.js";
-import { sh } from "./shell.js";
+// Backups on the host, one set per switch: `<appDir>/backups/<UTC time>-<release id>/` holds
+// the compose file, the env file and deployment.json exactly as the switch found them, and a
+// manifest.json naming the release they belonged to. The switch (deploy.ts) and a restore both
+// make a set before they replace anything; the newest `backups.retain` sets are kept. List the
+// sets, and restore one by name (the current files are backed up first, so it can be undone).
+import { z } from "zod";
+import { parseJsonData } from "../config/parse.js";
+import { backupsDirName, composeCli, managedFiles, paths, projectFilters, type HostLayout, switchLockName } from "./layout.js";
+import { raw, sh } from "./shell.js";
+import { readRecordLines, recordOf, releaseRecordSchema, utcTime, writeRecordLine } from "./status.js";
+
+/** A set's folder name: the switch's UTC time, then the id of the release its files belonged to. */
+export const backupSetNamePattern = /^\d{8}T\d{6}Z-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The release id in the name of a set whose files no deployment.json named. */
+export const unrecordedRelease = "unrecorded";
+
+/** manifest.json of a set: one top-level key per line, like deployment.json. */
+export const backupManifestSchema = z.object({
+  schema: z.literal(1),
+  /** The set's folder name. */
+  set: z.string().regex(backupSetNamePattern),
+  /** When the files were backed up (host clock). */
+  backedUpAt: utcTime,
+  /** The release these files belonged to: deployment.json's "current" then; null when it named none. */
+  release: releaseRecordSchema.nullable(),
+  /** sha256 of the backed-up compose file itself; null when there was none. */
+  composeSha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
+  /** The files of the set (besides manifest.json). */
+  files: z.array(z.enum(managedFiles)),
+});
+
+export type BackupManifest = z.infer<typeof backupManifestSchema>;
+
+export interface BackupSet {
+  name: string;
+  /** Absolute path of the set's folder. */
+  path: string;
+  /** The manifest; null when it is missing or unreadable (`problem` says why). */
+  manifest: BackupManifest | null;
+  /** The release the files belonged to (from the manifest), if known. */
+  releaseId?: string | undefined;
+  /** Every file in the folder. */
+  files: string[];
+  problem?: string;
+}
+
+const setNow = `at=$(date -u +%Y-%m-%dT%H:%M:%SZ); ts=$(printf '%s' "$at" | tr -d ':-')`;
+
+/**
+ * Shell lines (run in the app dir, with `fail` defined) that back up the current files as one
+ * set, then keep the newest `retain` sets. Sets $bak (the set's folder relative to the app dir;
+ * empty when there was nothing to back up) and $had_previous (1 when a compose file was there).
+ */
+export function backupCurrentFiles(retain: number): string[] {
+  const [compose, env, record] = managedFiles;
+  return [
+    `${setNow}; bak=""; had_previous=0; [ -f ${compose} ] && had_previous=1`,
+    `cur_rec=$(sed -n 's/^  "current": \\(.*\\),$/\\1/p' ${record} 2>/dev/null)`,
+    `cur_id=$(printf '%s' "$cur_rec" | sed -n 's/^{"id":"\\([A-Za-z0-9._-]*\\)",.*/\\1/p'); [ -n "$cur_id" ] || { cur_id=${unrecordedRelease}; cur_rec=null; }`,
+    `if [ -f ${compose} ] || [ -f ${env} ] || [ -f ${record} ]; then`,
+    `  while [ -n "$(ls -d ${backupsDirName}/"$ts"-* 2>/dev/null)" ]; do sleep 1; ${setNow}; done`,
+    `  bak="${backupsDirName}/$ts-$cur_id"; files=""; sum=null`,
+    `  mkdir -p "$bak" || fail "cannot create $app/$bak"`,
+    `  for f in ${managedFiles.join(" ")}; do if [ -f "$f" ]; then cp -p "$f" "$bak/$f" || fail "backup of $app/$f failed"; files="$files\${files:+,}\\"$f\\""; fi; done`,
+    `  s=$(sha256sum ${compose} 2>/dev/null | cut -c1-64); [ -z "$s" ] || sum="\\"$s\\""`,
+    `  printf '{\\n  "schema": 1,\\n  "set": "%s",\\n  "backedUpAt": "%s",\\n  "release": %s,\\n  "composeSha256": %s,\\n  "files": [%s]\\n}\\n' "\${bak#${backupsDirName}/}" "$at" "$cur_rec" "$sum" "$files" > "$bak/manifest.json" || fail "writing $app/$bak/manifest.json failed"`,
+    `fi`,
+    sh`ls -1 ${raw(backupsDirName)} 2>/dev/null | sort -r | tail -n +${retain + 1} | while read -r old; do rm -rf ${raw(backupsDirName)}/"$old"; done`,
+  ];
+}
+
+/**
+ * Shell lines (with `fail`, $app, $stage, $bak and $had_previous set) defining `undo`: the
+ * backed-up files back in place and that release up again; with no previous release, the new
+ * containers are stopped (volumes are never removed).
+ */
+export function undoFunction(layout: HostLayout): string[] {
+  const [compose, env] = managedFiles;
+  const up = composeCli(layout, "up", "-d", "--remove-orphans");
+  const down = composeCli(layout, "down", "--remove-orphans");
+  return [
+    `undo() {`,
+    `  if [ "$had_previous" = 1 ]; then`,
+    `    cp -p "$bak/${compose}" "$stage/${compose}.prev" && mv -f "$stage/${compose}.prev" ${compose}`,
+    `    if [ -f "$bak/${env}" ]; then cp -p "$bak/${env}" "$stage/${env}.prev" && mv -f "$stage/${env}.prev" ${env}; else rm -f ${env}; fi`,
+    `    if uout=$(${up} 2>&1); then echo "the previous release was brought up again" >&2; else printf 'bringing the previous release up again FAILED too:\\n%s\\n' "$(printf '%s\\n' "$uout" | tail -n 5 | cut -c1-300)" >&2; fi`,
+    `  else`,
+    `    ${down} >/dev/null 2>&1; rm -f ${compose} ${env}; echo "there was no previous release: the new containers were stopped (volumes kept)" >&2`,
+    `  fi`,
+    `}`,
+  ];
+}
+
+/**
+ * Shell lines that wait until every container of each service in `specs` ("name:1" waits for
+ * healthy where there is a healthcheck, "name:0" only for running) runs, for `stableChecks`
+ * checks in a row, at most `startTimeoutSeconds`. Leaves $reason empty on success.
+ */
+/** Restarts a new container may take while it starts before it counts as a crash loop. */
+const maxStartRestarts = 3;
+
+export function waitUntilRunning(layout: HostLayout, specs: string, startTimeoutSeconds: number, stableChecks: number): string[] {
+  return [
+    sh`start=$(date +%s); stable=0; prev_sig=""; reason=""`,
+    `while :; do`,
+    `  bad=""; pending=""; sig=""`,
+    `  for spec in ${specs}; do`,
+    `    name=\${spec%:*}; wait_healthy=\${spec#*:}`,
+    `    ids=$(docker ps -a -q ${projectFilters(layout)} --filter "label=com.docker.compose.service=$name" 2>/dev/null)`,
+    `    if [ -z "$ids" ]; then pending="$pending $name(no container)"; continue; fi`,
+    `    for id in $ids; do`,
+    `      set -- $(docker inspect -f '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.ExitCode}} {{.RestartCount}}' "$id" 2>/dev/null) gone none 0 0`,
+    `      sig="$sig $id:$4"`,
+    `      case "$1" in`,
+    `        running) case "$2" in`,
+    `          unhealthy) [ "$wait_healthy" = 1 ] && bad="service $name: container is unhealthy" ;;`,
+    `          starting) [ "$wait_healthy" = 1 ] && pending="$pending $name(health starting)" ;;`,
+    `        esac ;;`,
+    `        created) pending="$pending $name(created)" ;;`,
+    // A start can fail once for a passing cause (its port still held by the container it
+    // replaces) and docker restarts it; a crash loop reaches the limit within about a second.
+    `        restarting) if [ "$4" -lt ${maxStartRestarts} ]; then pending="$pending $name(restarting, $4)"; else bad="service $name: container $1 (exit code $3, restarts $4)"; fi ;;`,
+    `        *) bad="service $name: container $1 (exit code $3, restarts $4)" ;;`,
+    `      esac`,
+    `      if [ -n "$bad" ]; then bad="$bad; last log lines: $(docker logs --tail 5 "$id" 2>&1 | cut -c1-200 | tr '\\n' '|')"; break 2; fi`,
+    `    done`,
+    `  done`,
+    `  if [ -n "$bad" ]; then reason="$bad"; break; fi`,
+    `  if [ -z "$pending" ]; then if [ "$sig" = "$prev_sig" ]; then stable=$((stable + 1)); else stable=1; fi; else stable=0; fi`,
+    `  prev_sig="$sig"`,
+    sh`  if [ "$stable" -ge ${stableChecks} ]; then break; fi`,
+    sh`  if [ $(( $(date +%s) - start )) -ge ${startTimeoutSeconds} ]; then reason="not running after ${startTimeoutSeconds} s:$pending"; break; fi`,
+    `  sleep 1`,
+    `done`,
+  ];
+}
+
+/** Shell text printing every backup file relative to the app dir, oldest first (sets by name; flat `*.backup` files of older versions first). */
+export const backupFilesRelative = `{ ls -1 *.backup .*.backup 2>/dev/null | sort; for s in $(ls -1 ${backupsDirName} 2>/dev/null | sort); do ls -1A ${backupsDirName}/"$s" | sort | sed "s|^|${backupsDirName}/$s/|"; done; }`;
 
 /** Absolute paths of every backup file, oldest first. */
 export function listBackups(layout: HostLayout): string {
-  return sh`cd ${layout.appDir} 2>/dev/null || exit 0; for f in $(ls -1 *.backup .*.backup 2>/dev/null | sort); do echo ${layout.appDir}/"$f"; done`;
+  return sh`cd ${layout.appDir} 2>/dev/null || exit 0; ${raw(backupFilesRelative)} | while read -r f; do echo ${layout.appDir}/"$f"; done`;
 }
 
-export function restoreNewestBackups(layout: HostLayout): string {
+/** One line per set, oldest first: its name, its manifest on one line (or null), its files. */
+export function listBackupSets(layout: HostLayout): string {
+  return [
+    sh`cd ${paths(layout).backupsDir} 2>/dev/null || exit 0`,
+    `for s in $(ls -1 | sort); do [ -d "$s" ] || continue; m=null; [ -f "$s/manifest.json" ] && m=$(tr -d '\\n' < "$s/manifest.json"); printf '%s\\t%s\\t%s\\n' "$s" "$m" "$(ls -1A "$s" | sort | tr '\\n' ' ')"; done`,
+  ].join("\n");
+}
+
+/** What listBackupSets printed. A set whose manifest is missing or unreadable is listed with its problem. */
+export function parseBackupSets(stdout: string, layout: HostLayout): BackupSet[] {
+  return stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((line) => {
+      const [name = "", manifestText = "null", files = ""] = line.split("\t");
+      const set: BackupSet = { name, path: `${paths(layout).backupsDir}/${name}`, manifest: null, files: files.split(" ").filter(Boolean) };
+      if (manifestText.trim() === "null") return { ...set, problem: "no manifest.json" };
+      try {
+        const manifest = parseJsonData(backupManifestSchema, manifestText, `${set.path}/manifest.json`, "a valid manifest");
+        return { ...set, manifest, releaseId: manifest.release?.id };
+      } catch (err) {
+        return { ...set, problem: err instanceof Error ? err.message.split("\n").join(" ") : String(err) };
+      }
+    });
+}
+
+export interface RestoreSetArgs {
+  layout: HostLayout;
+  /** The set's folder name (backupSetNamePattern). */
+  set: string;
+  /** Sets kept on the host (the one the current files become counts). */
+  retainSets: number;
+  startTimeoutSeconds: number;
+  stableChecks: number;
+}
+
+/**
+ * Restores one set: its files to the staging dir, the current files backed up as a set of their
+ * own, the set's compose and env files switched in, `up -d --remove-orphans`, a wait until every
+ * container runs (healthy where it has a healthcheck); a failed start puts the previous files
+ * back and brings them up again. Then deployment.json's "current" is the manifest's release
+ * (deployedAt now); "previous" is what ran before; "verified" and "failed" stay. Prints one
+ * JSON line {"restored", "release", "backup", "deployedAt"}.
+ */
+export function restoreBackupSet(args: RestoreSetArgs): string {
+  const { layout } = args;
+  if (!backupSetNamePattern.test(args.set)) throw new Error(`not a backup set name: ${JSON.stringify(args.set)}`);
+  const [compose, env] = managedFiles;
   const up = composeCli(layout, "up", "-d", "--remove-orphans");
   return [
-    sh`cd ${layout.appDir} || exit 1`,
-    `newest() { ls -1 "$1".*.backup 2>/dev/null | sort -r | head -n 1; }`,
-    `c=$(newest ${managedFiles[0]}); e=$(newest ${managedFiles[1]}); s=$(newest ${managedFiles[2]})`,
-    `[ -n "$c" ] || { echo "no backup of ${managedFiles[0]} on this host: nothing to restore" >&2; exit 1; }`,
-    `ts=$(date -u +%Y%m%dT%H%M%SZ)`,
-    `for f in ${managedFiles.join(" ")}; do if [ -f "$f" ]; then cp -p "$f" "$f.$ts.backup" || exit 1; fi; done`,
-    `for pair in "$c:${managedFiles[0]}" "$e:${managedFiles[1]}" "$s:${managedFiles[2]}"; do src=\${pair%%:*}; dst=\${pair#*:}; [ -n "$src" ] || continue; cp -p "$src" "$dst.restore" && mv -f "$dst.restore" "$dst" || exit 1; echo "restored $dst from $src"; done`,
-    `out=$(${up} 2>&1) || { printf '%s\\n' "$out" | tail -n 8 | cut -c1-300 >&2; exit 1; }`,
-    `echo "restored and started"`,
+    "set -u",
+    sh`app=${layout.appDir}`,
+    sh`stage=${paths(layout).stagingDir}`,
+    sh`src=${`${backupsDirName}/${args.set}`}`,
+    `fail() { printf '%s\\n' "$*" >&2; exit 1; }`,
+    `cd "$app" || fail "cannot enter $app"`,
+    "# a restore is a switch: one at a time, and observers wait for it",
+    `exec 9>>"$app/${switchLockName}" && flock -w 600 9 || fail "another switch of $app is still running (waited 600 s)"`,
+    `[ -f "$src/manifest.json" ] && [ -f "$src/${compose}" ] || fail "no backup set $app/$src with a manifest and a compose file on this host"`,
+    `restored=$(sed -n 's/^  "release": \\(.*\\),$/\\1/p' "$src/manifest.json")`,
+    `release=$(printf '%s' "$restored" | sed -n 's/^{"id":"\\([A-Za-z0-9._-]*\\)",.*/\\1/p')`,
+    `[ -n "$release" ] || fail "the manifest of $app/$src names no release: nothing was changed"`,
+    "# 1. the set's files to the staging dir first (keeping the newest sets below may remove the set)",
+    `umask 077; mkdir -p "$stage" || fail "cannot create $stage"`,
+    `cp -p "$src/${compose}" "$stage/${compose}" && rm -f "$stage/${env}" && { [ ! -f "$src/${env}" ] || cp -p "$src/${env}" "$stage/${env}"; } || fail "cannot copy the files of $app/$src: nothing was changed"`,
+    "# 2. back up the current files as a set of their own, so the restore can be undone",
+    ...backupCurrentFiles(args.retainSets),
+    ...undoFunction(layout),
+    "# 3. switch the files (rename in one directory), start, wait until every container runs",
+    `mv -f "$stage/${compose}" ${compose} && { if [ -f "$stage/${env}" ]; then mv -f "$stage/${env}" ${env}; else rm -f ${env}; fi; } || { undo; fail "could not put the files of $src in place"; }`,
+    `if ! out=$(${up} 2>&1); then reason=$(printf '%s\\n' "$out" | tail -n 8 | cut -c1-300); undo; fail "compose up failed for the restored release $release: $reason"; fi`,
+    `specs=$(${composeCli(layout, "config", "--services")} 2>/dev/null | sed 's/$/:1/' | tr '\\n' ' ')`,
+    ...waitUntilRunning(layout, "$specs", args.startTimeoutSeconds, args.stableChecks),
+    `if [ -n "$reason" ]; then undo; fail "the restored release $release did not start: $reason"; fi`,
+    "# 4. the deployment record: the restored release is current",
+    `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
+    ...readRecordLines(),
+    `case "$rec_current" in *"\\"id\\":\\"$release\\","*) ;; *) rec_previous=$rec_current ;; esac`,
+    `rec_current="$(printf '%s' "$restored" | sed 's/,"deployedAt":"[^"]*"//; s/}$//'),\\"deployedAt\\":\\"$now\\"}"`,
+    `${writeRecordLine(`"$stage/${managedFiles[2]}"`)} || fail "release $release runs again, but writing $app/${managedFiles[2]} failed"`,
+    `printf '{"restored":"%s","release":"%s","backup":"%s","deployedAt":"%s"}\\n' "$src" "$release" "$bak" "$now"`,
   ].join("\n");
+}
+
+const restoreResultSchema = z.object({
+  /** The set restored, relative to the app dir. */
+  restored: z.string(),
+  release: z.string(),
+  /** The set the replaced files went to ("" when there were none). */
+  backup: z.string(),
+  deployedAt: utcTime,
+});
+
+export type RestoreResult = z.infer<typeof restoreResultSchema>;
+
+/** Reads the restore's one-line summary (its last line starting with "{"). */
+export function parseRestoreOutput(stdout: string): RestoreResult {
+  const line = stdout.trim().split("\n").reverse().find((l) => l.startsWith("{"));
+  if (!line) throw new Error(`the restore printed no summary: ${stdout.slice(0, 200)}`);
+  return parseJsonData(restoreResultSchema, line, "the restore's summary line", "a valid summary");
 }

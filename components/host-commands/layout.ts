@@ -17,13 +17,18 @@ const statusFileName = "deployment.json";
 /** The files a deploy replaces and backs up, in this order. */
 export const managedFiles = [composeFileName, envFileName, statusFileName] as const;
 const stagingDirName = ".staging";
+/** One folder per switch below it: the files that switch replaced, and their manifest. */
+export const backupsDirName = "backups";
 const lockDirName = ".deploy-lock";
+/** The host-side lock a switch (or a restore) holds while it runs: flock on this file in the app dir. */
+export const switchLockName = ".switch.lock";
 
 export const paths = (layout: HostLayout) => ({
   composeFile: `${layout.appDir}/${composeFileName}`,
   envFile: `${layout.appDir}/${envFileName}`,
   statusFile: `${layout.appDir}/${statusFileName}`,
   stagingDir: `${layout.appDir}/${stagingDirName}`,
+  backupsDir: `${layout.appDir}/${backupsDirName}`,
   lockDir: `${layout.appDir}/${lockDirName}`,
 });
 

@@ -1,8 +1,7 @@
 // What a host really runs, in one round trip: its deployment record, the sha256 of the compose
 // file on disk, and each app container's service, pinned image and state. The driver compares
 // it with what the state says was applied before every switch, and after it.
-import { switchLockName } from "./deploy.js";
-import { paths, type HostLayout } from "./layout.js";
+import { paths, type HostLayout, switchLockName } from "./layout.js";
 import { runningServices, parseRunningServices } from "./running.js";
 import { sh } from "./shell.js";
 import { parseDeploymentStatus, readDeploymentStatus, type DeploymentStatus } from "./status.js";

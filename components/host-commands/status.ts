@@ -1,14 +1,14 @@
-// The host's deployment record (<appDir>/deployment.json): read it, and mark the current
-// release verified once its health monitor passed. The file keeps one top-level key per line
-// so POSIX tools on any host can rewrite it without jq.
+// The host's deployment record (<appDir>/deployment.json): read it, mark the current release
+// verified once its health monitor passed, and record a release that failed it. The file
+// keeps one top-level key per line so POSIX tools on any host can rewrite it without jq.
 import { z } from "zod";
 import { parseJsonData } from "../config/parse.js";
 import { composeCommandSchema, releaseSchema } from "../config/schema.js";
 import { managedFiles, paths, type HostLayout } from "./layout.js";
-import { sh } from "./shell.js";
+import { oneLine, sh } from "./shell.js";
 
 /** The host's clock as the scripts write it: `date -u +%Y-%m-%dT%H:%M:%SZ`. */
-const utcTime = z.iso.datetime({ message: "expected a UTC time like 2026-11-27T06:00:00Z" });
+export const utcTime = z.iso.datetime({ message: "expected a UTC time like 2026-11-27T06:00:00Z" });
 
 /**
  * One release as a host recorded it: the release's identifying fields (its env stays in the
@@ -31,17 +31,56 @@ export const releaseRecordSchema = releaseSchema
   })
   .strip();
 
-/** deployment.json: the current release, the one before it, and the last verified one. */
+/** The last release that failed its health check on this host (markReleaseFailed). */
+const failedRecordSchema = z
+  .object({
+    id: releaseSchema.shape.id,
+    /** One line: why (the verdict). */
+    reason: z.string(),
+    failedAt: utcTime,
+  })
+  .strip();
+
+/**
+ * deployment.json: the current release, the one before it, the last verified one, and the
+ * last one that failed its health check here (absent from files written before it existed;
+ * cleared when that release is verified later).
+ */
 export const deploymentStatusSchema = z.object({
   schema: z.literal(1),
   current: releaseRecordSchema.nullable(),
   previous: releaseRecordSchema.nullable(),
   verified: releaseRecordSchema.nullable(),
+  failed: failedRecordSchema.nullable().default(null),
   updatedAt: utcTime,
 });
 
 export type DeploymentRecord = z.infer<typeof releaseRecordSchema>;
 export type DeploymentStatus = z.infer<typeof deploymentStatusSchema>;
+
+const recordKeys = ["current", "previous", "verified", "failed"] as const;
+
+/**
+ * Shell lines (run in the app dir) that read deployment.json's records into $rec_current,
+ * $rec_previous, $rec_verified and $rec_failed: each one line of JSON, `null` when absent.
+ */
+export function readRecordLines(): string[] {
+  return recordKeys.map(
+    (k) => `rec_${k}=$(sed -n 's/^  "${k}": \\(.*\\),$/\\1/p' ${managedFiles[2]} 2>/dev/null); [ -n "$rec_${k}" ] || rec_${k}=null`,
+  );
+}
+
+/** The shell line that writes deployment.json from those variables and $now, atomically (through `tmp`). */
+export function writeRecordLine(tmp: string): string {
+  const keys = recordKeys.map((k) => `\\n  "${k}": %s,`).join("");
+  const values = recordKeys.map((k) => `"$rec_${k}"`).join(" ");
+  return `printf '{\\n  "schema": 1,${keys}\\n  "updatedAt": "%s"\\n}\\n' ${values} "$now" > ${tmp} && chmod 644 ${tmp} && mv -f ${tmp} ${managedFiles[2]}`;
+}
+
+/** The shell pattern a record of `releaseId` matches (its JSON starts with the id). */
+export function recordOf(releaseId: string): string {
+  return sh`*${`"id":${JSON.stringify(releaseId)},`}*`;
+}
 
 /** Prints deployment.json, or `null` when the host has none yet. */
 export function readDeploymentStatus(layout: HostLayout): string {
@@ -62,20 +101,35 @@ export function parseDeploymentStatus(stdout: string, host?: string): Deployment
 
 /**
  * Copies "current" into "verified" (with verifiedAt), only if the current release is
- * `releaseId`; exits 4 otherwise, so a late verdict can never bless another release.
+ * `releaseId`; exits 4 otherwise, so a late verdict can never bless another release. A
+ * "failed" record of the same release is cleared: it passed since.
  */
 export function markReleaseVerified(layout: HostLayout, releaseId: string): string {
-  const idField = `"id":${JSON.stringify(releaseId)},`;
   return [
     sh`cd ${layout.appDir} || exit 1`,
-    `f=${managedFiles[2]}`,
-    `cur=$(sed -n 's/^  "current": \\(.*\\),$/\\1/p' "$f" 2>/dev/null)`,
-    `prev=$(sed -n 's/^  "previous": \\(.*\\),$/\\1/p' "$f" 2>/dev/null)`,
-    sh`case "$cur" in *${idField}*) ;; *) echo ${`release ${releaseId} is not the current release on this host; not marked verified`} >&2; exit 4 ;; esac`,
-    `[ -n "$prev" ] || prev=null`,
+    ...readRecordLines(),
+    `case "$rec_current" in ${recordOf(releaseId)}) ;; *) ${sh`echo ${`release ${releaseId} is not the current release on this host; not marked verified`}`} >&2; exit 4 ;; esac`,
     `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
-    `ver=$(printf '%s' "$cur" | sed 's/,"verifiedAt":"[^"]*"//; s/}$//')`,
-    `printf '{\\n  "schema": 1,\\n  "current": %s,\\n  "previous": %s,\\n  "verified": %s,"verifiedAt":"%s"},\\n  "updatedAt": "%s"\\n}\\n' "$cur" "$prev" "$ver" "$now" "$now" > "$f.tmp" && chmod 644 "$f.tmp" && mv -f "$f.tmp" "$f" || exit 1`,
+    `rec_verified="$(printf '%s' "$rec_current" | sed 's/,"verifiedAt":"[^"]*"//; s/}$//'),\\"verifiedAt\\":\\"$now\\"}"`,
+    `case "$rec_failed" in ${recordOf(releaseId)}) rec_failed=null ;; esac`,
+    `${writeRecordLine(`${managedFiles[2]}.tmp`)} || exit 1`,
     `echo "verified $now"`,
+  ].join("\n");
+}
+
+/**
+ * Records `releaseId` as the last release that failed its health check on this host (with
+ * the reason, one line); the other records stay. A host without deployment.json records nothing.
+ */
+export function markReleaseFailed(layout: HostLayout, releaseId: string, reason: string): string {
+  const prefix = JSON.stringify({ id: releaseId, reason: oneLine("the reason", reason).slice(0, 300) }).slice(0, -1);
+  return [
+    sh`cd ${layout.appDir} || exit 1`,
+    `[ -f ${managedFiles[2]} ] || { echo "no ${managedFiles[2]} on this host: nothing recorded" >&2; exit 0; }`,
+    ...readRecordLines(),
+    `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
+    `rec_failed=${sh`${`${prefix},"failedAt":"`}`}"$now"'"}'`,
+    `${writeRecordLine(`${managedFiles[2]}.tmp`)} || exit 1`,
+    `echo "failed $now"`,
   ].join("\n");
 }

@@ -13,6 +13,7 @@ import { applySandboxStackConfig, type SandboxStackOptions } from "../../automat
 import { clearCorner, get, imagePresentOnHost, onHost, runningOnHost, sha256, target, testCorner } from "./components-support.js";
 
 const corner = testCorner("components-v2", { backend: 28080, frontend: 28081 });
+const layout = { appDir: corner.appDir, composeProject: corner.composeProject, composeCommand: "docker compose" as const };
 const options: SandboxStackOptions = { ...corner, composeCommand: "docker compose" };
 
 /** The release record the program outputs. */
@@ -149,12 +150,14 @@ describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
     expect(v3.images).toEqual(target.releases.v3);
     expect(runningOnHost(corner.composeProject).backend).toMatchObject({ image: target.releases.v3!.backend, state: "running" });
     const backups = outputs.backups!.value as string[];
-    const composeBackups = backups.filter((b) => b.includes("/docker-compose.yml.") && b.endsWith(".backup"));
-    expect(composeBackups.length).toBeGreaterThanOrEqual(1);
-    // The newest compose backup is v1's file, byte for byte.
-    expect(sha256(onHost(`cat ${composeBackups.at(-1)}`))).toBe(v1.composeSha256);
-    expect(backups.some((b) => /\/\.env\.\d{8}T\d{6}Z\.backup$/.test(b))).toBe(true);
-    expect(onHost(`ls -1a ${corner.appDir}`).split("\n").filter((f) => f.endsWith(".backup")).map((f) => `${corner.appDir}/${f}`).sort()).toEqual(
+    // The newest backup set is the files v3 replaced: v1's, named by v1, the compose file byte for byte.
+    const sets = hc.parseBackupSets(onHost(hc.listBackupSets(layout)), layout);
+    const newest = sets.at(-1)!;
+    expect(newest.name).toMatch(/^\d{8}T\d{6}Z-v1$/);
+    expect(newest.manifest).toMatchObject({ release: { id: "v1", images: target.releases.v1, composeSha256: v1.composeSha256 }, composeSha256: v1.composeSha256 });
+    expect(sha256(onHost(`cat ${newest.path}/docker-compose.yml`))).toBe(v1.composeSha256);
+    expect(backups).toEqual(expect.arrayContaining([".env", "deployment.json", "docker-compose.yml", "manifest.json"].map((f) => `${newest.path}/${f}`)));
+    expect(onHost(`cd ${corner.appDir} && find backups -type f`).trim().split("\n").map((f) => `${corner.appDir}/${f}`).sort()).toEqual(
       [...backups].sort(),
     );
     for (const ref of Object.values(target.releases.v1!)) expect(imagePresentOnHost(ref)).toBe(true);
@@ -181,7 +184,6 @@ describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
   });
 
   it("the driver's host commands work on the deployed host", async () => {
-    const layout = { appDir: corner.appDir, composeProject: corner.composeProject, composeCommand: "docker compose" as const };
     const report = hc.parsePrecheck(onHost(hc.precheckProbe(layout)));
     expect(report.compose).toBe("2.40.3");
     expect(report.dockerServer).toMatch(/^\d+\.\d+/);
@@ -195,7 +197,7 @@ describe("RemoteComposeStack on the sandbox host (compose v2)", () => {
     expect(onHost(hc.markReleaseVerified(layout, "v1"))).toMatch(/^verified /);
     const status = hc.parseDeploymentStatus(onHost(hc.readDeploymentStatus(layout)))!;
     expect(status.verified).toMatchObject({ id: "v1", images: target.releases.v1 });
-    expect(onHost(hc.listBackups(layout)).trim().split("\n")).toEqual(
+    expect(onHost(hc.listBackups(layout)).trim().split("\n").sort()).toEqual(
       [...((await ts.stack.outputs()).backups!.value as string[])].sort(),
     );
     const owner = { holder: "e2e", nonce: "e2e0001" };

@@ -330,15 +330,16 @@ describe("manual rollback and restore", () => {
     expect(unknown.messages.join(" ")).toMatch(/Unknown rollback target "v9".*v1b.*v1/);
   });
 
-  it("restore puts the newest backup files back and starts them", async () => {
+  it("restore --release puts that release's newest backup set back and starts it", async () => {
     expect(hostStatus().current?.id).toBe("v1b");
-    const s = await restore({ ...base, log: quiet });
+    const s = await restore({ ...base, confirm: "RESTORE", release: "v1", log: quiet });
     expect(s.outcome, explain(s)).toBe("restored");
-    // The newest backups are the files v1b replaced: v1's.
+    expect(s.restore).toMatchObject({ release: "v1", from: "v1b", set: expect.stringMatching(/^\d{8}T\d{6}Z-v1$/) });
     expect(hostStatus().current?.id).toBe("v1");
     expect(await liveVersion()).toBe("v1");
     const st = (await status({ ...base })).report!;
     expect(st.host?.current?.id).toBe("v1");
+    expect(st.lastVerified?.id).toBe("v1");
     expect(st.history.length).toBeGreaterThan(5);
   });
 });

@@ -2,9 +2,21 @@
 // judge, the images and the registry, deployment.json (current / previous / verified), the
 // running containers and the backups. Nothing runs anywhere: every call is recorded in
 // `calls`, and every command given to `exec` in `exec.commands`. A fake engine linked to it
-// (test/support/fake-engine.ts) applies each successful update here, as the real switch would.
+// (test/support/fake-engine.ts) applies each successful update here, as the real switch would
+// (backing up what it replaces as a set named by the release those files belonged to).
 import type { HostObservation } from "../../components/host-commands/observe.js";
-import type { DeploymentRecord, DeploymentStatus, HostLayout, LockInfo, LockOwner, LockRequest, PrecheckReport } from "../../components/host-commands/index.js";
+import type {
+  BackupSet,
+  DeploymentRecord,
+  DeploymentStatus,
+  HostLayout,
+  LockInfo,
+  LockOwner,
+  LockRequest,
+  PrecheckReport,
+  RestoreResult,
+  RestoreSetArgs,
+} from "../../components/host-commands/index.js";
 import { HostCommandError, type HostDoor, type LockAttempt, type LockRenewal } from "../../automation/host/operations.js";
 import { HostUnreachableError, type ExecResult, type HostExec } from "../../automation/host/ssh.js";
 
@@ -53,6 +65,9 @@ function lockInfoAt(lock: FakeLock, now: number): LockInfo {
   return { ...lock, ageSeconds: now - lock.time, heartbeatAgeSeconds: now - lock.heartbeat };
 }
 
+/** The files of every set. */
+const setFiles = [".env", "deployment.json", "docker-compose.yml", "manifest.json"] as const;
+
 export const healthyFacts: PrecheckReport = { diskFreeMb: 20_000, memAvailableMb: 4_000, dockerServer: "27.3.1", compose: "2.29.7", flock: true };
 
 export class FakeHost implements HostDoor {
@@ -72,7 +87,10 @@ export class FakeHost implements HostDoor {
   readonly registryMissing = new Map<string, string>();
   record: DeploymentStatus | null = null;
   containers: { service: string; image: string; state: string }[] = [];
-  backupFiles: string[] = [];
+  /** Backup sets, oldest first: the release their files belonged to (null: none recorded). */
+  sets: { name: string; release: DeploymentRecord | null; backedUpAt: string }[] = [];
+  /** When set, the next restoreBackupSet fails with this (the real one then puts the previous files back). */
+  failNextRestore: string | undefined;
   /** While true every call fails like a host SSH cannot reach. */
   unreachable = false;
   /** Called at each door call, by name, before it acts (may throw, or cancel a run). */
@@ -192,22 +210,67 @@ export class FakeHost implements HostDoor {
       this.failed(`marking ${releaseId} verified in deployment.json`, 4, `release ${releaseId} is not the current release on this host; not marked verified`);
     }
     this.record.verified = { ...structuredClone(current), verifiedAt: this.timestamp() };
+    if (this.record.failed?.id === releaseId) this.record.failed = null;
     this.record.updatedAt = this.timestamp();
+  }
+
+  async markFailed(releaseId: string, reason: string): Promise<void> {
+    this.enter("markFailed");
+    if (this.record) this.record.failed = { id: releaseId, reason, failedAt: this.timestamp() };
   }
 
   async backups(): Promise<string[]> {
     this.enter("backups");
-    return [...this.backupFiles];
+    return this.sets.flatMap((set) => setFiles.map((f) => `${this.layout.appDir}/backups/${set.name}/${f}`));
   }
 
-  /** Puts the previous release back (the backups hold its files) and says what it restored. */
-  async restoreNewestBackups(): Promise<string> {
-    this.enter("restoreNewestBackups");
-    if (!this.record?.previous) this.failed("restoring from backups", 1, "no backups to restore");
-    const previous = this.record.previous;
-    this.record = { ...this.record, current: previous, previous: null, updatedAt: this.timestamp() };
-    this.runRelease(previous);
-    return this.backupFiles.map((f) => `restored ${f.replace(/\.backup$/, "")} from ${f}`).join("\n");
+  async backupSets(): Promise<BackupSet[]> {
+    this.enter("backupSets");
+    return this.sets.map(({ name, release, backedUpAt }) => ({
+      name,
+      path: `${this.layout.appDir}/backups/${name}`,
+      manifest: {
+        schema: 1,
+        set: name,
+        backedUpAt,
+        release: structuredClone(release),
+        composeSha256: release?.composeSha256 ?? null,
+        files: ["docker-compose.yml", ".env", "deployment.json"],
+      },
+      releaseId: release?.id,
+      files: [...setFiles],
+    }));
+  }
+
+  /** As the real command: the current files become a set, the named set's release runs and is "current". */
+  async restoreBackupSet(args: Omit<RestoreSetArgs, "layout">): Promise<RestoreResult> {
+    this.enter("restoreBackupSet");
+    const set = this.sets.find((s) => s.name === args.set);
+    const what = `restoring backup set ${args.set}`;
+    if (!set) this.failed(what, 1, `no backup set ${this.layout.appDir}/backups/${args.set} with a manifest and a compose file on this host`);
+    if (!set.release) this.failed(what, 1, `the manifest of ${this.layout.appDir}/backups/${args.set} names no release: nothing was changed`);
+    if (this.failNextRestore) {
+      const reason = this.failNextRestore;
+      this.failNextRestore = undefined;
+      this.failed(what, 1, `the restored release ${set.release.id} did not start: ${reason}\nthe previous release was brought up again`);
+    }
+    const backup = this.backUpCurrent();
+    const now = this.timestamp();
+    const { verifiedAt: _v, ...rest } = structuredClone(set.release);
+    const restored: DeploymentRecord = { ...rest, deployedAt: now };
+    const before = this.record;
+    const same = before?.current?.id === restored.id;
+    this.record = {
+      schema: 1,
+      current: restored,
+      previous: (same ? before?.previous : before?.current) ?? null,
+      verified: before?.verified ?? null,
+      failed: before?.failed ?? null,
+      updatedAt: now,
+    };
+    this.runRelease(restored);
+    this.sets = this.sets.slice(-args.retainSets);
+    return { restored: `backups/${set.name}`, release: restored.id, backup: backup ? `backups/${backup}` : "", deployedAt: now };
   }
 
   close(): void {
@@ -221,15 +284,30 @@ export class FakeHost implements HostDoor {
     const { id, gitSha, images, composeSha256, composeCommand, deployedAt } = release;
     const entry: DeploymentRecord = structuredClone({ id, gitSha, images, composeSha256, composeCommand, deployedAt });
     if (this.record?.current?.id === release.id && this.record.current.composeSha256 === release.composeSha256) return;
+    this.backUpCurrent();
+    const same = this.record?.current?.id === release.id;
     this.record = {
       schema: 1,
       current: entry,
-      previous: this.record?.current ?? null,
+      previous: (same ? this.record?.previous : this.record?.current) ?? null,
       verified: this.record?.verified ?? null,
+      failed: this.record?.failed ?? null,
       updatedAt: this.timestamp(),
     };
-    if (this.record.previous) this.backupFiles = ["docker-compose.yml.backup", ".env.backup", "deployment.json.backup"].map((f) => `${this.layout.appDir}/${f}`);
     this.runRelease(entry);
+  }
+
+  /** Seeds a backup set of `release` (null: files no deployment.json named); returns its name. */
+  addSet(release: DeploymentRecord | null): string {
+    const backedUpAt = this.timestamp();
+    const name = `${backedUpAt.replace(/[-:]|\.\d+/g, "")}-${release?.id ?? "unrecorded"}`;
+    this.sets.push({ name, release: release ? structuredClone(release) : null, backedUpAt });
+    return name;
+  }
+
+  /** What the switch and a restore do first: the current files become a set (none when there are none). */
+  private backUpCurrent(): string | undefined {
+    return this.record ? this.addSet(this.record.current) : undefined;
   }
 
   private runRelease(release: DeploymentRecord): void {

@@ -8,7 +8,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { precheck } from "../../automation/commands/precheck.js";
 import { preview } from "../../automation/commands/preview.js";
-import { restore } from "../../automation/commands/restore.js";
+import { restore, type RestoreRequest } from "../../automation/commands/restore.js";
 import { rollback, type RollbackRequest } from "../../automation/commands/rollback.js";
 import { status } from "../../automation/commands/status.js";
 import { unlock } from "../../automation/commands/unlock.js";
@@ -811,27 +811,171 @@ describe("unlock", () => {
 });
 
 describe("restore", () => {
-  it("puts back the previous release from the backups; the stack config follows; refresh", async () => {
+  const restoreOf = (w: World, req: Partial<RestoreRequest> = {}) => restore({ ...w.base(), confirm: "RESTORE", ...req });
+
+  /** v1 verified, v2 fails its watch and rolls back to v1 by itself: the newest set is v2's. */
+  async function afterAutomaticRollback(): Promise<World> {
     const w = world();
-    await deployed(w, "v1", "v2");
+    await deployed(w, "v1");
+    w.broken.add("v2");
+    expect((await w.deploy("v2")).outcome).toBe("rolled-back");
+    expect(w.host.sets.map((s) => s.release?.id)).toEqual(["v1", "v2"]);
+    return w;
+  }
+
+  it("by default restores the last verified release (v1), not the newest backups (v2's); config follows; refresh; watch; verified", async () => {
+    const w = await afterAutomaticRollback();
+    const v1Set = w.host.sets[0]!.name;
     const ops = w.mark();
-    const s = await restore(w.base());
-    expectEnd(s, "restored", "refresh");
+    const hostCalls = w.host.calls.length;
+    const s = await restoreOf(w);
+    expectEnd(s, "restored", "watch");
     expect(ops()).toEqual(["refresh"]);
-    expect(w.host.currentId).toBe("v1");
-    expect(releaseInConfig(w)).toBe("v1");
-    expect(w.stack.releaseInConfig()?.images).toEqual(w.host.record?.current?.images);
+    expect(w.host.calls.slice(hostCalls)).toEqual([
+      "tryLock", "backupSets", "status", "restoreBackupSet", "markVerified", "unlock", "close",
+    ]);
+    expect(s.restore).toEqual({ set: v1Set, release: "v1", from: "v1", backup: `backups/${w.host.sets.at(-1)!.name}` });
+    expect(w.host.record).toMatchObject({ current: { id: "v1", images: w.host.sets[0]!.release!.images }, verified: { id: "v1" }, failed: { id: "v2" } });
+    expect(w.stack.releaseInConfig()).toMatchObject({ id: "v1", gitSha: shaOf("v1"), images: w.host.record?.current?.images });
+    // The automatic rollback's update is v1's newest verified entry; it stays first.
+    expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 3)} v1@${key(w, 1)}`);
+    expect(s.monitor?.verdict.state).toBe("passed");
+    expect(s.messages).toEqual([`Restored v1 from backup set ${v1Set}; it passed its health check and is verified.`]);
     expect(w.host.lock).toBeNull();
     expectHostLeftClean(w);
   });
 
-  // The restored release carries the host record's gitSha, not the replaced release's.
-  it("the stack config after a restore carries the restored release's gitSha", async () => {
+  it("--release of a release recorded as failed is refused (host record and stack tag named) and changes nothing", async () => {
+    const w = await afterAutomaticRollback();
+    const before = { record: structuredClone(w.host.record), sets: structuredClone(w.host.sets), config: structuredClone(w.stack.config) };
+    const ops = w.mark();
+    const s = await restoreOf(w, { release: "v2" });
+    expectEnd(s, "usage", "target");
+    expect(s.messages.join(" ")).toMatch(
+      /^Restore refused: release v2 is recorded as failed \(the host's deployment\.json records it as failed at .*: .*3 failed rounds in a row.*; the stack tag awareness:last-failed-release is v2@\d+\)\. Nothing was changed; --force restores it anyway\.$/,
+    );
+    expect(ops()).toEqual([]);
+    expect({ record: w.host.record, sets: w.host.sets, config: w.stack.config }).toEqual(before);
+    expect(w.host.calls).not.toContain("restoreBackupSet");
+    expect(w.host.lock).toBeNull();
+    expect(failureIssueFor(s)).toBeUndefined();
+  });
+
+  it.each([
+    ["the host's record alone (the stack tags are gone)", (w: World) => delete w.stack.tags[lastFailedTag], /the host's deployment\.json records it as failed/],
+    ["the stack tag alone", (w: World) => (w.host.record!.failed = null), /the stack tag awareness:last-failed-release is v2@/],
+  ])("a failed release is refused on %s", async (_label, setup, why) => {
+    const w = await afterAutomaticRollback();
+    setup(w);
+    const s = await restoreOf(w, { release: "v2" });
+    expectEnd(s, "usage", "target");
+    expect(s.messages.join(" ")).toMatch(why);
+  });
+
+  it("--force restores the failed release; it fails its watch again: restore-failed, it stays live, the config names it", async () => {
+    const w = await afterAutomaticRollback();
+    const verifiedBefore = w.stack.tags[verifiedTag];
+    const s = await restoreOf(w, { release: "v2", force: true });
+    expectEnd(s, "restore-failed", "watch");
+    expect(s.exitCode).toBe(5);
+    expect(s.messages[0]).toMatch(/^Restoring v2 although it is recorded as failed \(--force\)/);
+    expect(s.messages.at(-1)).toMatch(/^v2 was restored from backup set \d{8}T\d{6}Z-v2 but failed its health check \(.*\); it stays live\.$/);
+    expect(w.host.currentId).toBe("v2");
+    expect(w.host.verifiedId).toBe("v1");
+    expect(releaseInConfig(w)).toBe("v2");
+    expect(w.stack.tags[verifiedTag]).toBe(verifiedBefore);
+    expect(failureIssueFor(s)?.title).toBe("Deployment failed: v2 on sandbox");
+  });
+
+  it("--force of a failed release that passes now marks it verified with the update that deployed it; the failure records clear", async () => {
+    const w = await afterAutomaticRollback();
+    w.broken.clear();
+    const s = await restoreOf(w, { release: "v2", force: true });
+    expectEnd(s, "restored", "watch");
+    expect(w.stack.tags[verifiedTag]).toBe(`v2@${key(w, 2)} v1@${key(w, 3)} v1@${key(w, 1)}`);
+    expect(w.host.record).toMatchObject({ current: { id: "v2" }, verified: { id: "v2" }, failed: null });
+    // Verified since it failed: a restore of v2 is no longer refused.
+    expect((await restoreOf(w, { release: "v2" })).outcome).toBe("restored");
+  });
+
+  it("--release names a set by its name too", async () => {
+    const w = await afterAutomaticRollback();
+    const v1Set = w.host.sets[0]!.name;
+    const s = await restoreOf(w, { release: v1Set });
+    expectEnd(s, "restored", "watch");
+    expect(s.restore?.set).toBe(v1Set);
+  });
+
+  it("a release with no backup set is a usage error listing the sets there are; nothing changes", async () => {
+    const w = await afterAutomaticRollback();
+    const [a, b] = w.host.sets;
+    const s = await restoreOf(w, { release: "v9" });
+    expectEnd(s, "usage", "target");
+    expect(s.messages).toEqual([
+      `No backup set of release v9 on deploy@fake-host:22. Backup sets on deploy@fake-host:22 (oldest first): ${a!.name} (release v1, backed up ${a!.backedUpAt}), ${b!.name} (release v2, backed up ${b!.backedUpAt}).`,
+    ]);
+    expect(w.host.calls).not.toContain("restoreBackupSet");
+  });
+
+  it("the last verified release without a backup set (never replaced) is a usage error naming it", async () => {
     const w = world();
-    await deployed(w, "v1", "v2");
-    await restore(w.base());
-    expect(w.host.record?.current?.gitSha).toBe(shaOf("v1"));
-    expect(w.stack.releaseInConfig()).toMatchObject({ id: "v1", gitSha: shaOf("v1") });
+    await deployed(w, "v1");
+    const s = await restoreOf(w);
+    expectEnd(s, "usage", "target");
+    expect(s.messages).toEqual([
+      "No backup set of release v1 (the last verified release) on deploy@fake-host:22. There is no backup set on deploy@fake-host:22.",
+    ]);
+  });
+
+  it("with nothing verified anywhere, the default is a usage error asking for --release", async () => {
+    const w = world();
+    const s = await restoreOf(w);
+    expectEnd(s, "usage", "target");
+    expect(s.messages[0]).toMatch(/^Nothing to restore by default: neither deployment\.json on deploy@fake-host:22 nor the stack tag awareness:verified-releases names a verified release; pick one with --release\./);
+  });
+
+  it("a failed refresh fails the run loudly: error, the refresh's error, no watch; the host is restored", async () => {
+    const w = await afterAutomaticRollback();
+    w.stack.failNext("refresh", new Error("refresh failed: the backend is unreachable\nmore detail"));
+    const s = await restoreOf(w);
+    expectEnd(s, "error", "refresh");
+    expect(s.exitCode).toBe(1);
+    expect(s.messages).toEqual([
+      expect.stringMatching(/^The refresh after the restore failed: refresh failed: the backend is unreachable \(the host runs v1 from backup set \d{8}T\d{6}Z-v1; the stack config names it\)\.$/),
+    ]);
+    expect(s.monitor).toBeUndefined();
+    expect(w.host.currentId).toBe("v1");
+    expect(releaseInConfig(w)).toBe("v1");
+    expect(failureIssueFor(s)).toBeDefined();
+    expect(w.host.lock).toBeNull();
+  });
+
+  it("a set that does not start on the host fails the run; the host put the previous files back; the config is untouched", async () => {
+    const w = await afterAutomaticRollback();
+    const config = structuredClone(w.stack.config);
+    w.host.failNextRestore = "service backend: container exited (exit code 1, restarts 0)";
+    const s = await restoreOf(w);
+    expectEnd(s, "error", "restore");
+    expect(s.messages[0]).toMatch(/^restoring backup set \S+ failed on deploy@fake-host:22 \(exit 1\): the restored release v1 did not start: service backend/);
+    expect(w.stack.config).toEqual(config);
+    expect(w.stack.ops().filter((o) => o === "refresh")).toEqual([]);
+  });
+
+  it("is refused before anything runs unless --confirm is exactly RESTORE", async () => {
+    const w = world();
+    const s = await restoreOf(w, { confirm: "restore" });
+    expectEnd(s, "usage", "request");
+    expect(s.messages).toEqual(['Restore refused: --confirm must be exactly RESTORE (got "restore").']);
+    expect(w.stack.opened).toEqual([]);
+    expect(w.host.calls).toEqual([]);
+  });
+
+  it("another run holding the host lock: lock-held, nothing restored", async () => {
+    const w = await afterAutomaticRollback();
+    w.host.holdLock("alice@elsewhere pid 4242", "v3", 30);
+    const s = await restoreOf(w);
+    expectEnd(s, "lock-held", "lock");
+    expect(w.host.calls).not.toContain("backupSets");
   });
 });
 
@@ -851,6 +995,12 @@ describe("the failure issue", () => {
     { outcome: "failed-no-rollback", issue: true, run: (w) => (w.broken.add("v1"), w.deploy("v1")) },
     { outcome: "rolled-back", issue: true, run: async (w) => (await deployed(w, "v1"), w.broken.add("v2"), w.deploy("v2")) },
     { outcome: "rollback-failed", issue: true, run: async (w) => (await deployed(w, "v1"), w.broken.add("v1").add("v2"), w.deploy("v2")) },
+    { outcome: "restored", issue: false, run: async (w) => (await deployed(w, "v1", "v2"), restore({ ...w.base(), confirm: "RESTORE", release: "v1" })) },
+    {
+      outcome: "restore-failed",
+      issue: true,
+      run: async (w) => (await deployed(w, "v1", "v2"), w.broken.add("v1"), restore({ ...w.base(), confirm: "RESTORE", release: "v1" })),
+    },
   ];
 
   it.each(scenarios)("$outcome: an issue $issue (as the outcome table's failure flag)", async ({ outcome, issue, run }) => {

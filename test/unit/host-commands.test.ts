@@ -1,7 +1,8 @@
 // Every host command as an exact string, the quoting helper against a real /bin/sh, and the
 // scripts that need no docker (lock, deployment record, backups) run for real in a temp dir.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
@@ -191,12 +192,30 @@ describe("the switch step", () => {
     expect(pull).toBeLessThan(firstSwitch);
   });
 
-  it("backs up with a timestamp and keeps the newest N of each file", () => {
+  it("backs up the replaced files as one set named by their release, with a manifest, and keeps the newest N sets", () => {
+    const backup = [
+      `at=$(date -u +%Y-%m-%dT%H:%M:%SZ); ts=$(printf '%s' "$at" | tr -d ':-'); bak=""; had_previous=0; [ -f docker-compose.yml ] && had_previous=1`,
+      `cur_rec=$(sed -n 's/^  "current": \\(.*\\),$/\\1/p' deployment.json 2>/dev/null)`,
+      `cur_id=$(printf '%s' "$cur_rec" | sed -n 's/^{"id":"\\([A-Za-z0-9._-]*\\)",.*/\\1/p'); [ -n "$cur_id" ] || { cur_id=unrecorded; cur_rec=null; }`,
+      `if [ -f docker-compose.yml ] || [ -f .env ] || [ -f deployment.json ]; then`,
+      `  while [ -n "$(ls -d backups/"$ts"-* 2>/dev/null)" ]; do sleep 1; at=$(date -u +%Y-%m-%dT%H:%M:%SZ); ts=$(printf '%s' "$at" | tr -d ':-'); done`,
+      `  bak="backups/$ts-$cur_id"; files=""; sum=null`,
+      `  mkdir -p "$bak" || fail "cannot create $app/$bak"`,
+      `  for f in docker-compose.yml .env deployment.json; do if [ -f "$f" ]; then cp -p "$f" "$bak/$f" || fail "backup of $app/$f failed"; files="$files\${files:+,}\\"$f\\""; fi; done`,
+      `  s=$(sha256sum docker-compose.yml 2>/dev/null | cut -c1-64); [ -z "$s" ] || sum="\\"$s\\""`,
+      `  printf '{\\n  "schema": 1,\\n  "set": "%s",\\n  "backedUpAt": "%s",\\n  "release": %s,\\n  "composeSha256": %s,\\n  "files": [%s]\\n}\\n' "\${bak#backups/}" "$at" "$cur_rec" "$sum" "$files" > "$bak/manifest.json" || fail "writing $app/$bak/manifest.json failed"`,
+      `fi`,
+      `ls -1 backups 2>/dev/null | sort -r | tail -n +5 | while read -r old; do rm -rf backups/"$old"; done`,
+    ];
+    const at = lines.indexOf(backup[0]!);
+    expect(lines.slice(at, at + backup.length)).toEqual(backup);
+    expect(at).toBeLessThan(lines.findIndex((l) => l.startsWith('mv -f "$stage/docker-compose.yml"')));
+  });
+
+  it("undoes a failed start from the set it just made", () => {
+    expect(lines).toContain(`    cp -p "$bak/docker-compose.yml" "$stage/docker-compose.yml.prev" && mv -f "$stage/docker-compose.yml.prev" docker-compose.yml`);
     expect(lines).toContain(
-      `for f in docker-compose.yml .env deployment.json; do if [ -f "$f" ]; then cp -p "$f" "$f.$ts.backup" || fail "backup of $app/$f failed"; fi; done`,
-    );
-    expect(lines).toContain(
-      `for f in docker-compose.yml .env deployment.json; do ls -1 "$f".*.backup 2>/dev/null | sort -r | tail -n +5 | while read -r old; do rm -f "$old"; done; done`,
+      `    if [ -f "$bak/.env" ]; then cp -p "$bak/.env" "$stage/.env.prev" && mv -f "$stage/.env.prev" .env; else rm -f .env; fi`,
     );
   });
 
@@ -216,7 +235,11 @@ describe("the switch step", () => {
   });
 
   it("keeps 'previous' when the same release is applied again", () => {
-    expect(lines).toContain(`case "$prev" in *'"id":"v7",'*) prev=$old_prev ;; esac`);
+    expect(lines).toContain(`case "$rec_current" in *'"id":"v7",'*) ;; *) rec_previous=$rec_current ;; esac`);
+    // Every record is carried over, "failed" too (files written before it existed read as null).
+    expect(lines).toContain(
+      `printf '{\\n  "schema": 1,\\n  "current": %s,\\n  "previous": %s,\\n  "verified": %s,\\n  "failed": %s,\\n  "updatedAt": "%s"\\n}\\n' "$rec_current" "$rec_previous" "$rec_verified" "$rec_failed" "$now" > "$stage/deployment.json" && chmod 644 "$stage/deployment.json" && mv -f "$stage/deployment.json" deployment.json || fail "release runs, but writing $app/deployment.json failed"`,
+    );
   });
 
   it("carries the script and the files on stdin as four base64 lines", () => {
@@ -563,43 +586,251 @@ describe("scripts that need no docker, run for real in a temp app dir", () => {
     expect(() => hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus(layout)).stdout, "h1")).toThrow(/- current\.images: is required but not set/);
   });
 
-  it("lists backups (dot files too) as absolute paths, oldest first", () => {
+  it("lists backups as absolute paths, oldest first: older flat *.backup files, then each set's files", () => {
     const { layout } = fresh();
-    mkdirSync(layout.appDir, { recursive: true });
-    for (const f of ["docker-compose.yml.20260101T000000Z.backup", ".env.20260101T000000Z.backup", "docker-compose.yml", "docker-compose.yml.20250101T000000Z.backup"]) {
+    mkdirSync(join(layout.appDir, "backups", "20260102T000000Z-v2"), { recursive: true });
+    mkdirSync(join(layout.appDir, "backups", "20260101T000000Z-v1"), { recursive: true });
+    for (const f of [
+      "docker-compose.yml",
+      ".env.20250101T000000Z.backup",
+      "backups/20260101T000000Z-v1/docker-compose.yml",
+      "backups/20260101T000000Z-v1/.env",
+      "backups/20260101T000000Z-v1/manifest.json",
+      "backups/20260102T000000Z-v2/docker-compose.yml",
+    ]) {
       writeFileSync(join(layout.appDir, f), "x");
     }
+    expect(hc.listBackups(v2)).toBe(
+      `cd /opt/awareness 2>/dev/null || exit 0; { ls -1 *.backup .*.backup 2>/dev/null | sort; for s in $(ls -1 backups 2>/dev/null | sort); do ls -1A backups/"$s" | sort | sed "s|^|backups/$s/|"; done; } | while read -r f; do echo /opt/awareness/"$f"; done`,
+    );
     expect(runSh(hc.listBackups(layout)).stdout.trim().split("\n")).toEqual([
-      `${layout.appDir}/.env.20260101T000000Z.backup`,
-      `${layout.appDir}/docker-compose.yml.20250101T000000Z.backup`,
-      `${layout.appDir}/docker-compose.yml.20260101T000000Z.backup`,
+      `${layout.appDir}/.env.20250101T000000Z.backup`,
+      `${layout.appDir}/backups/20260101T000000Z-v1/.env`,
+      `${layout.appDir}/backups/20260101T000000Z-v1/docker-compose.yml`,
+      `${layout.appDir}/backups/20260101T000000Z-v1/manifest.json`,
+      `${layout.appDir}/backups/20260102T000000Z-v2/docker-compose.yml`,
     ]);
+    expect(runSh(hc.listBackups({ ...layout, appDir: "/nonexistent" })).stdout).toBe("");
   });
 
-  it("restore from the newest backups saves the current files first and uses the newest ones", () => {
-    const { dir, layout } = fresh();
+  it("records a release as failed, and clears it when that release is verified", () => {
+    const { layout } = fresh();
     mkdirSync(layout.appDir, { recursive: true });
-    const files: Record<string, string> = {
-      "docker-compose.yml": "current",
-      "docker-compose.yml.20250101T000000Z.backup": "oldest",
-      "docker-compose.yml.20260101T000000Z.backup": "newest",
-      ".env": "E=current",
-      ".env.20260101T000000Z.backup": "E=newest",
-    };
-    for (const [f, c] of Object.entries(files)) writeFileSync(join(layout.appDir, f), c);
-    // A stand-in `docker` records the compose call instead of starting containers.
+    const cur = `${renderReleaseRecordPrefix({ id: "v2", gitSha: null, images: { b: `r@sha256:${"2".repeat(64)}` }, composeSha256: "2".repeat(64), composeCommand: "docker compose" })},"deployedAt":"2026-11-27T06:00:00Z"}`;
+    writeFileSync(
+      join(layout.appDir, "deployment.json"),
+      `{\n  "schema": 1,\n  "current": ${cur},\n  "previous": null,\n  "verified": null,\n  "updatedAt": "2026-11-27T06:00:00Z"\n}\n`,
+    );
+    const reason = `failed its health check: 3 rounds in a row ("/api/auth/status" 500) it's bad`;
+    expect(hc.markReleaseFailed(v2, "v2", reason).split("\n")).toEqual([
+      "cd /opt/awareness || exit 1",
+      `[ -f deployment.json ] || { echo "no deployment.json on this host: nothing recorded" >&2; exit 0; }`,
+      ...hc.readRecordLines(),
+      `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
+      `rec_failed='{"id":"v2","reason":"failed its health check: 3 rounds in a row (\\"/api/auth/status\\" 500) it'\\''s bad","failedAt":"'"$now"'"}'`,
+      `${hc.writeRecordLine("deployment.json.tmp")} || exit 1`,
+      `echo "failed $now"`,
+    ]);
+    expect(hc.readRecordLines()[3]).toBe(`rec_failed=$(sed -n 's/^  "failed": \\(.*\\),$/\\1/p' deployment.json 2>/dev/null); [ -n "$rec_failed" ] || rec_failed=null`);
+    expect(runSh(hc.markReleaseFailed(layout, "v2", reason))).toMatchObject({ code: 0, stdout: expect.stringMatching(/^failed \d{4}-/) });
+    const failed = hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus(layout)).stdout)!;
+    expect(failed.failed).toEqual({ id: "v2", reason, failedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/) });
+    expect(failed.current).toEqual(JSON.parse(cur));
+    expect(runSh(hc.markReleaseVerified(layout, "v2")).code).toBe(0);
+    expect(hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus(layout)).stdout)!.failed).toBeNull();
+    expect(runSh(hc.markReleaseFailed({ ...layout, appDir: join(layout.appDir, "none") }, "v2", "x")).code).toBe(1);
+    expect(() => hc.markReleaseFailed(v2, "v2", "two\nlines")).toThrow(/single line/);
+  });
+});
+
+describe("backup sets, run for real with a stand-in docker", () => {
+  const hex = (n: string) => n.repeat(64);
+  /** A temp app dir, and a `docker` that logs its calls, fails `compose up` of a file saying BROKEN, and runs everything else. */
+  function host() {
+    const dir = mkdtempSync(join(tmpdir(), "hc-sets-"));
+    const layout: hc.HostLayout = { ...v2, appDir: join(dir, "app") };
     const bin = join(dir, "bin");
     mkdirSync(bin);
-    writeFileSync(join(bin, "docker"), `#!/bin/sh\necho "$*" >> ${dir}/docker.log\n`, { mode: 0o755 });
-    const r = runSh(hc.restoreNewestBackups(layout), { env: { PATH: `${bin}:${process.env.PATH}` } });
-    expect(r.code).toBe(0);
-    expect(readFileSync(join(layout.appDir, "docker-compose.yml"), "utf8")).toBe("newest");
-    expect(readFileSync(join(layout.appDir, ".env"), "utf8")).toBe("E=newest");
-    const saved = readdirSync(layout.appDir).filter((f) => f.startsWith("docker-compose.yml.") && f.endsWith(".backup"));
-    expect(saved.map((f) => readFileSync(join(layout.appDir, f), "utf8")).sort()).toEqual(["current", "newest", "oldest"]);
-    expect(readFileSync(join(dir, "docker.log"), "utf8")).toBe(
-      `compose -p awareness -f ${layout.appDir}/docker-compose.yml up -d --remove-orphans\n`,
+    writeFileSync(
+      join(bin, "docker"),
+      [
+        "#!/bin/sh",
+        `echo "$*" >> ${dir}/docker.log`,
+        `f=$(printf '%s\\n' "$@" | sed -n '/^-f$/{n;p;}')`,
+        `case "$*" in`,
+        `  *" up -d --remove-orphans") ! grep -q BROKEN "$f" || { echo "container backend exited (1)" >&2; exit 1; } ;;`,
+        `  *" config --services") echo backend ;;`,
+        `  "ps -a -q"*) echo c1 ;;`,
+        `  "inspect -f"*) echo "running none 0 0" ;;`,
+        `esac`,
+      ].join("\n"),
+      { mode: 0o755 },
     );
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const file = (f: string) => readFileSync(join(layout.appDir, f), "utf8");
+    const status = () => hc.parseDeploymentStatus(runSh(hc.readDeploymentStatus(layout)).stdout)!;
+    const sets = () => hc.parseBackupSets(runSh(hc.listBackupSets(layout)).stdout, layout);
+    const composeOf = (id: string) => `services: {backend: {image: "r@sha256:${hex(id.slice(1))}"}}${id === "v9" ? " # BROKEN" : ""}\n`;
+    const deploy = (id: string, retainBackups = 3) => {
+      const image = `r@sha256:${hex(id.slice(1))}`;
+      const compose = composeOf(id);
+      const script = hc.switchRelease({ layout, releaseId: id, services: [{ name: "backend", image, waitHealthy: true }], retainBackups, startTimeoutSeconds: 5, stableChecks: 1 });
+      const prefix = renderReleaseRecordPrefix({ id, gitSha: null, images: { backend: image }, composeSha256: sha256(compose), composeCommand: "docker compose" });
+      const stdin = hc.switchReleaseStdin({ script, compose, env: `APP='${id}'\n`, currentRecordPrefix: prefix });
+      return runSh(hc.switchReleaseCommand({ layout, releaseId: id, images: { backend: image } }), { input: stdin, env });
+    };
+    const restore = (set: string, retainSets = 3) => runSh(hc.restoreBackupSet({ layout, set, retainSets, startTimeoutSeconds: 5, stableChecks: 1 }), { env });
+    return { dir, layout, file, status, sets, deploy, restore, composeOf };
+  }
+  const sha256 = (t: string) => createHash("sha256").update(t).digest("hex");
+
+  it("each switch backs up what it replaces as one set named by that release; its manifest names the release; N sets kept", () => {
+    const h = host();
+    expect(h.deploy("v1").code).toBe(0);
+    expect(h.sets()).toEqual([]);
+    const v1 = h.status().current!;
+    const second = h.deploy("v2");
+    expect(second.code, second.stderr).toBe(0);
+    const [set] = h.sets();
+    expect(set!.name).toMatch(/^\d{8}T\d{6}Z-v1$/);
+    expect(set).toMatchObject({ releaseId: "v1", path: `${h.layout.appDir}/backups/${set!.name}`, files: [".env", "deployment.json", "docker-compose.yml", "manifest.json"] });
+    expect(set!.manifest).toEqual({
+      schema: 1,
+      set: set!.name,
+      backedUpAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      release: v1,
+      composeSha256: sha256(h.composeOf("v1")),
+      files: ["docker-compose.yml", ".env", "deployment.json"],
+    });
+    expect(set!.manifest!.backedUpAt.replace(/[-:]/g, "")).toBe(set!.name.slice(0, 16));
+    expect(h.file(`backups/${set!.name}/docker-compose.yml`)).toBe(h.composeOf("v1"));
+    expect(h.file(`backups/${set!.name}/.env`)).toBe("APP='v1'\n");
+    expect(statSync(join(h.layout.appDir, "backups", set!.name, ".env")).mode & 0o777).toBe(0o600);
+    // The switch's summary lists the set's files (what the stack output `backups` shows).
+    const summary = hc.parseSwitchOutput(second.stdout);
+    expect(summary.backups).toEqual(set!.files.map((f) => `${set!.path}/${f}`));
+    // Two more switches, 3 kept: the oldest set (v1's) goes. A "failed" record stays through them.
+    expect(runSh(hc.markReleaseFailed(h.layout, "v2", "broken")).code).toBe(0);
+    expect(h.deploy("v3").code).toBe(0);
+    expect(h.deploy("v4").code).toBe(0);
+    expect(h.sets().map((s) => s.releaseId)).toEqual(["v1", "v2", "v3"]);
+    expect(h.deploy("v5").code).toBe(0);
+    expect(h.sets().map((s) => s.releaseId)).toEqual(["v2", "v3", "v4"]);
+    expect(h.status()).toMatchObject({ current: { id: "v5" }, previous: { id: "v4" }, failed: { id: "v2", reason: "broken" } });
+  });
+
+  it("a failed start puts the previous files back from the set; the record is unchanged", () => {
+    const h = host();
+    expect(h.deploy("v1").code).toBe(0);
+    const before = h.status();
+    const r = h.deploy("v9");
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("the previous release was brought up again\ncompose up failed for release v9: container backend exited (1)\n");
+    expect(h.file("docker-compose.yml")).toBe(h.composeOf("v1"));
+    expect(h.file(".env")).toBe("APP='v1'\n");
+    expect(h.status()).toEqual(before);
+    expect(h.sets().map((s) => s.releaseId)).toEqual(["v1"]);
+  });
+
+  it("restore: the current files become a set, the named set's files run, deployment.json says so", () => {
+    const h = host();
+    for (const id of ["v1", "v2"]) expect(h.deploy(id).code).toBe(0);
+    expect(runSh(hc.markReleaseVerified(h.layout, "v2")).code).toBe(0);
+    expect(runSh(hc.markReleaseFailed(h.layout, "v2", "later broken")).code).toBe(0);
+    const v1Set = h.sets()[0]!;
+    const before = h.status();
+    const r = h.restore(v1Set.name);
+    expect(r.code, r.stderr).toBe(0);
+    const result = hc.parseRestoreOutput(r.stdout);
+    expect(result).toEqual({ restored: `backups/${v1Set.name}`, release: "v1", backup: expect.stringMatching(/^backups\/\d{8}T\d{6}Z-v2$/), deployedAt: expect.any(String) });
+    expect(h.file("docker-compose.yml")).toBe(h.composeOf("v1"));
+    expect(h.file(".env")).toBe("APP='v1'\n");
+    const after = h.status();
+    expect(after.current).toEqual({ ...v1Set.manifest!.release, deployedAt: result.deployedAt });
+    expect(after.previous).toEqual(before.current);
+    expect(after.verified).toEqual(before.verified);
+    expect(after.failed).toEqual(before.failed);
+    // The replaced files (v2's) are a set of their own: the restore can be undone.
+    const sets = h.sets();
+    expect(sets.map((s) => s.releaseId)).toEqual(["v1", "v2"]);
+    expect(h.file(`${result.backup}/docker-compose.yml`)).toBe(h.composeOf("v2"));
+    expect(readFileSync(join(h.dir, "docker.log"), "utf8")).toContain(
+      `compose -p awareness -f ${h.layout.appDir}/docker-compose.yml up -d --remove-orphans\ncompose -p awareness -f ${h.layout.appDir}/docker-compose.yml config --services\n`,
+    );
+    // Undo it: restore the set the restore made; "previous" is v1 again.
+    expect(h.restore(result.backup.replace("backups/", "")).code).toBe(0);
+    expect(h.status().current?.id).toBe("v2");
+    expect(h.status().previous?.id).toBe("v1");
+    expect(h.file(".env")).toBe("APP='v2'\n");
+  });
+
+  it("restore keeps the newest N sets after copying the named one, even when that one is pruned", () => {
+    const h = host();
+    for (const id of ["v1", "v2", "v3"]) expect(h.deploy(id).code).toBe(0);
+    const [oldest] = h.sets();
+    expect(h.restore(oldest!.name, 2).code).toBe(0);
+    expect(h.file("docker-compose.yml")).toBe(h.composeOf("v1"));
+    expect(h.sets().map((s) => s.releaseId)).toEqual(["v2", "v3"]);
+  });
+
+  it("restore of a set that does not start puts the current files back; the record is unchanged", () => {
+    const h = host();
+    for (const id of ["v1", "v2"]) expect(h.deploy(id).code).toBe(0);
+    const set = h.sets()[0]!;
+    writeFileSync(join(h.layout.appDir, "backups", set.name, "docker-compose.yml"), "BROKEN\n");
+    const before = h.status();
+    const r = h.restore(set.name);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe("the previous release was brought up again\ncompose up failed for the restored release v1: container backend exited (1)\n");
+    expect(h.file("docker-compose.yml")).toBe(h.composeOf("v2"));
+    expect(h.status()).toEqual(before);
+  });
+
+  it("restore refuses a set that is not there or names no release, before changing anything", () => {
+    const h = host();
+    for (const id of ["v1", "v2"]) expect(h.deploy(id).code).toBe(0);
+    expect(h.restore("20200101T000000Z-v0")).toMatchObject({ code: 1, stderr: expect.stringMatching(/no backup set .*backups\/20200101T000000Z-v0 with a manifest/) });
+    const unnamed = "20200101T000000Z-unrecorded";
+    mkdirSync(join(h.layout.appDir, "backups", unnamed));
+    writeFileSync(join(h.layout.appDir, "backups", unnamed, "docker-compose.yml"), "x");
+    writeFileSync(join(h.layout.appDir, "backups", unnamed, "manifest.json"), `{\n  "schema": 1,\n  "release": null,\n}\n`);
+    expect(h.restore(unnamed)).toMatchObject({ code: 1, stderr: expect.stringMatching(/names no release: nothing was changed/) });
+    expect(h.file("docker-compose.yml")).toBe(h.composeOf("v2"));
+    expect(h.sets().map((s) => [s.releaseId, s.problem === undefined])).toEqual([[undefined, false], ["v1", true]]);
+    expect(() => hc.restoreBackupSet({ layout: v2, set: "../x", retainSets: 3, startTimeoutSeconds: 5, stableChecks: 1 })).toThrow(/not a backup set name/);
+  });
+
+  it("the list and restore commands, as exact strings", () => {
+    expect(hc.listBackupSets(v2)).toBe(
+      [
+        "cd /opt/awareness/backups 2>/dev/null || exit 0",
+        `for s in $(ls -1 | sort); do [ -d "$s" ] || continue; m=null; [ -f "$s/manifest.json" ] && m=$(tr -d '\\n' < "$s/manifest.json"); printf '%s\\t%s\\t%s\\n' "$s" "$m" "$(ls -1A "$s" | sort | tr '\\n' ' ')"; done`,
+      ].join("\n"),
+    );
+    const script = hc.restoreBackupSet({ layout: v2, set: "20260101T000000Z-v1", retainSets: 4, startTimeoutSeconds: 45, stableChecks: 3 });
+    expect(spawnSync("/bin/sh", ["-n", "-c", script]).status).toBe(0);
+    const lines = script.split("\n");
+    expect(lines.slice(0, 12)).toEqual([
+      "set -u",
+      "app=/opt/awareness",
+      "stage=/opt/awareness/.staging",
+      "src=backups/20260101T000000Z-v1",
+      `fail() { printf '%s\\n' "$*" >&2; exit 1; }`,
+      `cd "$app" || fail "cannot enter $app"`,
+      "# a restore is a switch: one at a time, and observers wait for it",
+      `exec 9>>"$app/.switch.lock" && flock -w 600 9 || fail "another switch of $app is still running (waited 600 s)"`,
+      `[ -f "$src/manifest.json" ] && [ -f "$src/docker-compose.yml" ] || fail "no backup set $app/$src with a manifest and a compose file on this host"`,
+      `restored=$(sed -n 's/^  "release": \\(.*\\),$/\\1/p' "$src/manifest.json")`,
+      `release=$(printf '%s' "$restored" | sed -n 's/^{"id":"\\([A-Za-z0-9._-]*\\)",.*/\\1/p')`,
+      `[ -n "$release" ] || fail "the manifest of $app/$src names no release: nothing was changed"`,
+    ]);
+    expect(lines).toEqual(expect.arrayContaining([...hc.backupCurrentFiles(4), ...hc.waitUntilRunning(v2, "$specs", 45, 3)]));
+    expect(lines).toContain(`specs=$(docker compose -p awareness -f /opt/awareness/docker-compose.yml config --services 2>/dev/null | sed 's/$/:1/' | tr '\\n' ' ')`);
+    expect(lines).toContain(
+      `if ! out=$(docker compose -p awareness -f /opt/awareness/docker-compose.yml up -d --remove-orphans 2>&1); then reason=$(printf '%s\\n' "$out" | tail -n 8 | cut -c1-300); undo; fail "compose up failed for the restored release $release: $reason"; fi`,
+    );
+    expect(lines).toContain(`case "$rec_current" in *"\\"id\\":\\"$release\\","*) ;; *) rec_previous=$rec_current ;; esac`);
+    expect(lines.at(-1)).toBe(`printf '{"restored":"%s","release":"%s","backup":"%s","deployedAt":"%s"}\\n' "$src" "$release" "$bak" "$now"`);
   });
 });
 

@@ -82,7 +82,7 @@ const record = (id: string, extra: Record<string, unknown> = {}) => ({
 });
 
 describe("parseDeploymentStatus: the host's deployment.json", () => {
-  const status = { schema: 1, current: record("v2"), previous: record("v1"), verified: null, updatedAt: "2026-11-27T06:00:00Z" };
+  const status = { schema: 1, current: record("v2"), previous: record("v1"), verified: null, failed: null, updatedAt: "2026-11-27T06:00:00Z" };
 
   it("no file yet: null", () => {
     expect(parseDeploymentStatus("null\n")).toBeNull();
@@ -90,8 +90,16 @@ describe("parseDeploymentStatus: the host's deployment.json", () => {
   });
 
   it("reads a valid file as written (one top-level key per line)", () => {
-    const text = `{\n  "schema": 1,\n  "current": ${JSON.stringify(status.current)},\n  "previous": ${JSON.stringify(status.previous)},\n  "verified": null,\n  "updatedAt": "2026-11-27T06:00:00Z"\n}\n`;
+    const text = `{\n  "schema": 1,\n  "current": ${JSON.stringify(status.current)},\n  "previous": ${JSON.stringify(status.previous)},\n  "verified": null,\n  "failed": null,\n  "updatedAt": "2026-11-27T06:00:00Z"\n}\n`;
     expect(parseDeploymentStatus(text)).toEqual(status);
+  });
+
+  it("a file written before the failed record existed reads as failed: null; a failed record is read", () => {
+    const { failed: _none, ...older } = status;
+    expect(parseDeploymentStatus(JSON.stringify(older))).toEqual(status);
+    const failed = { id: "v3", reason: "3 failed rounds in a row", failedAt: "2026-11-27T06:05:00Z" };
+    expect(parseDeploymentStatus(JSON.stringify({ ...status, failed }))?.failed).toEqual(failed);
+    expect(() => parseDeploymentStatus(JSON.stringify({ ...status, failed: { id: "v3" } }))).toThrow(/- failed\.reason: is required/);
   });
 
   it("a corrupt file (not JSON, e.g. cut short): a clear error naming deployment.json and the host", () => {

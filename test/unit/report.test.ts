@@ -152,8 +152,23 @@ describe("renderMarkdown", () => {
       appDir: "/srv/app",
     });
     expect(steps[0]).toBe("**The app may be down: act now.**");
-    expect(steps).toContain('Ensure backups exist: `ssh ubuntu@server "ls -la /srv/app/*.backup"`.');
+    expect(steps).toContain(
+      'Ensure backups exist: `ssh ubuntu@server "ls -la /srv/app/backups/*/"` (one set per switch, each with a manifest.json naming its release).',
+    );
     expect(steps.join("\n")).toContain("`restore` command");
+  });
+
+  it("shows a restore: the set, its release, what it replaced and the set that undoes it", () => {
+    const md = renderMarkdown(
+      baseSummary({
+        command: "restore",
+        outcome: "restored",
+        restore: { set: "20261127T060000Z-v1", release: "v1", from: "v2", backup: "backups/20261127T070000Z-v2" },
+      }),
+    );
+    expect(md).toContain(
+      "### Restore\n\nBackup set `20261127T060000Z-v1` (release `v1`) replaced `v2`, whose files are now the set `backups/20261127T070000Z-v2` (restore it to undo this).\n",
+    );
   });
 
   it("never renders a secret: masked in messages and details, env values left out", () => {

@@ -179,6 +179,18 @@ describe("the switch step", () => {
     expect(spawnSync("bash", ["-n", "-c", script]).status).toBe(0);
   });
 
+  it("writes the staged files (the env file's secrets) private from their first byte", () => {
+    const dir = mkdtempSync(join(tmpdir(), "awareness-stage-"));
+    const app = join(dir, "app");
+    // The script's own first lines, up to reading stdin, run for real.
+    const upToBundle = lines.slice(0, lines.findIndex((l) => l.startsWith(`cat > "$stage/bundle"`)) + 1).join("\n")
+      .replace(/^app=.*$/m, `app=${app}`).replace(/^stage=.*$/m, `stage=${app}/.staging`).replace(/^exec 9>>.*$/m, ":");
+    const r = spawnSync("/bin/sh", ["-c", upToBundle], { input: "bundle line with SECRET\n", encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(statSync(join(app, ".staging")).mode & 0o777).toBe(0o700);
+    expect(statSync(join(app, ".staging", "bundle")).mode & 0o777).toBe(0o600);
+  });
+
   it("sets its values through the quoting helper", () => {
     expect(lines.slice(0, 4)).toEqual(["set -u", "app=/opt/awareness", "stage=/opt/awareness/.staging", "release=v7"]);
   });

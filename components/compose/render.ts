@@ -17,7 +17,9 @@ export interface ComposeInput {
 
 /**
  * The compose file: no "version:" and no "name:" keys, so docker-compose 1.29 and compose v2
- * both accept it; the project name comes from the command line.
+ * both accept it; the project name comes from the command line. Scalars are written for YAML
+ * 1.1 (docker-compose v1 reads it with PyYAML): anything 1.1 would read as another type (yes,
+ * on, N, 1_000, 1:20, a date) is quoted, so both generations read the same strings.
  */
 export function renderComposeFile(input: ComposeInput): string {
   const services: Record<string, unknown> = {};
@@ -41,6 +43,7 @@ export function renderComposeFile(input: ComposeInput): string {
   if (namedVolumes.size > 0) doc.volumes = Object.fromEntries([...namedVolumes].sort().map((v) => [v, {}]));
   return `# Written by the awareness Pulumi program: edits here are replaced by the next deploy.\n${stringify(doc, {
     lineWidth: 0,
+    version: "1.1",
   })}`;
 }
 

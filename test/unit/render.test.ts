@@ -1,5 +1,6 @@
 // The files a release puts on the host, as exact text: same config, same bytes.
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "../../components/compose/render.js";
 import { parseStackConfig } from "../../components/config/parse.js";
 import { releaseRecordSchema } from "../../components/host-commands/status.js";
@@ -51,6 +52,24 @@ describe("renderComposeFile", () => {
         "",
       ].join("\n"),
     );
+  });
+
+  it("quotes what YAML 1.1 (docker-compose v1) would read as another type, so v1 and v2 read the same strings", () => {
+    const tricky = parseStackConfig({
+      "awareness:hosts": '[{"host":"h"}]',
+      "awareness:sshPrivateKey": "k",
+      "awareness:services": JSON.stringify({
+        on: { image: "redis:7", environment: { N: "yes", DEBUG: "off", TIMEOUT: "1:20", BIG: "1_000", DAY: "2026-11-27", Y: "~" } },
+      }),
+      "awareness:release": JSON.stringify({ id: "v1", images: {} }),
+    });
+    const text = renderComposeFile({ services: tricky.services, images: { on: `redis@${d}` } });
+    const env = { N: "yes", DEBUG: "off", TIMEOUT: "1:20", BIG: "1_000", DAY: "2026-11-27", Y: "~" };
+    for (const version of ["1.1", "1.2"] as const) {
+      const doc = parse(text, { version }) as { services: Record<string, { environment: Record<string, unknown> }> };
+      expect(Object.keys(doc.services), version).toEqual(["on"]);
+      expect(doc.services.on!.environment, version).toEqual(env);
+    }
   });
 
   it("is deterministic (same config, same hash) and refuses a service without a pinned image", () => {

@@ -6,12 +6,21 @@ import { deploy, type DeployRequest } from "./commands/deploy.js";
 import { precheck } from "./commands/precheck.js";
 import { preview } from "./commands/preview.js";
 import { restore } from "./commands/restore.js";
-import { confirmWord, rollback } from "./commands/rollback.js";
+import { rollback } from "./commands/rollback.js";
 import { status } from "./commands/status.js";
 import { trustHost } from "./commands/trust-host.js";
 import { unlock } from "./commands/unlock.js";
 import { Cancellation } from "./common/cancel.js";
-import { command, positiveNumber, releaseCommand, releaseFields, type CommonOptions, type ReleaseOptions } from "./common/cli-args.js";
+import {
+  command,
+  positiveNumber,
+  releaseCommand,
+  releaseFields,
+  rollbackCommand,
+  type CommonOptions,
+  type ReleaseOptions,
+  type RollbackOptions,
+} from "./common/cli-args.js";
 import { UsageError } from "./common/errors.js";
 import { consoleLogger } from "./common/log.js";
 import { checkStackName } from "./common/stack-name.js";
@@ -111,12 +120,8 @@ program.addCommand(
   ),
 );
 program.addCommand(
-  command("rollback", "re-apply the previous verified release (or --to one)")
-    .requiredOption("--reason <text>", "why (recorded in the stack history and the report)")
-    .requiredOption("--confirm <word>", `type ${confirmWord} to confirm`)
-    .option("--to <release>", "a verified release id (default: the newest verified release that is not live)")
-    .option("--up-timeout <seconds>", "our own deadline for the engine update (default 900)", positiveNumber)
-    .action(async (o: CommonOptions & { reason: string; confirm: string; to?: string; upTimeout?: number }) =>
+  rollbackCommand()
+    .action(async (o: RollbackOptions) =>
       finish(await rollback({ ...runOptions(o), reason: o.reason, confirm: o.confirm, to: o.to, deadlineMs: seconds(o.upTimeout) }), o),
     ),
 );

@@ -2,6 +2,7 @@
 // process handlers, no parsing at import), so tests run hostile argument lists through exactly
 // what the CLI does: commander's parsing, these parsers, releaseFields.
 import { Command, InvalidArgumentError, Option } from "commander";
+import { confirmWord } from "../commands/rollback.js";
 import type { ReleaseRequest } from "../stages/open.js";
 
 /** `--image service=ref`, `--env KEY=VALUE` (repeatable): split at the first "=". */
@@ -62,4 +63,19 @@ export function releaseCommand(name: string, description: string): Command {
 /** What the options ask of the release (validated with the stack config by the run). */
 export function releaseFields(o: ReleaseOptions, env: NodeJS.ProcessEnv = process.env): ReleaseRequest {
   return { releaseId: o.release, gitSha: o.gitSha ?? env.GITHUB_SHA, images: o.image, env: o.env };
+}
+
+export interface RollbackOptions extends CommonOptions {
+  reason: string;
+  confirm: string;
+  to?: string;
+  upTimeout?: number;
+}
+
+export function rollbackCommand(): Command {
+  return command("rollback", "re-apply the previous verified release (or --to one)")
+    .requiredOption("--reason <text>", "why (recorded in the stack history and the report)")
+    .requiredOption("--confirm <word>", `type ${confirmWord} to confirm`)
+    .option("--to <release>", "a verified release id (default: the newest verified release that is not live)")
+    .option("--up-timeout <seconds>", "our own deadline for the engine update (default 900)", positiveNumber);
 }

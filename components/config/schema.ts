@@ -271,7 +271,11 @@ const replacePolicySchema = z.strictObject({
     .array(
       z.strictObject({
         type: z.string().regex(resourceTypePattern, "expected a Pulumi type token such as command:remote:Command"),
-        name: z.string().max(200).optional(),
+        name: z
+          .string()
+          .max(200)
+          .regex(/^[^\x00-\x1f\x7f\x85\u2028\u2029]*$/, "expected a resource name (one line, no control characters)")
+          .optional(),
       }),
     )
     .max(limits.replaceAllowances)

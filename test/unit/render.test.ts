@@ -19,7 +19,7 @@ const cfg = parseStackConfig({
 const images = { backend: `b@${d}`, redis: `redis@${d}`, nginx: `nginx@${d}` };
 
 describe("renderComposeFile", () => {
-  it("pins digests, sorts services and keys, host networking, no version/name keys, $ escaped", () => {
+  it("pins digests, sorts services and keys, host networking, no version/name keys, env values double-quoted, $ escaped", () => {
     expect(renderComposeFile({ services: cfg.services, images })).toBe(
       [
         "# Written by the awareness Pulumi program: edits here are replaced by the next deploy.",
@@ -32,7 +32,7 @@ describe("renderComposeFile", () => {
         "      - .env",
         "    environment:",
         '      PORT: "8000"',
-        "      PRICE: 5$$ $$(id)",
+        '      PRICE: "5$$ $$(id)"',
         "  nginx:",
         `    image: nginx@${d}`,
         "    network_mode: bridge",
@@ -59,12 +59,12 @@ describe("renderComposeFile", () => {
       "awareness:hosts": '[{"host":"h"}]',
       "awareness:sshPrivateKey": "k",
       "awareness:services": JSON.stringify({
-        on: { image: "redis:7", environment: { N: "yes", DEBUG: "off", TIMEOUT: "1:20", BIG: "1_000", DAY: "2026-11-27", Y: "~" } },
+        on: { image: "redis:7", environment: { N: "yes", DEBUG: "off", TIMEOUT: "1:20", BIG: "1_000", DAY: "2026-11-27", Y: "~", M: "<<", T: "a\tb" } },
       }),
       "awareness:release": JSON.stringify({ id: "v1", images: {} }),
     });
     const text = renderComposeFile({ services: tricky.services, images: { on: `redis@${d}` } });
-    const env = { N: "yes", DEBUG: "off", TIMEOUT: "1:20", BIG: "1_000", DAY: "2026-11-27", Y: "~" };
+    const env = { N: "yes", DEBUG: "off", TIMEOUT: "1:20", BIG: "1_000", DAY: "2026-11-27", Y: "~", M: "<<", T: "a\tb" };
     for (const version of ["1.1", "1.2"] as const) {
       const doc = parse(text, { version }) as { services: Record<string, { environment: Record<string, unknown> }> };
       expect(Object.keys(doc.services), version).toEqual(["on"]);

@@ -16,10 +16,11 @@ const namePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const releaseIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const gitShaPattern = /^[0-9a-f]{7,40}$/;
 const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-// Env values land in an env file, one per line: no line breaks or other control characters
-// (a tab is fine), no NUL, no Unicode line separators, and no backslash (compose v2 keeps "\\"
-// literally inside quotes, docker-compose v1 unescapes it).
-const envValuePattern = /^[^\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029\\]{0,4096}$/;
+// Env values land in an env file, one per line, and in the compose file: no line breaks or other
+// control characters (C0 but tab, DEL, C1), no NUL, no Unicode line separators or the
+// noncharacters U+FFFE/U+FFFF (YAML readers refuse or fold them), and no backslash (compose v2
+// keeps "\\" literally inside quotes, docker-compose v1 unescapes it).
+const envValuePattern = /^[^\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\\]{0,4096}$/;
 /** A lone UTF-16 surrogate cannot be written as UTF-8: it would reach the host changed. */
 const loneSurrogate = /\p{Cs}/u;
 const urlPathPattern = /^\/[A-Za-z0-9._~/-]*$/;

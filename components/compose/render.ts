@@ -26,7 +26,7 @@ export function renderComposeFile(input: ComposeInput): string {
   const services: Record<string, unknown> = {};
   const namedVolumes = new Set<string>();
   for (const [name, svc] of sorted(input.services)) {
-    const image = input.images[name];
+    const image = Object.hasOwn(input.images, name) ? input.images[name] : undefined;
     if (!image) throw new Error(`no pinned image for service "${name}"`);
     const def: Record<string, unknown> = { image, network_mode: svc.networkMode, restart: svc.restart };
     if (svc.releaseEnv) def.env_file = [envFileName];

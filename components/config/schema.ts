@@ -331,8 +331,9 @@ export const stackConfigSchema = z
         });
       }
     }
+    // Own keys only: a service named "constructor" has no image just because objects have a constructor.
     for (const [svc, def] of Object.entries(cfg.services)) {
-      if (!cfg.release.images[svc] && !def.image) {
+      if (!Object.hasOwn(cfg.release.images, svc) && def.image === undefined) {
         ctx.addIssue({
           code: "custom",
           path: ["services", svc, "image"],
@@ -350,7 +351,7 @@ export const stackConfigSchema = z
       }
     }
     for (const key of Object.keys(cfg.secretEnv)) {
-      if (key in cfg.release.env) {
+      if (Object.hasOwn(cfg.release.env, key)) {
         ctx.addIssue({
           code: "custom",
           path: ["secretEnv", key],

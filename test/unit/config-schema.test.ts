@@ -315,6 +315,19 @@ describe("numbers are plain decimals in range; lengths are capped", () => {
     expect(parseStackConfig(withValue(["release", "env", "V"], "a\tb \u202Eevil\u200B 😀")).release.env.V).toBe("a\tb \u202Eevil\u200B 😀");
   });
 
+  it("names are looked up as own keys: constructor, toString and an empty image are no special cases", () => {
+    const cfg = baseConfig();
+    cfg.services = { ...(cfg.services as object), constructor: {} };
+    expect(problemsOf(toRaw(cfg))).toEqual([
+      {
+        key: "awareness:services.constructor.image",
+        message: 'service "constructor" has no image: set awareness:release.images.constructor or awareness:services.constructor.image',
+      },
+    ]);
+    expect(parseStackConfig(withValue(["secretEnv"], { toString: "x", constructor: "y" })).secretEnv).toEqual({ toString: "x", constructor: "y" });
+    expect(problemsOf(withValue(["release", "images", "backend"], "")).map((p) => p.key)).toEqual(["awareness:release.images.backend"]);
+  });
+
   it("a __proto__ name is refused by its key, never dropped in silence (or made the config's prototype)", () => {
     const proto = (json: string) => JSON.parse(json) as object;
     expect(problemsOf(toRaw({ ...baseConfig(), secretEnv: proto('{"__proto__":"x"}') }))).toEqual([

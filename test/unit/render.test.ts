@@ -78,6 +78,8 @@ describe("renderComposeFile", () => {
     expect(sha256Hex(a)).toBe(sha256Hex(b));
     expect(sha256Hex(a)).toMatch(/^[0-9a-f]{64}$/);
     expect(() => renderComposeFile({ services: cfg.services, images: { backend: images.backend } })).toThrow(/no pinned image for service "nginx"/);
+    const named = { constructor: cfg.services.redis! };
+    expect(() => renderComposeFile({ services: named, images: {} })).toThrow(/no pinned image for service "constructor"/);
   });
 });
 

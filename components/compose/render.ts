@@ -17,10 +17,11 @@ export interface ComposeInput {
 
 /**
  * The compose file: no "version:" and no "name:" keys, so docker-compose 1.29 and compose v2
- * both accept it; the project name comes from the command line. Written for YAML 1.1 too
- * (docker-compose v1 reads it with PyYAML): a name 1.1 would read as another type (on, N, y)
- * is quoted, and env values are always double-quoted (never yes, 1:20, 1_000, a date or "<<"
- * read as something else), so both generations read the same strings.
+ * both accept it; the project name comes from the command line. Written for YAML 1.1
+ * (docker-compose v1 reads it with PyYAML) and 1.2 (compose v2) at once: a name either would
+ * read as another type (on, N, y, 0o26, 1e3, 1_000) is quoted, and env values are always
+ * double-quoted (never yes, 1:20, a date or "<<" read as something else), so both generations
+ * read the same strings.
  */
 export function renderComposeFile(input: ComposeInput): string {
   const services: Record<string, unknown> = {};
@@ -45,6 +46,7 @@ export function renderComposeFile(input: ComposeInput): string {
   return `# Written by the awareness Pulumi program: edits here are replaced by the next deploy.\n${stringify(doc, {
     lineWidth: 0,
     version: "1.1",
+    compat: "core",
     customTags: withoutMergeKeys,
   })}`;
 }

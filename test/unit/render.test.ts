@@ -54,20 +54,23 @@ describe("renderComposeFile", () => {
     );
   });
 
-  it("quotes what YAML 1.1 (docker-compose v1) would read as another type, so v1 and v2 read the same strings", () => {
+  it("quotes what YAML 1.1 (docker-compose v1) or 1.2 (compose v2) would read as another type, so both read the same strings", () => {
     const tricky = parseStackConfig({
       "awareness:hosts": '[{"host":"h"}]',
       "awareness:sshPrivateKey": "k",
       "awareness:services": JSON.stringify({
         on: { image: "redis:7", environment: { N: "yes", DEBUG: "off", TIMEOUT: "1:20", BIG: "1_000", DAY: "2026-11-27", Y: "~", M: "<<", T: "a\tb" } },
+        "0o26": { image: "redis:7", dependsOn: ["1e3"] },
+        "1e3": { image: "redis:7" },
       }),
       "awareness:release": JSON.stringify({ id: "v1", images: {} }),
     });
-    const text = renderComposeFile({ services: tricky.services, images: { on: `redis@${d}` } });
+    const text = renderComposeFile({ services: tricky.services, images: { on: `redis@${d}`, "0o26": `redis@${d}`, "1e3": `redis@${d}` } });
     const env = { N: "yes", DEBUG: "off", TIMEOUT: "1:20", BIG: "1_000", DAY: "2026-11-27", Y: "~", M: "<<", T: "a\tb" };
     for (const version of ["1.1", "1.2"] as const) {
-      const doc = parse(text, { version }) as { services: Record<string, { environment: Record<string, unknown> }> };
-      expect(Object.keys(doc.services), version).toEqual(["on"]);
+      const doc = parse(text, { version }) as { services: Record<string, { environment: Record<string, unknown>; depends_on?: unknown[] }> };
+      expect(Object.keys(doc.services).sort(), version).toEqual(["0o26", "1e3", "on"]);
+      expect(doc.services["0o26"]!.depends_on, version).toEqual(["1e3"]);
       expect(doc.services.on!.environment, version).toEqual(env);
     }
   });

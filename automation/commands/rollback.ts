@@ -37,7 +37,7 @@ export function checkRollbackRequest(req: Pick<RollbackRequest, "reason" | "conf
   }
   if (!req.reason || !req.reason.trim()) throw new UsageError("Rollback refused: --reason TEXT is required.");
   if (/[\n\r\0]/.test(req.reason)) throw new UsageError("Rollback refused: --reason must be one line.");
-  if (/[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]|\p{Cs}/u.test(req.reason) || req.reason.length > maxReason) {
+  if (/[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]|\p{Cs}/u.test(req.reason) || req.reason.length > maxReason) {
     throw new UsageError(`Rollback refused: --reason must be text without control characters, at most ${maxReason} characters.`);
   }
   if (req.to !== undefined && !releaseSchema.shape.id.safeParse(req.to).success) {

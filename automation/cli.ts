@@ -1,17 +1,29 @@
 // The driver's command line: parses options, runs one command, publishes its report, exits
 // with the outcome's code. SIGTERM/SIGINT cancel the run; a second signal (or the grace
 // period running out) releases the locks at once and exits. No deployment logic lives here.
-import { Command, InvalidArgumentError, Option } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { deploy, type DeployRequest } from "./commands/deploy.js";
 import { precheck } from "./commands/precheck.js";
 import { preview } from "./commands/preview.js";
 import { restore, restoreConfirmWord } from "./commands/restore.js";
-import { confirmWord, rollback } from "./commands/rollback.js";
+import { rollback } from "./commands/rollback.js";
 import { status } from "./commands/status.js";
 import { trustHost } from "./commands/trust-host.js";
 import { unlock } from "./commands/unlock.js";
 import { Cancellation } from "./common/cancel.js";
+import {
+  command,
+  positiveNumber,
+  releaseCommand,
+  releaseFields,
+  rollbackCommand,
+  type CommonOptions,
+  type ReleaseOptions,
+  type RollbackOptions,
+} from "./common/cli-args.js";
+import { UsageError } from "./common/errors.js";
 import { consoleLogger } from "./common/log.js";
+import { checkStackName } from "./common/stack-name.js";
 import { GitHubRest } from "./github/rest.js";
 import { outcomes } from "./report/outcomes.js";
 import { redact, secretsFromEnv } from "./report/redact.js";
@@ -48,14 +60,6 @@ for (const sig of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
-function keyValue(kind: string) {
-  return (value: string, previous: Record<string, string> = {}) => {
-    const i = value.indexOf("=");
-    if (i <= 0) throw new InvalidArgumentError(`expected ${kind}=VALUE, got "${value}"`);
-    return { ...previous, [value.slice(0, i)]: value.slice(i + 1) };
-  };
-}
-
 /** The GitHub repository to ask about CI and to file failure issues in: $GITHUB_REPOSITORY or --github-repo. */
 function githubRepo(opt: string | undefined): { owner: string; repo: string } | undefined {
   const value = opt ?? process.env.GITHUB_REPOSITORY;
@@ -65,20 +69,14 @@ function githubRepo(opt: string | undefined): { owner: string; repo: string } | 
   return { owner, repo };
 }
 
-interface CommonOptions {
-  stack: string;
-  json?: boolean;
-  reportDir: string;
-  githubRepo?: string;
-}
-
-/** What every command runs with: the stack, the real engine and host, the log, the cancel signal. */
+/** What every command runs with: the stack (a bad name is refused here), the real engine and host, the log, the cancel signal. */
 function runOptions(o: CommonOptions) {
+  const stackName = checkStackName(o.stack);
   const repo = githubRepo(o.githubRepo);
   const gh = repo ? new GitHubRest() : undefined;
   const ciStatus = gh && repo ? (sha: string) => gh.ciStatusForCommit({ ...repo, sha }) : undefined;
   running = { reportDir: o.reportDir };
-  return { stackName: o.stack, log, cancellation, deps: realDeps({ ciStatus }), onStart: (summary: RunSummary) => (running.summary = summary) };
+  return { stackName, log, cancellation, deps: realDeps({ ciStatus }), onStart: (summary: RunSummary) => (running.summary = summary) };
 }
 
 async function finish(summary: RunSummary, o: CommonOptions): Promise<never> {
@@ -87,50 +85,10 @@ async function finish(summary: RunSummary, o: CommonOptions): Promise<never> {
   process.exit(summary.exitCode);
 }
 
-const stackOption = () => new Option("--stack <name>", "the stack to act on").default("sandbox");
-const reportDirOption = () => new Option("--report-dir <dir>", "where the Markdown and JSON summaries go").default(".reports");
-
-function command(name: string, description: string) {
-  return new Command(name)
-    .description(description)
-    .addOption(stackOption())
-    .addOption(reportDirOption())
-    .option("--github-repo <owner/repo>", "where CI runs and failure issues live (default $GITHUB_REPOSITORY)")
-    .option("--json", "print the run summary as JSON on stdout");
-}
-
-interface ReleaseOptions extends CommonOptions {
-  release: string;
-  gitSha?: string;
-  image?: Record<string, string>;
-  env?: Record<string, string>;
-  skipCiCheck?: boolean;
-  allowDirty?: boolean;
-  waitLock?: boolean;
-  waitLockTimeout?: number;
-  upTimeout?: number;
-}
-
-function releaseCommand(name: string, description: string) {
-  return command(name, description)
-    .requiredOption("--release <id>", "the release id (e.g. a version or the short git sha)")
-    .option("--git-sha <sha>", "the commit the release was built from (default $GITHUB_SHA)")
-    .option("--image <service=ref>", "a service's image (repeatable); others keep the current one", keyValue("SERVICE"))
-    .option("--env <KEY=VALUE>", "a plain release env value (repeatable)", keyValue("KEY"))
-    .option("--skip-ci-check", "do not require a successful CI/CD run for the git sha")
-    .option("--allow-dirty", "do not require a clean git tree");
-}
-
 const seconds = (v: number | undefined) => (v === undefined ? undefined : v * 1000);
 
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number of seconds, got "${value}"`);
-  return n;
-}
-
 function releaseRequest(o: ReleaseOptions): DeployRequest {
-  const r = { ...runOptions(o), releaseId: o.release, gitSha: o.gitSha ?? process.env.GITHUB_SHA, images: o.image, env: o.env };
+  const r = { ...runOptions(o), ...releaseFields(o) };
   return { ...r, skipCiCheck: o.skipCiCheck, allowDirty: o.allowDirty, waitLock: o.waitLock, waitLockTimeoutMs: seconds(o.waitLockTimeout), upDeadlineMs: seconds(o.upTimeout) };
 }
 
@@ -162,12 +120,8 @@ program.addCommand(
   ),
 );
 program.addCommand(
-  command("rollback", "re-apply the previous verified release (or --to one)")
-    .requiredOption("--reason <text>", "why (recorded in the stack history and the report)")
-    .requiredOption("--confirm <word>", `type ${confirmWord} to confirm`)
-    .option("--to <release>", "a verified release id (default: the newest verified release that is not live)")
-    .option("--up-timeout <seconds>", "our own deadline for the engine update (default 900)", positiveNumber)
-    .action(async (o: CommonOptions & { reason: string; confirm: string; to?: string; upTimeout?: number }) =>
+  rollbackCommand()
+    .action(async (o: RollbackOptions) =>
       finish(await rollback({ ...runOptions(o), reason: o.reason, confirm: o.confirm, to: o.to, deadlineMs: seconds(o.upTimeout) }), o),
     ),
 );
@@ -220,7 +174,7 @@ program.addCommand(
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   // The single error exit: anything not turned into a summary is bad usage or a bug.
-  const usage = err instanceof InvalidArgumentError;
+  const usage = err instanceof InvalidArgumentError || err instanceof UsageError;
   process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(usage ? outcomes.usage.exitCode : outcomes.error.exitCode);
 });

@@ -72,8 +72,10 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
     super("awareness:deploy:RemoteComposeStack", name, {}, opts);
     const serviceNames = Object.keys(args.services).sort();
     if (serviceNames.length === 0) throw new pulumi.ResourceError("RemoteComposeStack needs at least one service", this);
+    // Own keys only (a service may be called "constructor").
+    const releaseImage = (svc: string) => (Object.hasOwn(args.release.images, svc) ? args.release.images[svc] : undefined);
     for (const svc of serviceNames) {
-      if (!args.release.images[svc] && !args.services[svc]?.image) {
+      if (!releaseImage(svc) && !args.services[svc]?.image) {
         throw new pulumi.ResourceError(`service "${svc}" has no image in the release or its definition`, this);
       }
     }
@@ -91,7 +93,7 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
     });
     const pinned: Record<string, pulumi.Output<string>> = {};
     for (const svc of serviceNames) {
-      pinned[svc] = resolver.resolve(svc, (args.release.images[svc] ?? args.services[svc]!.image)!);
+      pinned[svc] = resolver.resolve(svc, (releaseImage(svc) ?? args.services[svc]!.image)!);
     }
     this.images = pulumi.all(pinned) as pulumi.Output<Record<string, string>>;
 

@@ -1,5 +1,7 @@
 // rollback = check the request -> config -> pick the target -> lock -> re-apply it and watch it.
+import { releaseSchema } from "../../components/config/schema.js";
 import { UsageError } from "../common/errors.js";
+import { printable } from "../common/stack-name.js";
 import type { RunSummary } from "../report/summary.js";
 import { takeLock } from "../stages/lock.js";
 import { loadConfig, openStack } from "../stages/open.js";
@@ -23,13 +25,24 @@ interface RollbackContext extends RunContext {
   liveId?: string | undefined;
 }
 
-/** Refused before anything runs unless `confirm` is exactly ROLLBACK and a one-line reason is given. */
-function checkRollbackRequest(req: Pick<RollbackRequest, "reason" | "confirm">): void {
+const maxReason = 1000;
+
+/**
+ * Refused before anything runs unless `confirm` is exactly ROLLBACK, the reason is one line of
+ * text (no control characters, at most 1000 characters) and `to`, if given, is a release id.
+ */
+export function checkRollbackRequest(req: Pick<RollbackRequest, "reason" | "confirm" | "to">): void {
   if (req.confirm !== confirmWord) {
-    throw new UsageError(`Rollback refused: --confirm must be exactly ${confirmWord} (got ${JSON.stringify(req.confirm ?? "")}).`);
+    throw new UsageError(`Rollback refused: --confirm must be exactly ${confirmWord} (got ${printable(req.confirm ?? "")}).`);
   }
   if (!req.reason || !req.reason.trim()) throw new UsageError("Rollback refused: --reason TEXT is required.");
   if (/[\n\r\0]/.test(req.reason)) throw new UsageError("Rollback refused: --reason must be one line.");
+  if (/[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff]|\p{Cs}/u.test(req.reason) || req.reason.length > maxReason) {
+    throw new UsageError(`Rollback refused: --reason must be text without control characters, at most ${maxReason} characters.`);
+  }
+  if (req.to !== undefined && !releaseSchema.shape.id.safeParse(req.to).success) {
+    throw new UsageError(`Rollback refused: --to ${printable(req.to)} is not a release id (letters, digits, . _ -, at most 64).`);
+  }
 }
 
 function describeCandidates(verified: VerifiedRef[]): string {

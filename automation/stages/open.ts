@@ -4,13 +4,15 @@ import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
 import type { Release, StackConfig } from "../../components/config/schema.js";
 import { UsageError } from "../common/errors.js";
+import { checkStackName } from "../common/stack-name.js";
 import { secretValuesIn } from "../report/redact.js";
 import { localStackNames } from "../toolchain/backend.js";
 import { releaseConfig, releaseIn } from "./releases.js";
 import { stage, type RunContext } from "./run.js";
 
-/** Opens the engine stack (closing nothing: the engine holds no connection between calls). */
+/** Opens the engine stack (closing nothing: the engine holds no connection between calls); a bad stack name is refused first. */
 export const openStack = stage("open stack", async (ctx) => {
+  checkStackName(ctx.stackName);
   ctx.engine = await ctx.deps.openEngine({ stackName: ctx.stackName, mode: ctx.openMode, signal: ctx.cancellation.signal, log: ctx.log });
 });
 
@@ -62,7 +64,7 @@ export interface ReleaseContext extends RunContext {
 }
 
 /** The new release: the current release's images, overridden by the request. */
-function nextRelease(current: Release | undefined, req: ReleaseRequest): Release {
+export function nextRelease(current: Release | undefined, req: ReleaseRequest): Release {
   return {
     id: req.releaseId,
     ...(req.gitSha ? { gitSha: req.gitSha } : {}),
@@ -72,7 +74,7 @@ function nextRelease(current: Release | undefined, req: ReleaseRequest): Release
 }
 
 /** The stack config as it would be with `release`, validated (throws ConfigError). */
-function configWithRelease(all: ConfigMap, release: Release): StackConfig {
+export function configWithRelease(all: ConfigMap, release: Release): StackConfig {
   return parseStackConfig(rawFromAutomationConfig({ ...all, ...releaseConfig(release) }));
 }
 

@@ -1,7 +1,7 @@
 // Pure renderers for the files a release puts on the host. Same inputs -> same bytes, so the
 // same config always means the same compose file (and the same composeSha256).
 import { createHash } from "node:crypto";
-import { stringify } from "yaml";
+import { Scalar, stringify, type Tags } from "yaml";
 import type { ServiceConfig } from "../config/schema.js";
 import { envFileName } from "../host-commands/layout.js";
 import type { DeploymentRecord } from "../host-commands/status.js";
@@ -17,19 +17,23 @@ export interface ComposeInput {
 
 /**
  * The compose file: no "version:" and no "name:" keys, so docker-compose 1.29 and compose v2
- * both accept it; the project name comes from the command line.
+ * both accept it; the project name comes from the command line. Written for YAML 1.1
+ * (docker-compose v1 reads it with PyYAML) and 1.2 (compose v2) at once: a name either would
+ * read as another type (on, N, y, 0o26, 1e3, 1_000) is quoted, and env values are always
+ * double-quoted (never yes, 1:20, a date or "<<" read as something else), so both generations
+ * read the same strings.
  */
 export function renderComposeFile(input: ComposeInput): string {
   const services: Record<string, unknown> = {};
   const namedVolumes = new Set<string>();
   for (const [name, svc] of sorted(input.services)) {
-    const image = input.images[name];
+    const image = Object.hasOwn(input.images, name) ? input.images[name] : undefined;
     if (!image) throw new Error(`no pinned image for service "${name}"`);
     const def: Record<string, unknown> = { image, network_mode: svc.networkMode, restart: svc.restart };
     if (svc.releaseEnv) def.env_file = [envFileName];
     const env = sorted(svc.environment);
     // Compose interpolates "$" in the file; "$$" is a literal dollar in v1 and v2.
-    if (env.length > 0) def.environment = Object.fromEntries(env.map(([k, v]) => [k, v.replace(/\$/g, "$$$$")]));
+    if (env.length > 0) def.environment = Object.fromEntries(env.map(([k, v]) => [k, quoted(v.replace(/\$/g, "$$$$"))]));
     if (svc.volumes.length > 0) {
       def.volumes = [...svc.volumes];
       for (const v of svc.volumes) namedVolumes.add(v.slice(0, v.indexOf(":")));
@@ -41,8 +45,17 @@ export function renderComposeFile(input: ComposeInput): string {
   if (namedVolumes.size > 0) doc.volumes = Object.fromEntries([...namedVolumes].sort().map((v) => [v, {}]));
   return `# Written by the awareness Pulumi program: edits here are replaced by the next deploy.\n${stringify(doc, {
     lineWidth: 0,
+    version: "1.1",
+    compat: "core",
+    customTags: withoutMergeKeys,
   })}`;
 }
+
+/** A double-quoted YAML string (escapes for tabs and control characters). */
+const quoted = (value: string) => Object.assign(new Scalar(value), { type: Scalar.QUOTE_DOUBLE });
+
+/** YAML 1.1's "<<" merge key is no type of ours: without it, a "<<" value is quoted like any other. */
+const withoutMergeKeys = (tags: Tags): Tags => tags.filter((t) => typeof t === "string" || t.tag !== "tag:yaml.org,2002:merge");
 
 /**
  * The env file (KEY='value' lines). Single quotes keep "$", "#" and spaces literal in both

@@ -113,7 +113,8 @@ export function parseStackConfig(raw: Record<string, string>): StackConfig {
   const prefix = `${configNamespace}:`;
   for (const [key, text] of Object.entries(raw)) {
     if (!key.startsWith(prefix)) continue;
-    input[key.slice(prefix.length)] = decodeValue(key, text);
+    // Defined, not assigned: "awareness:__proto__" must be an unknown key, not the map's prototype.
+    Object.defineProperty(input, key.slice(prefix.length), { value: decodeValue(key, text), enumerable: true, writable: true, configurable: true });
   }
   const result = stackConfigSchema.safeParse(input);
   if (!result.success) throw new ConfigError(problemsFrom(result.error, input, configKeyOf, isSecretPath));

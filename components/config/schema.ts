@@ -16,9 +16,13 @@ const namePattern = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const releaseIdPattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const gitShaPattern = /^[0-9a-f]{7,40}$/;
 const envKeyPattern = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-// Env values land in an env file, one per line: no line breaks, no NUL, and no backslash
-// (compose v2 keeps "\\" literally inside quotes, docker-compose v1 unescapes it).
-const envValuePattern = /^[^\n\r\0\\]{0,4096}$/;
+// Env values land in an env file, one per line, and in the compose file: no line breaks or other
+// control characters (C0 but tab, DEL, C1), no NUL, no Unicode line separators or the
+// noncharacters U+FFFE/U+FFFF (YAML readers refuse or fold them), and no backslash (compose v2
+// keeps "\\" literally inside quotes, docker-compose v1 unescapes it).
+const envValuePattern = /^[^\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\\]{0,4096}$/;
+/** A lone UTF-16 surrogate cannot be written as UTF-8: it would reach the host changed. */
+const loneSurrogate = /\p{Cs}/u;
 const urlPathPattern = /^\/[A-Za-z0-9._~/-]*$/;
 const baseUrlPattern = /^https?:\/\/[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:\/[A-Za-z0-9._~/-]*)?$/;
 const volumePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*:\/[A-Za-z0-9._/-]*(?::(?:ro|rw))?$/;
@@ -36,20 +40,100 @@ export const digestRefPattern = /^[a-z0-9][a-z0-9._:/-]*@sha256:[0-9a-f]{64}$/;
 
 const noDotDot = (path: string) => !path.split("/").includes("..") && !path.split("/").includes(".");
 
+// ---- length caps: every string that can reach a host, a command line or a file is bounded ----
+
+export const limits = {
+  /** A path on the host. */
+  appDir: 255,
+  /** Docker's own limit for an image name (registry host, port and path). */
+  imageRepository: 255,
+  /** registry/repo (255) + ":" and a tag (129) + "@sha256:" and 64 hex (72). */
+  imageReference: 456,
+  volume: 512,
+  baseUrl: 1024,
+  endpoint: 512,
+  registryServer: 255,
+  hostKey: 4096,
+  /** PEM private keys and registry passwords (secrets; never on a command line). */
+  secretText: 16_384,
+  hosts: 50,
+  services: 50,
+  endpoints: 20,
+  volumesPerService: 50,
+  envEntries: 500,
+  replaceAllowances: 100,
+} as const;
+
+const atMost = (n: number) => `at most ${n} characters`;
+
+/**
+ * A number as JSON gives it, or as text in plain decimal notation ("22", "0.5"; whole numbers
+ * without a fraction): never hex, exponents, blanks, a "+", lookalike digits or trailing junk
+ * ("0x16", "1e3", " 22", "22abc", "22.0" for a port are refused), and only within [min, max]
+ * (above min when `aboveMin`).
+ */
+const plainDecimal = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?$/;
+const plainWhole = /^-?(?:0|[1-9][0-9]*)$/;
+function numberSetting(range: { min: number; max: number; whole?: boolean; aboveMin?: boolean }) {
+  const kind = range.whole ? "a whole number" : "a number";
+  const message = range.aboveMin
+    ? `expected ${kind} greater than ${range.min} and at most ${range.max}`
+    : `expected ${kind} from ${range.min} to ${range.max}`;
+  const text = range.whole ? plainWhole : plainDecimal;
+  return z.unknown().transform((value, ctx): number => {
+    const n = typeof value === "number" ? value : typeof value === "string" && text.test(value) ? Number(value) : Number.NaN;
+    const inRange = (range.aboveMin ? n > range.min : n >= range.min) && n <= range.max;
+    if (!Number.isFinite(n) || !inRange || (range.whole && !Number.isInteger(n))) {
+      ctx.addIssue({ code: "custom", message });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+/**
+ * A record (map) whose keys the `key` schema checks. A "__proto__" key is refused by name:
+ * zod (and any plain object) would drop it without a word.
+ */
+function record<K extends z.ZodType<string>, V extends z.ZodType>(key: K, value: V) {
+  return z.preprocess((input, ctx) => {
+    if (input !== null && typeof input === "object" && Object.hasOwn(input, "__proto__")) {
+      ctx.addIssue({ code: "custom", path: ["__proto__"], message: "__proto__ cannot be used as a name here" });
+    }
+    return input;
+  }, z.record(key, value));
+}
+
+/** A "host:port" or "host" whose port, if any, is 1..65535. */
+function portInRange(hostPort: string): boolean {
+  const m = /:([0-9]+)$/.exec(hostPort);
+  return !m || (Number(m[1]) >= 1 && Number(m[1]) <= 65535);
+}
+
 // ---- sections ----
 
 const imageRefSchema = z
   .string()
+  .max(limits.imageReference, { message: `expected an image reference of ${atMost(limits.imageReference)}`, abort: true })
   .refine(
     (ref) => {
       const m = imageRefPattern.exec(ref);
-      return m !== null && (m.groups?.tag !== undefined || m.groups?.digest !== undefined);
+      const repo = m?.groups?.repo ?? "";
+      return (
+        m !== null &&
+        (m.groups?.tag !== undefined || m.groups?.digest !== undefined) &&
+        repo.length <= limits.imageRepository &&
+        portInRange(repo.split("/")[0] ?? "")
+      );
     },
-    { message: "expected an image reference with a tag or digest: registry/repo:tag or registry/repo@sha256:<64 hex>" },
+    {
+      message: `expected an image reference with a tag or digest: registry/repo:tag or registry/repo@sha256:<64 hex> (repository ${atMost(limits.imageRepository)}, registry port 1 to 65535)`,
+    },
   );
 
 const appDirSchema = z
   .string()
+  .max(limits.appDir, { message: `expected an absolute path of ${atMost(limits.appDir)}`, abort: true })
   .regex(absolutePathPattern, "expected an absolute path of letters, digits and . _ - / (e.g. /opt/awareness)")
   .refine((p) => noDotDot(p), "no '.' or '..' path segments allowed")
   .refine((p) => p !== "/" && !p.endsWith("/"), "must name a directory below / without a trailing slash");
@@ -57,27 +141,37 @@ const appDirSchema = z
 const hostSchema = z.strictObject({
   /** Short name used in resource names and outputs. Default: the host with dots as dashes. */
   name: z.string().regex(namePattern, "expected a lowercase name of letters, digits, _ and -").optional(),
-  host: z.string().regex(hostPattern, "expected a host name or IP address"),
-  port: z.coerce.number().int().min(1).max(65535).default(22),
+  host: z
+    .string()
+    .regex(hostPattern, "expected a host name or IP address")
+    .refine((h) => h.split(".").every((label) => label.length <= 63), "each dot-separated part of a host name is at most 63 characters"),
+  port: numberSetting({ min: 1, max: 65535, whole: true }).default(22),
   user: z.string().regex(userPattern, "expected a Unix user name (lowercase letters, digits, _ and -)").default("root"),
   /** PEM private key for this host (a Pulumi secret); default: awareness:sshPrivateKey. */
-  privateKey: z.string().min(1).optional(),
+  privateKey: z.string().min(1).max(limits.secretText, atMost(limits.secretText)).optional(),
   /** Pinned host public key in authorized_keys form ("ssh-ed25519 AAAA…"); without it the host key is not checked. */
   hostKey: z
     .string()
+    .max(limits.hostKey, { message: `expected a public key of ${atMost(limits.hostKey)}`, abort: true })
     .regex(hostKeyPattern, "expected '<key type> <base64> [comment]' (e.g. ssh-ed25519 AAAA…)")
     .transform((k) => k.split(" ").slice(0, 2).join(" "))
     .optional(),
 });
 
-const envMapSchema = z.record(
+const envValueMessage =
+  "env values must be one line of text (no line breaks or other control characters except tab, no backslashes), at most 4096 characters";
+
+const envMapSchema = record(
   z
     .string()
     .regex(envKeyPattern, "env names are letters, digits and _ (not starting with a digit)")
     // The env file is also compose's own .env: these would change how compose itself runs.
     .refine((k) => !/^(COMPOSE_|DOCKER_)/.test(k), "COMPOSE_* and DOCKER_* names are reserved for compose itself"),
-  z.string().regex(envValuePattern, "env values must be one line (no line breaks, no backslashes), at most 4096 characters"),
-);
+  z
+    .string()
+    .regex(envValuePattern, envValueMessage)
+    .refine((v) => !loneSurrogate.test(v), envValueMessage),
+).refine((env) => Object.keys(env).length <= limits.envEntries, `at most ${limits.envEntries} env entries`);
 
 const serviceSchema = z.strictObject({
   /** Image when the release does not name one (e.g. redis:7-alpine). */
@@ -88,8 +182,16 @@ const serviceSchema = z.strictObject({
   /** Plain (non-secret) environment of this service; written into the compose file. */
   environment: envMapSchema.default({}),
   /** Named volumes ("name:/path[:ro]"); teardown never deletes them. */
-  volumes: z.array(z.string().regex(volumePattern, "expected 'volume-name:/absolute/path[:ro|:rw]'")).default([]),
-  dependsOn: z.array(z.string().regex(namePattern, "expected a service name")).default([]),
+  volumes: z
+    .array(
+      z
+        .string()
+        .max(limits.volume, { message: `expected a volume of ${atMost(limits.volume)}`, abort: true })
+        .regex(volumePattern, "expected 'volume-name:/absolute/path[:ro|:rw]'"),
+    )
+    .max(limits.volumesPerService)
+    .default([]),
+  dependsOn: z.array(z.string().regex(namePattern, "expected a service name")).max(limits.services).default([]),
   /** Whether the release env and secret env (the .env file) are given to this service. Default: true. */
   releaseEnv: z.boolean().default(true),
   /** Wait for the container's healthcheck to say healthy (when the image has one). Default: true. */
@@ -108,31 +210,39 @@ export const composeCommandSchema = z.enum(["docker compose", "docker-compose"])
 export const releaseSchema = z.strictObject({
   id: z.string().regex(releaseIdPattern, "expected letters, digits, . _ - (at most 64, starting with a letter or digit)"),
   gitSha: z.string().regex(gitShaPattern, "expected a lowercase hex git sha (7 to 40 characters)").optional(),
-  images: z.record(z.string().regex(namePattern, "expected a service name"), imageRefSchema),
+  images: record(z.string().regex(namePattern, "expected a service name"), imageRefSchema),
   env: envMapSchema.default({}),
 });
 
 const healthSchema = z.strictObject({
   baseUrl: z
     .string()
+    .max(limits.baseUrl, { message: `expected a URL of ${atMost(limits.baseUrl)}`, abort: true })
     .regex(baseUrlPattern, "expected http(s)://host[:port][/path] (letters, digits and . _ ~ / - only)")
+    .refine((url) => portInRange(/^https?:\/\/([^/]*)/.exec(url)?.[1] ?? ""), "the port must be from 1 to 65535")
     .default("http://127.0.0.1:18080"),
   endpoints: z
-    .array(z.string().regex(urlPathPattern, "expected a URL path like /api/health"))
+    .array(
+      z
+        .string()
+        .max(limits.endpoint, { message: `expected a URL path of ${atMost(limits.endpoint)}`, abort: true })
+        .regex(urlPathPattern, "expected a URL path like /api/health"),
+    )
     .min(1)
+    .max(limits.endpoints)
     .default(["/api/health", "/api/docs", "/api/auth/status"]),
-  probeTimeoutSeconds: z.coerce.number().positive().max(60).default(5),
+  probeTimeoutSeconds: numberSetting({ min: 0, max: 60, aboveMin: true }).default(5),
   /** "http": the driver probes the URL; "ssh": the host probes itself (for apps not reachable from outside). */
   probeMode: z.enum(["http", "ssh"]).default("http"),
 });
 
 const monitorSchema = z
   .strictObject({
-    durationSeconds: z.coerce.number().positive().max(86_400).default(300),
-    intervalSeconds: z.coerce.number().positive().max(3_600).default(30),
-    consecutiveFailures: z.coerce.number().int().min(1).max(1_000).default(3),
+    durationSeconds: numberSetting({ min: 0, max: 86_400, aboveMin: true }).default(300),
+    intervalSeconds: numberSetting({ min: 0, max: 3_600, aboveMin: true }).default(30),
+    consecutiveFailures: numberSetting({ min: 1, max: 1_000, whole: true }).default(3),
     /** Minimum share of passing rounds, 0..1 (0.95 = 95 %). */
-    successRate: z.coerce.number().min(0).max(1).default(0.95),
+    successRate: numberSetting({ min: 0, max: 1 }).default(0.95),
   })
   .refine((m) => m.intervalSeconds <= m.durationSeconds, {
     message: "intervalSeconds must not exceed durationSeconds",
@@ -141,19 +251,19 @@ const monitorSchema = z
 
 const backupsSchema = z.strictObject({
   /** How many backup sets (one per switch, under <appDir>/backups/) the host keeps, the newest. Default: 5. */
-  retain: z.coerce.number().int().min(1).max(100).default(5),
+  retain: numberSetting({ min: 1, max: 100, whole: true }).default(5),
 });
 
 const precheckSchema = z.strictObject({
-  minFreeDiskMb: z.coerce.number().int().min(0).default(2048),
-  minFreeMemoryMb: z.coerce.number().int().min(0).default(256),
+  minFreeDiskMb: numberSetting({ min: 0, max: 2 ** 31 - 1, whole: true }).default(2048),
+  minFreeMemoryMb: numberSetting({ min: 0, max: 2 ** 31 - 1, whole: true }).default(256),
 });
 
 const rolloutSchema = z.strictObject({
   /** How long the containers may take to run (and be healthy) after `up -d` before the switch is undone. */
-  startTimeoutSeconds: z.coerce.number().int().min(1).max(3_600).default(90),
+  startTimeoutSeconds: numberSetting({ min: 1, max: 3_600, whole: true }).default(90),
   /** Consecutive 1-second checks that must all see every container running (and healthy). */
-  stableChecks: z.coerce.number().int().min(1).max(60).default(2),
+  stableChecks: numberSetting({ min: 1, max: 60, whole: true }).default(2),
 });
 
 const replacePolicySchema = z.strictObject({
@@ -162,28 +272,37 @@ const replacePolicySchema = z.strictObject({
     .array(
       z.strictObject({
         type: z.string().regex(resourceTypePattern, "expected a Pulumi type token such as command:remote:Command"),
-        name: z.string().max(200).optional(),
+        name: z
+          .string()
+          .max(200)
+          .regex(/^[^\x00-\x1f\x7f\x85\u2028\u2029]*$/, "expected a resource name (one line, no control characters)")
+          .optional(),
       }),
     )
+    .max(limits.replaceAllowances)
     .default([]),
 });
 
 const registryAuthSchema = z.strictObject({
-  server: z.string().regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?$/, "expected a registry host[:port] such as ghcr.io"),
+  server: z
+    .string()
+    .max(limits.registryServer, { message: `expected a registry host[:port] of ${atMost(limits.registryServer)}`, abort: true })
+    .regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]{1,5})?$/, "expected a registry host[:port] such as ghcr.io")
+    .refine(portInRange, "the port must be from 1 to 65535"),
   username: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, "expected a registry user name"),
   /** A Pulumi secret; sent to `docker login --password-stdin`, never on a command line. */
-  password: z.string().min(1),
+  password: z.string().min(1).max(limits.secretText, atMost(limits.secretText)),
 });
 
-const servicesSchema = z
-  .record(z.string().regex(namePattern, "service names are lowercase letters, digits, _ and -"), serviceSchema)
-  .refine((s) => Object.keys(s).length > 0, "at least one service is required");
+const servicesSchema = record(z.string().regex(namePattern, "service names are lowercase letters, digits, _ and -"), serviceSchema)
+  .refine((s) => Object.keys(s).length > 0, "at least one service is required")
+  .refine((s) => Object.keys(s).length <= limits.services, `at most ${limits.services} services`);
 
 export const stackConfigSchema = z
   .strictObject({
-    hosts: z.array(hostSchema).min(1, "at least one host is required"),
+    hosts: z.array(hostSchema).min(1, "at least one host is required").max(limits.hosts, `at most ${limits.hosts} hosts`),
     /** Default SSH private key (a Pulumi secret) for hosts without their own. */
-    sshPrivateKey: z.string().min(1).optional(),
+    sshPrivateKey: z.string().min(1).max(limits.secretText, atMost(limits.secretText)).optional(),
     appDir: appDirSchema.default("/opt/awareness"),
     composeProject: z.string().regex(namePattern, "expected a lowercase name of letters, digits, _ and -").default("awareness"),
     composeCommand: composeCommandSchema.default("docker compose"),
@@ -218,8 +337,9 @@ export const stackConfigSchema = z
         });
       }
     }
+    // Own keys only: a service named "constructor" has no image just because objects have a constructor.
     for (const [svc, def] of Object.entries(cfg.services)) {
-      if (!cfg.release.images[svc] && !def.image) {
+      if (!Object.hasOwn(cfg.release.images, svc) && def.image === undefined) {
         ctx.addIssue({
           code: "custom",
           path: ["services", svc, "image"],
@@ -237,7 +357,7 @@ export const stackConfigSchema = z
       }
     }
     for (const key of Object.keys(cfg.secretEnv)) {
-      if (key in cfg.release.env) {
+      if (Object.hasOwn(cfg.release.env, key)) {
         ctx.addIssue({
           code: "custom",
           path: ["secretEnv", key],

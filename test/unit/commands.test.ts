@@ -567,6 +567,17 @@ describe("deploy", () => {
     expect(w.deps.hostOpens).toEqual([]);
   });
 
+  it.each(["../x", "-x", "a b", "a;id", "", "s".repeat(101), "prod\u202Euction"])(
+    "a bad stack name %j is usage (2) before any engine is opened",
+    async (stackName) => {
+      const s = await deploy({ ...w.base(), stackName, releaseId: "v1", images: imagesOf("v1") });
+      expectEnd(s, "usage", "open stack");
+      expect(s.messages.join(" ")).toMatch(/Bad stack name .*expected letters, digits, -, _ and \. \(at most 100/);
+      expect(w.stack.opened).toEqual([]);
+      expect(w.deps.hostOpens).toEqual([]);
+    },
+  );
+
   it("a first deploy opens the stack in deploy mode (so a stack file can create it)", async () => {
     w.stack.exists = false;
     await deployed(w, "v1");
@@ -587,6 +598,9 @@ describe("rollback", () => {
     { name: "a wrong confirm word", req: { confirm: "rollback" }, message: /--confirm must be exactly ROLLBACK \(got "rollback"\)/ },
     { name: "no reason", req: { reason: "  " }, message: /--reason TEXT is required/ },
     { name: "a two-line reason", req: { reason: "bad\nrelease" }, message: /--reason must be one line/ },
+    { name: "a reason with an escape sequence", req: { reason: "bad\x1b[2Jrelease" }, message: /--reason must be text without control characters/ },
+    { name: "a huge reason", req: { reason: "x".repeat(1001) }, message: /at most 1000 characters/ },
+    { name: "a --to that is no release id", req: { to: "--help" }, message: /--to "--help" is not a release id/ },
   ];
 
   it.each(refused)("$name is usage (2) before any engine is opened", async ({ req, message }) => {

@@ -117,7 +117,7 @@ describe("errors name the key path, the value and what is allowed", () => {
       expect.unreachable();
     } catch (err) {
       expect((err as Error).message).toBe(
-        "Stack config is invalid (1 problem); nothing was run:\n  - awareness:hosts[0].port: Too big: expected number to be <=65535 (got 70000)",
+        "Stack config is invalid (1 problem); nothing was run:\n  - awareness:hosts[0].port: expected a whole number from 1 to 65535 (got 70000)",
       );
     }
   });
@@ -247,5 +247,98 @@ describe("hostile values in shell-reaching fields are refused by the schema", ()
         { key: `awareness:secretEnv.${name}`, message: "COMPOSE_* and DOCKER_* names are reserved for compose itself", shown: JSON.stringify(name) },
       ]);
     }
+  });
+});
+
+describe("numbers are plain decimals in range; lengths are capped", () => {
+  it.each(["0x16", "22abc", " 22", "22 ", "1e3", "+22", "22.0", "٢٢", "２２", "", "-22", "0", "65536", "22.5", "Infinity", "NaN"])(
+    "port %j is refused naming the key, the rule and the value",
+    (port) => {
+      expect(problemsOf(withValue(["hosts", 0, "port"], port))).toEqual([
+        { key: "awareness:hosts[0].port", message: "expected a whole number from 1 to 65535", shown: JSON.stringify(port) },
+      ]);
+    },
+  );
+
+  it.each([-1, 0, 65536, 22.5, 1e6, null, true, [22]])("port %j (JSON) is refused", (port) => {
+    expect(problemsOf(withValue(["hosts", 0, "port"], port)).map((p) => p.key)).toEqual(["awareness:hosts[0].port"]);
+  });
+
+  it("ports 1 and 65535, as numbers or text, are accepted", () => {
+    for (const port of [1, "1", 65535, "65535", "22"]) {
+      expect(parseStackConfig(withValue(["hosts", 0, "port"], port)).hosts[0]!.port).toBe(Number(port));
+    }
+  });
+
+  it("other numbers follow the same rule", () => {
+    expect(problemsOf(withValue(["monitor"], { durationSeconds: "0x10", intervalSeconds: "1e1", consecutiveFailures: "3.0" }))).toEqual([
+      { key: "awareness:monitor.durationSeconds", message: "expected a number greater than 0 and at most 86400", shown: '"0x10"' },
+      { key: "awareness:monitor.intervalSeconds", message: "expected a number greater than 0 and at most 3600", shown: '"1e1"' },
+      { key: "awareness:monitor.consecutiveFailures", message: "expected a whole number from 1 to 1000", shown: '"3.0"' },
+    ]);
+    expect(problemsOf(withValue(["health", "baseUrl"], "http://127.0.0.1:0")).map((p) => p.key)).toEqual(["awareness:health.baseUrl"]);
+    expect(problemsOf(withValue(["release", "images", "backend"], "127.0.0.1:70000/b:v1")).map((p) => p.key)).toEqual([
+      "awareness:release.images.backend",
+    ]);
+  });
+
+  // [path, a valid value of exactly the cap, the key]
+  const caps: [(string | number)[], string, string][] = [
+    [["appDir"], `/${"a".repeat(254)}`, "awareness:appDir"],
+    [["release", "images", "backend"], `${"a".repeat(255)}:${"t".repeat(128)}@${digest}`, "awareness:release.images.backend"],
+    [["health", "endpoints", 0], `/${"e".repeat(511)}`, "awareness:health.endpoints[0]"],
+    [["health", "baseUrl"], `http://h/${"p".repeat(1024 - 9)}`, "awareness:health.baseUrl"],
+    [["services", "redis", "volumes", 0], `v:/${"d".repeat(509)}`, "awareness:services.redis.volumes[0]"],
+    [["hosts", 0, "hostKey"], `ssh-ed25519 ${"A".repeat(4096 - 12)}`, "awareness:hosts[0].hostKey"],
+    [["release", "env", "BIG"], "x".repeat(4096), "awareness:release.env.BIG"],
+  ];
+  it.each(caps)("%j: accepted at its cap, refused one character over", (path, atCap, key) => {
+    expect(() => parseStackConfig(withValue(path, atCap))).not.toThrow();
+    const over = atCap.startsWith("ssh-") || atCap.startsWith("x") ? `${atCap}A` : atCap.replace(/^(.*?:?\/?)(.)/, "$1$2$2");
+    expect(over.length).toBe(atCap.length + 1);
+    expect(problemsOf(withValue(path, over)).map((p) => p.key)).toEqual([key]);
+  });
+
+  it("counts are capped too: hosts, services, endpoints, env entries", () => {
+    const hosts = Array.from({ length: 51 }, (_, i) => ({ host: `h${i}.example.com` }));
+    expect(problemsOf(withValue(["hosts"], hosts)).map((p) => p.key)).toEqual(["awareness:hosts"]);
+    const endpoints = Array.from({ length: 21 }, (_, i) => `/e${i}`);
+    expect(problemsOf(withValue(["health", "endpoints"], endpoints)).map((p) => p.key)).toEqual(["awareness:health.endpoints"]);
+    const env = Object.fromEntries(Array.from({ length: 501 }, (_, i) => [`K${i}`, "v"]));
+    expect(problemsOf(withValue(["release", "env"], env)).map((p) => p.key)).toEqual(["awareness:release.env"]);
+  });
+
+  it("env values: control characters (but tab), Unicode line separators, U+FFFE/U+FFFF and lone surrogates are refused", () => {
+    for (const value of ["a\x1bb", "a\vb", "a\fb", "a\x7f", "a\x80", "a\x9f", "a\u0085", "a\u2028", "a\u2029", "a\ufffe", "a\uffff", "a\uD800b"]) {
+      expect(problemsOf(withValue(["release", "env", "V"], value)).map((p) => p.key), JSON.stringify(value)).toEqual(["awareness:release.env.V"]);
+    }
+    expect(parseStackConfig(withValue(["release", "env", "V"], "a\tb \u202Eevil\u200B 😀")).release.env.V).toBe("a\tb \u202Eevil\u200B 😀");
+  });
+
+  it("names are looked up as own keys: constructor, toString and an empty image are no special cases", () => {
+    const cfg = baseConfig();
+    cfg.services = { ...(cfg.services as object), constructor: {} };
+    expect(problemsOf(toRaw(cfg))).toEqual([
+      {
+        key: "awareness:services.constructor.image",
+        message: 'service "constructor" has no image: set awareness:release.images.constructor or awareness:services.constructor.image',
+      },
+    ]);
+    expect(parseStackConfig(withValue(["secretEnv"], { toString: "x", constructor: "y" })).secretEnv).toEqual({ toString: "x", constructor: "y" });
+    expect(problemsOf(withValue(["release", "images", "backend"], "")).map((p) => p.key)).toEqual(["awareness:release.images.backend"]);
+  });
+
+  it("a __proto__ name is refused by its key, never dropped in silence (or made the config's prototype)", () => {
+    const proto = (json: string) => JSON.parse(json) as object;
+    expect(problemsOf(toRaw({ ...baseConfig(), secretEnv: proto('{"__proto__":"x"}') }))).toEqual([
+      { key: "awareness:secretEnv.__proto__", message: "__proto__ cannot be used as a name here", shown: "[secret]" },
+    ]);
+    const release = { ...(baseConfig().release as object), images: proto('{"__proto__":"redis:7"}') };
+    expect(problemsOf(toRaw({ ...baseConfig(), release })).map((p) => p.key)).toEqual(["awareness:release.images.__proto__"]);
+    const services = { ...(baseConfig().services as object), ...proto('{"__proto__":{"image":"redis:7"}}') };
+    expect(problemsOf(toRaw({ ...baseConfig(), services })).map((p) => p.key)).toEqual(["awareness:services.__proto__"]);
+    expect(problemsOf({ ...toRaw(baseConfig()), "awareness:__proto__": '{"appDir":"/x"}' })).toEqual([
+      { key: "awareness:__proto__", message: expect.stringMatching(/unknown key/) },
+    ]);
   });
 });

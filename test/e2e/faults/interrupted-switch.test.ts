@@ -14,7 +14,7 @@ import { applySandboxStackConfig } from "../../../automation/sandbox/target.js";
 import { driverStack, type DriverStack } from "../../support/driver.js";
 import { clearCorner, get, onHost, runningOnHost, target, testCorner } from "../components-support.js";
 
-const corner = testCorner("fault-kill", { backend: 18680, frontend: 18681 });
+const corner = testCorner("fault-kill", { backend: 18780, frontend: 18781 });
 const stackName = `test-fault-kill-${process.pid}`;
 const quiet = { info: () => {}, warn: () => {} };
 let ds: DriverStack;

@@ -4,6 +4,7 @@ import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
 import { parseData } from "../../components/config/parse.js";
 import { releaseOutputSchema, type ReleaseRecord } from "../../components/remote-compose-stack.js";
 import { firstLine } from "../common/errors.js";
+import { redactText } from "../report/redact.js";
 import type { Logger } from "../common/log.js";
 import type { UpSummary } from "../report/summary.js";
 import type { EngineDoor } from "../runner.js";
@@ -67,7 +68,8 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
       graceMs: opts.graceMs,
       onOutput: (out) => {
         for (const raw of out.split("\n")) {
-          const line = progressLine(raw);
+          // Masked before it is shortened: a cut must never leave half a secret.
+          const line = progressLine(redactText(raw, ctx.secrets));
           if (line) ctx.log.info(`  | ${line}`);
         }
       },
@@ -128,7 +130,9 @@ export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
   if (ctx.cancellation.signal.aborted || up.error instanceof ConcurrentUpdateError) throw up.error;
   const why = up.error instanceof DeadlineExceededError ? up.error.message : `The update failed: ${up.summary.error ?? ""}`;
   if (!ctx.previous) return failRelease(ctx, `${why} (a first deploy: nothing ran before it)`);
-  const off = differences(ctx.previous, await ctx.host!.observe());
+  // The failed switch has just put the previous files back and started them: judge files,
+  // record and images (its containers may still be starting).
+  const off = differences(ctx.previous, await ctx.host!.observe(), { settling: true });
   if (off.length === 0) {
     await recordFailed(ctx.engine!.detached(), release.id, up.summary.update);
     return stop("up-failed", `${why} The previous release ${ctx.previous!.id} still runs (checked on the host).`);
@@ -163,7 +167,6 @@ export function hostError(err: unknown): string {
     .filter(
       (l) =>
         l !== "" &&
-        l.length < 400 &&
         !l.includes('running "') &&
         !/^(Diagnostics:|warning:|error: update failed|pulumi:pulumi:Stack|command:remote:Command \(|Resources:|Duration:|[~+-] \d+ |\d+ (unchanged|errored))/.test(l) &&
         !/using pulumi-resource-/.test(l),

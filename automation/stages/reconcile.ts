@@ -15,8 +15,12 @@ export const reconcileKey = "awareness:reconcile";
 /** What a host record must match: the release id, the compose file, each service's image. */
 export type Applied = Pick<ReleaseRecord, "id" | "images" | "composeSha256">;
 
-/** How what the host runs differs from `applied` (empty: it runs exactly that). */
-export function differences(applied: Applied, seen: HostObservation): string[] {
+/**
+ * How what the host runs differs from `applied` (empty: it runs exactly that). `settling`:
+ * containers may still be starting (right after a switch put them back), so only their images
+ * count, not their state.
+ */
+export function differences(applied: Applied, seen: HostObservation, opts: { settling?: boolean } = {}): string[] {
   const out: string[] = [];
   const current = seen.status?.current;
   if (current?.id !== applied.id) out.push(`deployment.json names ${current?.id ?? "no release"}, not ${applied.id}`);
@@ -27,7 +31,7 @@ export function differences(applied: Applied, seen: HostObservation): string[] {
     const c = seen.containers.find((x) => x.service === service);
     if (!c) out.push(`${service} has no container`);
     else if (c.image !== image) out.push(`${service} runs ${c.image}, not ${image}`);
-    else if (c.state !== "running") out.push(`${service} is ${c.state}`);
+    else if (c.state !== "running" && !opts.settling) out.push(`${service} is ${c.state}`);
   }
   return out;
 }

@@ -71,7 +71,8 @@ export const rollBackAutomatically = stage<WatchContext>("rollback", async (ctx)
   const from = ctx.release!.id;
   ctx.log.info(`== rollback to ${target!.id}`);
   ctx.summary.rollback = { from, to: target!.id, reason };
-  const rb = await rollbackTo(ctx, target!, reason, ctx.upOptions);
+  // The safety net keeps the default deadline: a tight --up-timeout bounds the deploy, not its undo.
+  const rb = await rollbackTo(ctx, target!, reason, { graceMs: ctx.upOptions.graceMs });
   ctx.summary.rollback = { ...ctx.summary.rollback, up: rb.up, monitor: rb.monitor };
   if (rb.ok) return stop("rolled-back", `${from} was rolled back to ${target!.id}, which passed its health check again.`);
   return stop("rollback-failed", `Rolling back to ${target!.id} did not bring a healthy release back: ${rb.error ?? "see the monitor"}.`);

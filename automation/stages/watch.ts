@@ -35,6 +35,7 @@ export type WatchContext = DeployUpContext;
 
 /** Before watching: the host must run the release the update applied, else it failed. */
 export const monitorRelease = stage<WatchContext>("monitor", async (ctx) => {
+  if (ctx.failure) return; // the update already failed it: nothing to watch, the rollback acts
   const id = ctx.release!.id;
   const record = ctx.up?.record;
   const off = record ? differences(record, await ctx.host!.observe()) : [];

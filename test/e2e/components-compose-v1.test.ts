@@ -50,7 +50,8 @@ describe("RemoteComposeStack with docker-compose v1", () => {
     expect(error).toMatch(/release v5 did not start: service backend/);
     expect(error).toContain("there was no previous release: the new containers were stopped (volumes kept)");
     expect(Object.values(runningOnHost(corner.composeProject)).filter((c) => c.state === "running")).toEqual([]);
-    expect(onHost(`ls -1a ${corner.appDir} | grep -v '^\\.\\.\\?$' | grep -v '^\\.staging$' || true`).trim()).toBe("");
+    // No release files: only the staging dir and the switch's own lock file are left.
+    expect(onHost(`ls -1a ${corner.appDir} | grep -v '^\\.\\.\\?$' | grep -v '^\\.staging$' | grep -v '^\\.switch\\.lock$' || true`).trim()).toBe("");
   });
 
   it("deploys v1: containers named project_service_1 run v1's digests", async () => {

@@ -145,7 +145,10 @@ export async function failRelease(ctx: DeployUpContext, reason: string): Promise
   const id = ctx.release!.id;
   await recordFailed(ctx.engine!.detached(), id, ctx.up?.summary.update);
   // The host keeps its own record (a restore reads it when the stack state is gone).
-  await ctx.host!.markFailed(id, reason).catch((err: unknown) => ctx.log.warn(`could not record ${id} as failed on the host: ${firstLine(err)}`));
+  // deployment.json is readable by every user of the host and holds one line per record: the
+  // reason goes there masked and on one line (a host's error can quote an app's secret).
+  const onHost = redactText(reason, ctx.secrets).replace(/\s*[\r\n]+\s*/g, " | ");
+  await ctx.host!.markFailed(id, onHost).catch((err: unknown) => ctx.log.warn(`could not record ${id} as failed on the host: ${firstLine(err)}`));
   const target = (await verifiedReleases(ctx.engine!)).find((v) => v.id !== id);
   ctx.failure = { reason, ...(target ? { target } : {}) };
   if (!target) {

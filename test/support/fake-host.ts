@@ -216,6 +216,8 @@ export class FakeHost implements HostDoor {
 
   async markFailed(releaseId: string, reason: string): Promise<void> {
     this.enter("markFailed");
+    // As the real command: the reason goes into deployment.json as one line.
+    if (/[\n\r\0]/.test(reason)) throw new Error("the reason must be a single line");
     if (this.record) this.record.failed = { id: releaseId, reason, failedAt: this.timestamp() };
   }
 
@@ -281,6 +283,7 @@ export class FakeHost implements HostDoor {
 
   /** What the switch does on a successful update: backs up the files, records and runs the release. */
   applyRelease(release: DeploymentRecord): void {
+    this.composeOnDisk = undefined; // the switch writes the compose file: the disk matches the record again
     const { id, gitSha, images, composeSha256, composeCommand, deployedAt } = release;
     const entry: DeploymentRecord = structuredClone({ id, gitSha, images, composeSha256, composeCommand, deployedAt });
     if (this.record?.current?.id === release.id && this.record.current.composeSha256 === release.composeSha256) return;

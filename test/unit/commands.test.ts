@@ -1055,6 +1055,20 @@ describe("secrets", () => {
     expect(failureIssueFor(s)?.body).toContain("SESSION_SECRET=***");
   });
 
+  it("a failed update that left the host elsewhere is recorded failed on the host: one line, its secrets masked", async () => {
+    const w = world({ config: withSecret() });
+    await deployed(w, "v1");
+    w.host.composeOnDisk = "0".repeat(64); // the host no longer runs v1 exactly
+    w.stack.onUp({ kind: "fail", error: new Error(`backend exited 1:\nstarting with SESSION_SECRET=${sessionSecret}`) });
+    const s = await w.deploy("v2");
+    expect(s.outcome, s.messages.join("\n")).toBe("rolled-back");
+    const failed = w.host.record?.failed;
+    expect(failed?.id).toBe("v2");
+    expect(failed?.reason).toContain("SESSION_SECRET=***");
+    expect(failed?.reason).not.toContain(sessionSecret);
+    expect(failed?.reason).not.toMatch(/[\n\r]/);
+  });
+
   it("a rollback re-applies the release data, never an old secret env: a rotated secret stays rotated", async () => {
     const w = world({ config: withSecret() });
     await deployed(w, "v1");

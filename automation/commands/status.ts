@@ -4,6 +4,7 @@ import type { UpdateSummary } from "@pulumi/pulumi/automation/index.js";
 import { firstLine } from "../common/errors.js";
 import type { StatusReport } from "../report/status-text.js";
 import type { RunSummary } from "../report/summary.js";
+import { stackHosts } from "../stages/hosts.js";
 import { connectHost, openStack, readConfig } from "../stages/open.js";
 import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
 import { lastFailedTag, releaseOf, unverifiedTag, updateKey, verifiedReleases } from "../stages/releases.js";
@@ -42,6 +43,12 @@ const readStatus = stage<StatusContext>("status", async (ctx) => {
     connectHost(ctx);
     report.host = await ctx.host!.status();
     report.lock = await ctx.host!.lockInfo();
+    const others = stackHosts(ctx).slice(1);
+    if (others.length) {
+      report.otherHosts = await Promise.all(
+        others.map((h) => h.door.status().then((record) => ({ name: h.name, record }), (err: unknown) => ({ name: h.name, error: firstLine(err) }))),
+      );
+    }
   } catch (err) {
     report.hostError = firstLine(err);
   }

@@ -17,6 +17,8 @@ export interface StatusReport {
   host?: DeploymentStatus | null;
   hostError?: string;
   lock?: LockInfo | null;
+  /** Every further host of a multi-host stack: its own record (or why it could not be read). */
+  otherHosts?: { name: string; record?: DeploymentStatus | null; error?: string }[];
   history: { update: number; kind: string; result: string; message: string; startTime: string; release?: string | undefined }[];
 }
 
@@ -30,6 +32,10 @@ export function renderStatus(r: StatusReport): string {
     `  last failed:    ${r.lastFailed ?? "none"}`,
     `  unverified:     ${r.unverified ? `${r.unverified} (its watch was cancelled)` : "none"}`,
     `  host:           ${r.hostError ? `unreachable: ${r.hostError}` : `current ${r.host?.current?.id ?? "none"}, verified ${r.host?.verified?.id ?? "none"}, failed ${r.host?.failed?.id ?? "none"}, lock ${r.lock ? `held by ${describeLock(r.lock)}` : "free"}`}`,
+    ...(r.otherHosts ?? []).map(
+      (h) =>
+        `  host ${h.name}:${" ".repeat(Math.max(1, 10 - h.name.length))}${h.error ? `unreachable: ${h.error}` : `current ${h.record?.current?.id ?? "none"}, verified ${h.record?.verified?.id ?? "none"}, failed ${h.record?.failed?.id ?? "none"}`}`,
+    ),
     "  history:",
     ...r.history.map((h) => `    ${h.startTime} ${h.result.padEnd(9)} ${h.release ?? "-"}  ${h.message}`),
   ];

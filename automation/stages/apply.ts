@@ -1,8 +1,7 @@
 // Applying a release to the host through the engine: `up` under our own deadline with
 // progress streamed; a second signal kills the engine and clears its lock at once.
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
-import { parseData } from "../../components/config/parse.js";
-import { releaseOutputSchema, type ReleaseRecord } from "../../components/remote-compose-stack.js";
+import type { ReleaseRecord } from "../../components/remote-compose-stack.js";
 import { firstLine } from "../common/errors.js";
 import { redactText } from "../report/redact.js";
 import type { Logger } from "../common/log.js";
@@ -10,6 +9,7 @@ import type { UpSummary } from "../report/summary.js";
 import type { EngineDoor } from "../runner.js";
 import { DeadlineExceededError, killEngineProcesses } from "../toolchain/processes.js";
 import type { ApplyContext } from "./preview.js";
+import { describeDrift, hostDrift, hostLabel, onEveryHost, recordsIn, stackHosts, type HostRecords } from "./hosts.js";
 import { differences } from "./reconcile.js";
 import { recordFailed, updateKey, verifiedReleases, type VerifiedRef } from "./releases.js";
 import { stage, stop, type RunContext, type Stop } from "./run.js";
@@ -17,8 +17,10 @@ import { stage, stop, type RunContext, type Stop } from "./run.js";
 export interface UpOutcome {
   ok: boolean;
   summary: UpSummary;
-  /** The release record the program outputs (what the switch applied), when readable. */
+  /** The release record the program outputs for the primary host (what the switch applied), when readable. */
   record?: ReleaseRecord;
+  /** The record of every host, by host name. */
+  records: HostRecords;
   error?: unknown;
 }
 
@@ -74,9 +76,13 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
         }
       },
     });
-    const record = releaseRecordOf(result.outputs.release?.value, ctx);
+    const records = recordsIn(result.outputs, ctx, (host, err) =>
+      ctx.log.warn(`the update succeeded but the release output of host ${host} is unreadable: ${firstLine(err)}`),
+    );
+    const record = stackHosts(ctx)[0] ? records[stackHosts(ctx)[0]!.name] : undefined;
     return {
       ok: result.result === "succeeded",
+      records,
       summary: { result: result.result, durationMs: Date.now() - started, update: updateKey(result.update), changes: result.update.resourceChanges ?? {} },
       ...(record ? { record } : {}),
     };
@@ -84,6 +90,7 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
     const [latest] = await engine.detached().history().catch(() => []);
     return {
       ok: false,
+      records: {},
       error: err,
       summary: { result: "failed", durationMs: Date.now() - started, update: latest ? updateKey(latest) : undefined, error: hostError(err) },
     };
@@ -92,22 +99,11 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
   }
 }
 
-/** The program's release output, parsed; an unreadable one is a warning, never a failed update. */
-function releaseRecordOf(output: unknown, ctx: RunContext): ReleaseRecord | undefined {
-  if (output === undefined) return undefined;
-  try {
-    return parseData(releaseOutputSchema, output, "the stack output release", "release record");
-  } catch (err) {
-    ctx.log.warn(`the update succeeded but its release output is unreadable: ${firstLine(err)}`);
-    return undefined;
-  }
-}
-
 export interface DeployUpContext extends ApplyContext {
   upOptions: Omit<UpOptions, "message">;
   up?: UpOutcome;
-  /** What the state said the host ran before this run (read by the reconcile stage). */
-  previous?: ReleaseRecord | undefined;
+  /** What the state said each host ran before this run (read by the reconcile stage). */
+  previous?: HostRecords | undefined;
   /** Set when the new release failed: the rollback stage acts on it. */
   failure?: { reason: string; target?: VerifiedRef };
 }
@@ -129,15 +125,18 @@ export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
   }
   if (ctx.cancellation.signal.aborted || up.error instanceof ConcurrentUpdateError) throw up.error;
   const why = up.error instanceof DeadlineExceededError ? up.error.message : `The update failed: ${up.summary.error ?? ""}`;
-  if (!ctx.previous) return failRelease(ctx, `${why} (a first deploy: nothing ran before it)`);
+  const previous = ctx.previous ?? {};
+  const before = Object.values(previous)[0];
+  if (!before) return failRelease(ctx, `${why} (a first deploy: nothing ran before it)`);
   // The failed switch has just put the previous files back and started them: judge files,
-  // record and images (its containers may still be starting).
-  const off = differences(ctx.previous, await ctx.host!.observe(), { settling: true });
+  // record and images on every host (its containers may still be starting).
+  const off = await hostDrift(ctx, previous, (record, seen) => differences(record, seen, { settling: true }));
   if (off.length === 0) {
     await recordFailed(ctx.engine!.detached(), release.id, up.summary.update);
-    return stop("up-failed", `${why} The previous release ${ctx.previous!.id} still runs (checked on the host).`);
+    const where = stackHosts(ctx).length > 1 ? "checked on every host" : "checked on the host";
+    return stop("up-failed", `${why} The previous release ${before.id} still runs (${where}).`);
   }
-  return failRelease(ctx, `${why} The host no longer runs the previous release: ${off.join("; ")}`);
+  return failRelease(ctx, `${why} The host no longer runs the previous release: ${describeDrift(ctx, off)}`);
 });
 
 /** Records the release failed and picks the rollback target; no target ends the run. */
@@ -148,7 +147,9 @@ export async function failRelease(ctx: DeployUpContext, reason: string): Promise
   // deployment.json is readable by every user of the host and holds one line per record: the
   // reason goes there masked and on one line (a host's error can quote an app's secret).
   const onHost = redactText(reason, ctx.secrets).replace(/\s*[\r\n]+\s*/g, " | ");
-  await ctx.host!.markFailed(id, onHost).catch((err: unknown) => ctx.log.warn(`could not record ${id} as failed on the host: ${firstLine(err)}`));
+  for (const f of await onEveryHost(ctx, (door) => door.markFailed(id, onHost))) {
+    ctx.log.warn(`could not record ${id} as failed on ${hostLabel(ctx, f.host) || "the host: "}${firstLine(f.error)}`);
+  }
   const target = (await verifiedReleases(ctx.engine!)).find((v) => v.id !== id);
   ctx.failure = { reason, ...(target ? { target } : {}) };
   if (!target) {

@@ -19,7 +19,8 @@ import type { CiStatusSource } from "./prechecks.js";
 
 export interface RunDeps {
   openEngine(args: { stackName: string; mode: OpenMode; signal: AbortSignal; log: Logger }): Promise<EngineDoor>;
-  openHost(config: StackConfig): HostDoor;
+  /** A door to `config.hosts[index]` (the primary, index 0, by default). */
+  openHost(config: StackConfig, index?: number): HostDoor;
   prober(config: StackConfig, host: HostDoor): Prober;
   /** `git status --porcelain` of the working tree the release comes from. */
   gitStatus(): string;
@@ -27,10 +28,10 @@ export interface RunDeps {
   clock?: Clock | undefined;
 }
 
-/** The first host: where the lock, the status file and the probes live. */
-function sshHostFor(config: StackConfig): HostDoor {
-  const h = config.hosts[0];
-  if (!h) throw new Error("the stack config names no host");
+/** A host of the stack; the first one is where the lock and the probes live. */
+function sshHostFor(config: StackConfig, index = 0): HostDoor {
+  const h = config.hosts[index];
+  if (!h) throw new Error(`the stack config names no host #${index + 1}`);
   const privateKey = h.privateKey ?? config.sshPrivateKey;
   if (!privateKey) throw new Error(`no SSH private key for host ${hostDisplayName(h)}`);
   const exec = new SshHost({ host: h.host, port: h.port, user: h.user, privateKey, hostKey: h.hostKey, connectTimeoutMs: 15_000 });

@@ -7,6 +7,7 @@ import { UsageError } from "../common/errors.js";
 import { checkStackName } from "../common/stack-name.js";
 import { secretValuesIn } from "../report/redact.js";
 import { localStackNames } from "../toolchain/backend.js";
+import { openHosts } from "./hosts.js";
 import { releaseConfig, releaseIn } from "./releases.js";
 import { stage, type RunContext } from "./run.js";
 
@@ -42,9 +43,7 @@ export function requirePinnedHostKeys(stackName: string, config: StackConfig): v
 
 export function connectHost(ctx: RunContext): void {
   requirePinnedHostKeys(ctx.stackName, ctx.config!);
-  const host = ctx.deps.openHost(ctx.config!);
-  ctx.host = host;
-  ctx.onEnd(() => host.close());
+  openHosts(ctx);
 }
 
 /** What a deploy, precheck or preview asks for: a release id and what changes. */

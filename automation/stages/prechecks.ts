@@ -9,6 +9,7 @@ import { errorDetail, firstLine } from "../common/errors.js";
 import type { HostDoor } from "../host/operations.js";
 import type { PrecheckResult } from "../report/summary.js";
 import type { ReleaseContext } from "./open.js";
+import { hostLabel, stackHosts } from "./hosts.js";
 import { verifiedReleases } from "./releases.js";
 import { stop, type Stage } from "./run.js";
 
@@ -18,10 +19,18 @@ export type CiState = "success" | "failure" | "pending" | "missing";
 /** Asks the forge whether the commit's CI/CD run succeeded. */
 export type CiStatusSource = (sha: string) => Promise<{ state: CiState; runUrl?: string | undefined; detail?: string }>;
 
+/** A host to check: its label in check names ("" for a one-host stack) and the rollback target's images there. */
+export interface HostToCheck {
+  label: string;
+  door: HostDoor;
+  /** Images of the release a failure would roll back to, by digest; none on a first deploy. */
+  rollbackImages?: string[] | undefined;
+}
+
 export interface PrecheckOptions {
   config: StackConfig;
   release: Release;
-  host: HostDoor;
+  hosts: HostToCheck[];
   /** `git status --porcelain` output of the release's working tree. */
   gitStatus: () => string;
   /** Skips the CI/CD check: only ever on an explicit operator flag. */
@@ -29,8 +38,6 @@ export interface PrecheckOptions {
   ciStatus?: CiStatusSource | undefined;
   /** Skips the git-clean check (local experiments). */
   allowDirty: boolean;
-  /** Images of the release a failure would roll back to, by digest; none on a first deploy. */
-  rollbackImages?: string[] | undefined;
   rollbackReleaseId?: string | undefined;
 }
 
@@ -44,7 +51,7 @@ async function check(name: string, run: () => Promise<Omit<PrecheckResult, "name
 
 async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResult[]> {
   const results: PrecheckResult[] = [];
-  const { config, release, host } = opts;
+  const { config, release } = opts;
 
   results.push(
     await check("ci-cd status", async () => {
@@ -72,7 +79,28 @@ async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResult[]> {
     }),
   );
 
-  // One SSH round trip for reachability, docker, compose, disk and memory.
+  // Every host answers for itself: one unready host blocks the deploy of all.
+  for (const h of opts.hosts) {
+    for (const r of await hostChecks(opts, h)) results.push({ ...r, name: `${h.label}${r.name}` });
+  }
+
+  results.push(
+    await check("git tree clean", async () => {
+      if (opts.allowDirty) return { ok: true, skipped: true, detail: "skipped by --allow-dirty" };
+      const status = opts.gitStatus();
+      const dirty = status.split("\n").filter(Boolean);
+      if (dirty.length) return { ok: false, detail: `${dirty.length} uncommitted change(s), e.g. ${dirty[0]!.trim()}` };
+      return { ok: true, detail: "no uncommitted changes" };
+    }),
+  );
+  return results;
+}
+
+/** Reachability, tooling, resources, images and the rollback target on one host (one SSH round trip for the facts). */
+async function hostChecks(opts: PrecheckOptions, target: HostToCheck): Promise<PrecheckResult[]> {
+  const { config, release } = opts;
+  const host = target.door;
+  const results: PrecheckResult[] = [];
   const facts = await host.facts().then(
     (f) => ({ ok: true as const, f }),
     (err: unknown) => ({ ok: false as const, err: firstLine(err) }),
@@ -111,15 +139,16 @@ async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResult[]> {
 
     results.push(
       await check("rollback possible", async () => {
-        if (!opts.rollbackImages || !opts.rollbackReleaseId)
+        const rollbackImages = target.rollbackImages;
+        if (!rollbackImages || !opts.rollbackReleaseId)
           return { ok: true, detail: "first verified deploy: no earlier verified release to roll back to" };
-        const { missing } = await host.imagesOnHost(opts.rollbackImages);
+        const { missing } = await host.imagesOnHost(rollbackImages);
         if (missing.length)
           return {
             ok: false,
             detail: `images of the last verified release ${opts.rollbackReleaseId} are gone from the host: ${missing.join(", ")}`,
           };
-        return { ok: true, detail: `${opts.rollbackReleaseId}'s ${opts.rollbackImages.length} image(s) are on the host` };
+        return { ok: true, detail: `${opts.rollbackReleaseId}'s ${rollbackImages.length} image(s) are on the host` };
       }),
     );
   } else {
@@ -128,15 +157,6 @@ async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResult[]> {
     }
   }
 
-  results.push(
-    await check("git tree clean", async () => {
-      if (opts.allowDirty) return { ok: true, skipped: true, detail: "skipped by --allow-dirty" };
-      const status = opts.gitStatus();
-      const dirty = status.split("\n").filter(Boolean);
-      if (dirty.length) return { ok: false, detail: `${dirty.length} uncommitted change(s), e.g. ${dirty[0]!.trim()}` };
-      return { ok: true, detail: "no uncommitted changes" };
-    }),
-  );
   return results;
 }
 
@@ -158,18 +178,23 @@ export function runPrecheckStage<C extends ReleaseContext & { readonly flags: Pr
       const { engine, host, config, release, summary } = { ...ctx, engine: ctx.engine!, host: ctx.host!, config: ctx.config!, release: ctx.release! };
       const verified = await verifiedReleases(engine);
       const target = verified.find((v) => v.id !== release.id) ?? verified[0];
-      const hostStatus = await host.status().catch(() => null);
-      const rollbackImages =
-        hostStatus?.verified && target && hostStatus.verified.id === target.id ? Object.values(hostStatus.verified.images) : undefined;
+      // Each host's own record says which digests its rollback would need.
+      const hosts = await Promise.all(
+        stackHosts(ctx).map(async (h): Promise<HostToCheck> => {
+          const hostStatus = await h.door.status().catch(() => null);
+          const rollbackImages =
+            hostStatus?.verified && target && hostStatus.verified.id === target.id ? Object.values(hostStatus.verified.images) : undefined;
+          return { label: hostLabel(ctx, h.name), door: h.door, rollbackImages };
+        }),
+      );
       summary.prechecks = await runPrechecks({
         config,
         release,
-        host,
+        hosts,
         skipCiCheck: ctx.flags.skipCiCheck ?? false,
         ciStatus: ctx.deps.ciStatus,
         allowDirty: ctx.flags.allowDirty ?? false,
         gitStatus: ctx.deps.gitStatus,
-        rollbackImages,
         rollbackReleaseId: target?.id,
       });
       if (opts.lockFree) {

@@ -4,10 +4,10 @@
 // compares what the host runs with what the state says was applied and, when they differ,
 // says so and makes the engine run the switch again; after it, outcomes come from the host.
 import { createHash } from "node:crypto";
-import { parseData } from "../../components/config/parse.js";
 import type { HostObservation } from "../../components/host-commands/observe.js";
-import { releaseOutputSchema, type ReleaseRecord } from "../../components/remote-compose-stack.js";
+import type { ReleaseRecord } from "../../components/remote-compose-stack.js";
 import type { DeployUpContext } from "./apply.js";
+import { hostDrift, hostLabel, recordsIn, stackHosts, type HostRecords } from "./hosts.js";
 import { stage, type RunContext } from "./run.js";
 
 export const reconcileKey = "awareness:reconcile";
@@ -36,39 +36,37 @@ export function differences(applied: Applied, seen: HostObservation, opts: { set
   return out;
 }
 
-/** The release record the state holds for the primary host (the stack output), if readable. */
-export async function appliedRecord(ctx: RunContext): Promise<ReleaseRecord | undefined> {
-  const output = (await ctx.engine!.outputs()).release?.value;
-  if (output === undefined) return undefined;
-  try {
-    return parseData(releaseOutputSchema, output, "the stack output release", "release record");
-  } catch {
-    return undefined;
-  }
+/** What the state says each host was last switched to (the stack outputs), where readable. */
+export async function appliedRecords(ctx: RunContext): Promise<HostRecords> {
+  return recordsIn(await ctx.engine!.outputs(), ctx);
 }
 
 /**
- * Before an update: when the host does not run what the state says was applied, the report
+ * Before an update: when a host does not run what the state says was applied to it, the report
  * says how, and a new reconcile token for that host makes the engine run its switch again, so
  * the end state is exactly the intended release. Returns the differences found.
  */
 export async function reconcileWithHost(ctx: RunContext): Promise<string[]> {
-  const applied = await appliedRecord(ctx);
-  if (!applied) return []; // nothing applied yet (a first deploy): the switch runs anyway
-  const seen = await ctx.host!.observe();
-  const diffs = differences(applied, seen);
-  if (diffs.length === 0) return [];
-  const token = createHash("sha256").update(`${JSON.stringify(seen)} ${Date.now()}`).digest("hex").slice(0, 16);
+  const applied = await appliedRecords(ctx);
+  const drift = await hostDrift(ctx, applied, (record, seen) => differences(record, seen));
+  if (drift.length === 0) return []; // nothing applied yet (a first deploy) or every host runs it
   const tokens = JSON.parse((await ctx.engine!.getConfig())[reconcileKey]?.value ?? "{}") as Record<string, string>;
-  await ctx.engine!.setConfig({ [reconcileKey]: { value: JSON.stringify({ ...tokens, [applied.host]: token }), secret: false } });
-  const said = `The host differs from the state (it should run ${applied.id}): ${diffs.join("; ")}. Its switch runs again.`;
+  for (const d of drift) {
+    tokens[applied[d.host]!.host] = createHash("sha256").update(`${d.host} ${d.diffs.join()} ${Date.now()}`).digest("hex").slice(0, 16);
+  }
+  await ctx.engine!.setConfig({ [reconcileKey]: { value: JSON.stringify(tokens), secret: false } });
+  const [only] = drift;
+  const said =
+    stackHosts(ctx).length === 1 && only
+      ? `The host differs from the state (it should run ${applied[only.host]!.id}): ${only.diffs.join("; ")}. Its switch runs again.`
+      : `The hosts differ from the state: ${drift.map((d) => `${hostLabel(ctx, d.host)}it should run ${applied[d.host]!.id}, ${d.diffs.join("; ")}`).join(" | ")}. Their switch runs again.`;
   ctx.log.warn(said);
   ctx.summary.messages.push(said);
-  return diffs;
+  return drift.flatMap((d) => d.diffs);
 }
 
 /** The deploy's reconcile stage: before the preview, so the plan shows a forced switch. */
 export const reconcileHost = stage<DeployUpContext>("reconcile", async (ctx) => {
-  ctx.previous = await appliedRecord(ctx);
+  ctx.previous = await appliedRecords(ctx);
   await reconcileWithHost(ctx);
 });

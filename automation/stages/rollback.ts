@@ -6,6 +6,7 @@ import type { MonitorReport } from "../monitor/monitor.js";
 import type { UpSummary } from "../report/summary.js";
 import { applyStackConfig } from "./apply.js";
 import { findUpdate, releaseConfig, releaseDataKeys, releaseDataOf, releaseOf, setReleaseData, type VerifiedRef } from "./releases.js";
+import { describeDrift, hostDrift } from "./hosts.js";
 import { differences, reconcileWithHost } from "./reconcile.js";
 import { stage, stop, type RunContext } from "./run.js";
 import { markVerified, watch, type WatchContext } from "./watch.js";
@@ -41,8 +42,8 @@ export async function rollbackTo(
     await setReleaseData(engine.detached(), before);
     return { ok: false, up: up.summary, error: up.summary.error };
   }
-  const off = up.record ? differences(up.record, await ctx.host!.observe()) : [];
-  if (off.length) return { ok: false, up: up.summary, error: `after the update the host does not run ${target.id}: ${off.join("; ")}` };
+  const off = await hostDrift(ctx, up.records, (record, seen) => differences(record, seen));
+  if (off.length) return { ok: false, up: up.summary, error: `after the update the host does not run ${target.id}: ${describeDrift(ctx, off)}` };
   const monitor = await watch(ctx, target.id);
   if (ctx.cancellation.signal.aborted) {
     throw new CancelledError(`the rollback to ${target.id} was applied; its watch was cancelled after ${monitor.rounds.length} round(s)`);

@@ -14,6 +14,7 @@ import { redact, redactText, secretsFromEnv } from "../report/redact.js";
 import { conclude, newSummary, type CommandName, type Outcome, type RunSummary } from "../report/summary.js";
 import type { EngineDoor, OpenMode } from "../runner.js";
 import type { RunDeps } from "./deps.js";
+import type { StackHost } from "./hosts.js";
 
 export interface RunContext {
   readonly command: CommandName;
@@ -28,7 +29,9 @@ export interface RunContext {
   readonly secrets: string[];
   engine?: EngineDoor;
   config?: StackConfig;
+  /** The primary host (the lock, the probes); `hosts` holds every host of the stack. */
   host?: HostDoor;
+  hosts?: StackHost[];
   /** Work for the way out; `urgent` work also runs on a second signal (lock releases). */
   onEnd(work: () => Promise<void> | void, opts?: { urgent?: boolean }): void;
 }
@@ -123,7 +126,10 @@ export async function runStages<C extends RunContext>(
   } catch (err) {
     const outcome = outcomeOfError(err, cancellation.signal);
     conclude(summary, outcome, messageOf(err, outcome, summary.lastStage, cancellation.reason));
-    if (outcome === "cancelled" && ctx.host) summary.messages.push(await whatRuns(ctx.host));
+    if (outcome === "cancelled") {
+      const hosts = ctx.hosts ?? (ctx.host ? [{ name: "", door: ctx.host }] : []);
+      for (const h of hosts) summary.messages.push(await whatRuns(h.door, hosts.length > 1 ? `host ${h.name}` : "The host"));
+    }
   } finally {
     for (const { work, deregister } of ctx.ending.reverse()) {
       deregister?.();
@@ -163,7 +169,7 @@ function messageOf(err: unknown, outcome: Outcome, stage: string | undefined, re
 }
 
 /** After a cancel, what the host really runs: its record and its containers. */
-async function whatRuns(host: HostDoor): Promise<string> {
+async function whatRuns(host: HostDoor, who: string): Promise<string> {
   const bounded = <T>(p: Promise<T>) =>
     Promise.race([p, new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000).unref())]).catch(() => undefined);
   const [status, running] = await Promise.all([bounded(host.status()), bounded(host.running())]);
@@ -173,5 +179,5 @@ async function whatRuns(host: HostDoor): Promise<string> {
       ? running.map((c) => `${c.service} ${c.image} ${c.state}`).join(", ")
       : "no app containers"
     : "containers unknown (the host did not answer)";
-  return `The host runs now: ${record}; ${containers}.`;
+  return `${who} runs now: ${record}; ${containers}.`;
 }

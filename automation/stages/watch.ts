@@ -1,10 +1,11 @@
 // After the update: the health monitor watches the release, and the verdict makes it
 // verified or hands it to the automatic rollback. A cancelled watch leaves the release live
 // and recorded as unverified.
-import { CancelledError } from "../common/errors.js";
+import { CancelledError, errorDetail } from "../common/errors.js";
 import type { MonitorReport } from "../monitor/monitor.js";
 import { watchRelease } from "../monitor/watch.js";
 import { failRelease, type DeployUpContext } from "./apply.js";
+import { describeDrift, hostDrift, hostLabel, onEveryHost, stackHosts } from "./hosts.js";
 import { differences } from "./reconcile.js";
 import { recordUnverified, recordVerified, type VerifiedRef } from "./releases.js";
 import { stage, stop, type RunContext } from "./run.js";
@@ -25,10 +26,13 @@ export function watch(ctx: RunContext, releaseId: string): Promise<MonitorReport
 
 /** Stack tag and the host's deployment.json: the release passed its watch. */
 export async function markVerified(ctx: RunContext, ref: VerifiedRef): Promise<void> {
-  // The host first: it refuses a release that is not the one it runs, and then nothing is tagged.
-  await ctx.host!.markVerified(ref.id);
+  // The hosts first: each refuses a release that is not the one it runs, and then nothing is tagged.
+  const refused = await onEveryHost(ctx, (door) => door.markVerified(ref.id));
+  if (refused.length === 1 && stackHosts(ctx).length === 1) throw refused[0]!.error;
+  if (refused.length) throw new Error(`${ref.id} could not be marked verified: ${refused.map((r) => `${hostLabel(ctx, r.host)}${errorDetail(r.error)}`).join(" | ")}`);
   await recordVerified(ctx.engine!.detached(), ref);
-  ctx.log.info(`  ${ref.id} marked verified (stack tag and ${ctx.host!.layout.appDir}/deployment.json)`);
+  const where = stackHosts(ctx).length > 1 ? `deployment.json on ${stackHosts(ctx).length} hosts` : `${ctx.host!.layout.appDir}/deployment.json`;
+  ctx.log.info(`  ${ref.id} marked verified (stack tag and ${where})`);
 }
 
 export type WatchContext = DeployUpContext;
@@ -37,9 +41,8 @@ export type WatchContext = DeployUpContext;
 export const monitorRelease = stage<WatchContext>("monitor", async (ctx) => {
   if (ctx.failure) return; // the update already failed it: nothing to watch, the rollback acts
   const id = ctx.release!.id;
-  const record = ctx.up?.record;
-  const off = record ? differences(record, await ctx.host!.observe()) : [];
-  if (off.length) return failRelease(ctx, `after the update the host does not run ${id}: ${off.join("; ")}`);
+  const off = await hostDrift(ctx, ctx.up?.records ?? {}, (record, seen) => differences(record, seen));
+  if (off.length) return failRelease(ctx, `after the update the host does not run ${id}: ${describeDrift(ctx, off)}`);
   const monitor = await watch(ctx, id);
   ctx.summary.monitor = monitor;
   if (!ctx.cancellation.signal.aborted) return;

@@ -30,8 +30,11 @@ import type { FakeHost } from "./fake-host.js";
 export type UpBehaviour =
   /** Records a succeeded update of the current config and applies its release to the host. */
   | { kind: "succeed"; changes?: OpMap }
-  /** Records a failed update and throws `error` (the host keeps what it ran). */
-  | { kind: "fail"; error?: Error }
+  /**
+   * Records a failed update and throws `error` (the host keeps what it ran); the hosts named in
+   * `switched` (by host name) ran their switch to the new release before another host failed.
+   */
+  | { kind: "fail"; error?: Error; switched?: string[] }
   /** Throws the engine's ConcurrentUpdateError (another update holds the stack); nothing recorded. */
   | { kind: "concurrent" }
   /**
@@ -90,6 +93,8 @@ export class FakeStack {
   /** What `preview` reports: a list of events, or a function of the config it previews. */
   previewEvents: EngineEvent[] | ((config: ConfigMap) => EngineEvent[]) = defaultPreviewEvents;
   host: FakeHost | undefined;
+  /** A multi-host stack: every host by name, in the config's order (the first is `host`). */
+  hosts: Record<string, FakeHost> | undefined;
   private readonly upScript: UpBehaviour[] = [];
   private readonly failures = new Map<string, Error>();
   private held: (() => void) | undefined;
@@ -99,11 +104,18 @@ export class FakeStack {
   constructor(
     readonly stackName: string,
     config: ConfigMap = {},
-    opts: { host?: FakeHost; startedAt?: number } = {},
+    opts: { host?: FakeHost; hosts?: Record<string, FakeHost>; startedAt?: number } = {},
   ) {
     this.config = structuredClone(config);
-    this.host = opts.host;
+    this.hosts = opts.hosts;
+    this.host = opts.host ?? (opts.hosts ? Object.values(opts.hosts)[0] : undefined);
     this.startedAt = opts.startedAt ?? Date.UTC(2026, 0, 1);
+  }
+
+  hostNamed(name: string): FakeHost {
+    const host = this.hosts?.[name] ?? (this.hosts ? undefined : this.host);
+    if (!host) throw new Error(`fake stack: no host named ${name}`);
+    return host;
   }
 
   /** The door a run gets (bound to its signal). */
@@ -205,9 +217,12 @@ export class FakeStack {
     switch (b.kind) {
       case "concurrent":
         throw concurrentUpdateError();
-      case "fail":
-        this.recordUpdate("failed", opts.message ?? "");
+      case "fail": {
+        const update = this.recordUpdate("failed", opts.message ?? "");
+        const record = this.releaseRecord(update);
+        for (const name of b.switched ?? []) if (record) this.hostNamed(name).applyRelease(record);
         throw b.error ?? new Error("update failed: remote-compose-stack switch: the containers did not start within 30 s");
+      }
       case "hold": {
         const cancelled = await new Promise<boolean>((resolve) => {
           if (signal?.aborted) return resolve(true);
@@ -228,6 +243,13 @@ export class FakeStack {
         if (record) {
           this.outputs = { ...this.outputs, release: { value: record, secret: false } };
           this.host?.applyRelease(record);
+          if (this.hosts) {
+            // A multi-host program: every host switches, and each has its own output.
+            const perHost = Object.keys(this.hosts).map((name) => ({ ...record, host: name }));
+            for (const r of perHost) this.hostNamed(r.host).applyRelease(r);
+            this.outputs.release = { value: perHost[0], secret: false };
+            this.outputs.hosts = { value: Object.fromEntries(perHost.map((r) => [r.host, { release: r }])), secret: false };
+          }
         }
         opts.onOutput?.(`Updating (${this.stackName}):\n ~ awareness-switch updated\nResources:\n`);
         return { result: "succeeded", update, outputs: structuredClone(this.outputs) };
@@ -358,9 +380,9 @@ export function fakeDeps(opts: FakeDepsOptions): RunDeps & { hostOpens: StackCon
   return {
     hostOpens,
     openEngine: async (args) => opts.stack.open(args),
-    openHost: (config) => {
+    openHost: (config, index = 0) => {
       hostOpens.push(config);
-      return opts.host;
+      return index === 0 ? opts.host : Object.values(opts.stack.hosts ?? {})[index]!;
     },
     prober: (config) => opts.prober(config, opts.host),
     gitStatus: () => opts.gitStatus ?? "",

@@ -3,13 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "./config/parse.js";
 import { GitHubDelivery } from "./github/delivery.js";
-import { hostDisplayName, type HostConfig, type StackConfig } from "./config/schema.js";
-import type { HostLayout } from "./host-commands/layout.js";
+import { hostDisplayName, hostLayoutOf, type HostConfig, type StackConfig } from "./config/schema.js";
 import { RemoteComposeStack } from "./remote-compose-stack.js";
-
-function layoutOf(cfg: StackConfig): HostLayout {
-  return { appDir: cfg.appDir, composeProject: cfg.composeProject, composeCommand: cfg.composeCommand };
-}
 
 /** The SSH connection of one host; the private key only ever as a secret. */
 function connectionOf(cfg: StackConfig, host: HostConfig) {
@@ -25,7 +20,6 @@ function connectionOf(cfg: StackConfig, host: HostConfig) {
 
 /** Declares the app on every configured host from an already validated config. */
 export function declareStack(cfg: StackConfig): Record<string, unknown> {
-  const layout = layoutOf(cfg);
   const registryAuth = cfg.registryAuth
     ? { ...cfg.registryAuth, password: pulumi.secret(cfg.registryAuth.password) }
     : undefined;
@@ -34,7 +28,7 @@ export function declareStack(cfg: StackConfig): Record<string, unknown> {
     return new RemoteComposeStack(`awareness-${hostName}`, {
       connection: connectionOf(cfg, host),
       hostName,
-      layout,
+      layout: hostLayoutOf(cfg, host),
       services: cfg.services,
       release: cfg.release,
       secretEnv: pulumi.secret(cfg.secretEnv),

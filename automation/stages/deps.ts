@@ -2,7 +2,7 @@
 // the SSH door), the health prober, the forge's CI status, the clock. Real by default; unit
 // tests hand in fakes of the same interfaces (test/support/).
 import { execFileSync } from "node:child_process";
-import { hostDisplayName, type StackConfig } from "../../components/config/schema.js";
+import { hostDisplayName, hostLayoutOf, type StackConfig } from "../../components/config/schema.js";
 import type { Logger } from "../common/log.js";
 import { repoRoot } from "../common/process.js";
 import { HostOps, type HostDoor } from "../host/operations.js";
@@ -35,7 +35,7 @@ function sshHostFor(config: StackConfig, index = 0): HostDoor {
   const privateKey = h.privateKey ?? config.sshPrivateKey;
   if (!privateKey) throw new Error(`no SSH private key for host ${hostDisplayName(h)}`);
   const exec = new SshHost({ host: h.host, port: h.port, user: h.user, privateKey, hostKey: h.hostKey, connectTimeoutMs: 15_000 });
-  return new HostOps(exec, { appDir: config.appDir, composeProject: config.composeProject, composeCommand: config.composeCommand });
+  return new HostOps(exec, hostLayoutOf(config, h));
 }
 
 /** The real engine, SSH, HTTP probes and git; `target` says where the stack lives. */

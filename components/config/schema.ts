@@ -3,6 +3,7 @@
 // names, paths and references of a known shape (and still quote them).
 import { z } from "zod";
 import { githubConfigSchema, githubSecretPaths } from "../github/config.js";
+import type { HostLayout } from "../host-commands/layout.js";
 
 export const configNamespace = "awareness";
 
@@ -156,6 +157,8 @@ const hostSchema = z.strictObject({
     .regex(hostKeyPattern, "expected '<key type> <base64> [comment]' (e.g. ssh-ed25519 AAAA…)")
     .transform((k) => k.split(" ").slice(0, 2).join(" "))
     .optional(),
+  /** Where the app lives on this host; default: awareness:appDir. */
+  appDir: appDirSchema.optional(),
 });
 
 const envValueMessage =
@@ -371,6 +374,13 @@ export const stackConfigSchema = z
         ctx.addIssue({ code: "custom", path: ["hosts", i, "name"], message: `host name "${n}" is used twice` });
       }
     });
+    // Two entries for one app dir on one server would share its files and record: one host, twice.
+    const places = cfg.hosts.map((h) => `${h.host.toLowerCase()}:${h.port} ${h.appDir ?? cfg.appDir}`);
+    places.forEach((p, i) => {
+      if (places.indexOf(p) !== i) {
+        ctx.addIssue({ code: "custom", path: ["hosts", i, "appDir"], message: `${p.replace(" ", " keeps its app in ")} for another host too: give each host its own appDir or remove one` });
+      }
+    });
     cfg.hosts.forEach((h, i) => {
       if (!h.privateKey && !cfg.sshPrivateKey) {
         ctx.addIssue({
@@ -388,6 +398,11 @@ export type ServiceConfig = z.output<typeof serviceSchema>;
 export type Release = z.output<typeof releaseSchema>;
 
 /** The name a host goes by in resource names and outputs. */
+/** Where the app lives on `host` and how compose runs there. */
+export function hostLayoutOf(cfg: Pick<StackConfig, "appDir" | "composeProject" | "composeCommand">, host: HostConfig): HostLayout {
+  return { appDir: host.appDir ?? cfg.appDir, composeProject: cfg.composeProject, composeCommand: cfg.composeCommand };
+}
+
 export function hostDisplayName(host: { name?: string | undefined; host: string }): string {
   return host.name ?? host.host.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
 }

@@ -17,6 +17,7 @@ export default async function setup(): Promise<void> {
   );
   const sandbox = join(repoRoot, "test", "sandbox", "sandbox.sh");
   if (process.env.AWARENESS_E2E_NO_SANDBOX !== "1" && existsSync(sandbox)) {
-    execFileSync("bash", [sandbox, "up"], { stdio: ["ignore", "inherit", "inherit"] });
+    // With the second host (its own network namespace, sshd and dockerd; ~2 s): the multi-host tests use it.
+    execFileSync("bash", [sandbox, "up", "--second-host"], { stdio: ["ignore", "inherit", "inherit"] });
   }
 }

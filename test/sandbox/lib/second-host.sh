@@ -23,13 +23,15 @@ T2_DATA=$T2/docker
 T2_EXEC=$T2/exec
 T2_REGISTRY_CONFIG=$T2/registry.yml
 T2_REGISTRY_PID=$T2/registry.pid
+T2_LO_REGISTRY_CONFIG=$T2/registry-lo.yml
+T2_LO_REGISTRY_PID=$T2/registry-lo.pid
 T2_SSH_DIR=$T2/ssh
 T2_SSHD_PID=$T2_SSH_DIR/sshd.pid
 T2_APP_DIR=$T2/host/opt/awareness
 T2_TARGET_JSON=$SBX/target-t2.json
 
 second_host_present() {
-  [[ -e /run/netns/$T2_NETNS || -e $T2_DOCKERD_PID || -e $T2_SSHD_PID || -e $T2_REGISTRY_PID ]]
+  [[ -e /run/netns/$T2_NETNS || -e $T2_DOCKERD_PID || -e $T2_SSHD_PID || -e $T2_REGISTRY_PID || -e $T2_LO_REGISTRY_PID ]]
 }
 
 t2_daemons_running() {
@@ -102,6 +104,44 @@ EOF
   record_port registry-t2 "$port"
   wait_until 20 curl -sf --max-time 2 "http://$T2_HOST_ADDR:$port/v2/" ||
     die "registry-t2 did not answer on $T2_HOST_ADDR:$port; log: $LOGS/registry-t2.log"
+  ok "pid $pid"
+}
+
+# The same storage again on the namespace's own 127.0.0.1, on the main registry's port: the
+# release image refs (127.0.0.1:<port>/...@sha256:...) then resolve on both hosts, so one stack
+# can name both hosts with one set of images (the multi-host tests).
+t2_lo_registry_answers() { nsenter --net="/run/netns/$T2_NETNS" curl -sf --max-time 2 "http://127.0.0.1:$1/v2/" >/dev/null; }
+
+start_t2_loopback_registry() {
+  local state port pid
+  port=$(registry_port) || die "the main registry has no recorded port"
+  state=$(daemon_state "$T2_LO_REGISTRY_PID" "$T2_LO_REGISTRY_CONFIG")
+  if [[ $state == running ]] && t2_lo_registry_answers "$port"; then
+    step "second host: loopback registry (pid $(<"$T2_LO_REGISTRY_PID"))"
+    ok "already running on 127.0.0.1:$port in $T2_NETNS"
+    return
+  fi
+  [[ $state == running ]] && stop_daemon registry-t2-lo "$T2_LO_REGISTRY_PID" "$T2_LO_REGISTRY_CONFIG" 5
+  report_leftover_pidfile registry-t2-lo "$state" "$T2_LO_REGISTRY_PID"
+  rm -f "$T2_LO_REGISTRY_PID"
+  cat >"$T2_LO_REGISTRY_CONFIG" <<EOF
+version: 0.1
+log:
+  level: info
+  fields: {service: registry-t2-lo}
+storage:
+  cache: {blobdescriptor: inmemory}
+  filesystem: {rootdirectory: $REGISTRY_DIR/data}
+http:
+  addr: 127.0.0.1:$port
+  headers: {X-Content-Type-Options: [nosniff]}
+EOF
+  step "second host: starting a loopback registry on 127.0.0.1:$port in $T2_NETNS"
+  nsenter --net="/run/netns/$T2_NETNS" setsid docker-registry serve "$T2_LO_REGISTRY_CONFIG" </dev/null >>"$LOGS/registry-t2-lo.log" 2>&1 9>&- &
+  pid=$!
+  echo "$pid" >"$T2_LO_REGISTRY_PID"
+  wait_until 20 t2_lo_registry_answers "$port" ||
+    die "registry-t2-lo did not answer on 127.0.0.1:$port in $T2_NETNS; log: $LOGS/registry-t2-lo.log"
   ok "pid $pid"
 }
 
@@ -196,6 +236,7 @@ start_second_host() {
   command -v ip >/dev/null || die "missing Debian package: iproute2. Install it with: apt-get install -y iproute2"
   ensure_t2_network
   start_t2_registry
+  start_t2_loopback_registry
   start_t2_dockerd
   start_t2_sshd
   write_t2_target_description
@@ -210,6 +251,7 @@ stop_second_host() {
   stop_daemon sshd-t2 "$T2_SSHD_PID" "$T2_SSH_DIR/sshd_config" 10
   stop_daemon dockerd-t2 "$T2_DOCKERD_PID" "$T2_DOCKERD_CONFIG" 30
   stop_daemon registry-t2 "$T2_REGISTRY_PID" "$T2_REGISTRY_CONFIG" 10
+  stop_daemon registry-t2-lo "$T2_LO_REGISTRY_PID" "$T2_LO_REGISTRY_CONFIG" 10
   stop_orphaned_containerd "$T2_EXEC"
   unmount_leftovers "$T2"
   rm -f "$T2_DOCKER_SOCK"
@@ -234,6 +276,9 @@ collect_second_host_status() {
   state=$(daemon_state "$T2_REGISTRY_PID" "$T2_REGISTRY_CONFIG")
   jq -nc --arg s "$state" --arg p "$(pid_of "$T2_REGISTRY_PID")" --arg e "$T2_HOST_ADDR:${port:-?}" \
     '{name: "t2-registry", state: $s, pid: ($p | tonumber? // null), endpoint: $e}'
+  state=$(daemon_state "$T2_LO_REGISTRY_PID" "$T2_LO_REGISTRY_CONFIG")
+  jq -nc --arg s "$state" --arg p "$(pid_of "$T2_LO_REGISTRY_PID")" --arg e "127.0.0.1:$(registry_port || echo '?') in $T2_NETNS" \
+    '{name: "t2-registry-lo", state: $s, pid: ($p | tonumber? // null), endpoint: $e}'
   state=$(daemon_state "$T2_SSHD_PID" "$T2_SSH_DIR/sshd_config")
   jq -nc --arg s "$state" --arg p "$(pid_of "$T2_SSHD_PID")" --arg e "$T2_ADDR:22" \
     '{name: "t2-sshd", state: $s, pid: ($p | tonumber? // null), endpoint: $e}'

@@ -3,6 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseStackConfig } from "../../components/config/parse.js";
+import { hostLayoutOf } from "../../components/config/schema.js";
 
 const digest = `sha256:${"c".repeat(64)}`;
 
@@ -149,6 +150,18 @@ describe("errors name the key path, the value and what is allowed", () => {
     expect(keys).toEqual(
       expect.arrayContaining(["awareness:services.worker.image", "awareness:services.worker.dependsOn", "awareness:hosts[0].privateKey"]),
     );
+  });
+
+  it("a host may keep the app in its own dir; one server and dir named twice is refused", () => {
+    const cfg = baseConfig();
+    const [first] = cfg.hosts as Record<string, unknown>[];
+    (cfg as Record<string, unknown>).hosts = [first, { ...first, name: "again" }];
+    expect(problemsOf(toRaw(cfg))).toEqual(
+      expect.arrayContaining([expect.objectContaining({ key: "awareness:hosts[1].appDir", message: expect.stringMatching(/keeps its app in .* for another host too/) })]),
+    );
+    (cfg as Record<string, unknown>).hosts = [first, { ...first, name: "again", appDir: "/srv/second" }];
+    const parsed = parseStackConfig(toRaw(cfg));
+    expect(parsed.hosts.map((h) => hostLayoutOf(parsed, h).appDir)).toEqual([parsed.appDir, "/srv/second"]);
   });
 
   it("malformed JSON in a structured key is reported by key", () => {

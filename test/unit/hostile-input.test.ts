@@ -190,6 +190,7 @@ const fields: Field[] = [
   { name: "hosts[].hostKey", valid: hostKey, filler: "A", apply: at("hosts", 0, "hostKey") },
   { name: "hosts[].name", valid: "prod-1", apply: at("hosts", 0, "name") },
   { name: "appDir", valid: "/opt/awareness", apply: at("appDir") },
+  { name: "hosts[].appDir", valid: "/srv/app", apply: at("hosts", 0, "appDir") },
   { name: "composeProject", valid: "awareness", apply: at("composeProject") },
   { name: "composeCommand", valid: "docker compose", apply: at("composeCommand") },
   { name: "services (name)", valid: "worker", apply: named({ image: "busybox:1.36" }, "services") },
@@ -329,6 +330,7 @@ const commandWord = /^[\x21-\x7e]+$/;
 function commandValues(cfg: StackConfig): [string, string][] {
   const values: [string, string][] = [
     ["appDir", cfg.appDir],
+    ...cfg.hosts.flatMap((h): [string, string][] => (h.appDir ? [["hosts.appDir", h.appDir]] : [])),
     ["composeProject", cfg.composeProject],
     ["release.id", cfg.release.id],
     ["health.baseUrl", cfg.health.baseUrl],
@@ -368,7 +370,7 @@ function proveInert(cfg: StackConfig, label: string): void {
     expect(value.startsWith("-"), `${label}: ${where} ${JSON.stringify(value)} reads as an option`).toBe(false);
   }
   const caps: [string, string[], number][] = [
-    ["appDir", [cfg.appDir], limits.appDir],
+    ["appDir", [cfg.appDir, ...cfg.hosts.flatMap((h) => (h.appDir ? [h.appDir] : []))], limits.appDir],
     ["names", [cfg.composeProject, ...Object.keys(cfg.services), ...Object.keys(cfg.release.images), ...cfg.hosts.flatMap((h) => (h.name ? [h.name] : []))], 63],
     ["release.id", [cfg.release.id], 64],
     ["image references", [...Object.values(cfg.release.images), ...Object.values(cfg.services).flatMap((s) => (s.image ? [s.image] : []))], limits.imageReference],

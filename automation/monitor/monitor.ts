@@ -2,13 +2,12 @@
 // verdict is decided. Time comes from an injected clock so tests run without waiting.
 import { setTimeout as sleepFor } from "node:timers/promises";
 import type { Prober } from "./probers.js";
+import { assertValidPolicy, type MonitorPolicy } from "./policy.js";
 import {
-  assertValidPolicy,
   condenseRounds,
   judge,
   statsOf,
   type DecidedVerdict,
-  type MonitorPolicy,
   type ProbeSample,
   type RoundResult,
   type Verdict,

@@ -1,28 +1,6 @@
 // The health verdict as a pure function of the samples taken so far and the time: no I/O,
 // no clock of its own, so every rule is unit-tested with made-up samples and times.
-
-/** How a release is watched after `up`. All times in milliseconds. */
-export interface MonitorPolicy {
-  /** How long the release is watched. The seed's default: 300 000 (5 minutes). */
-  durationMs: number;
-  /** Time between the starts of two rounds. The seed's default: 30 000. */
-  intervalMs: number;
-  /** Failed rounds in a row that fail the release at once. The seed's default: 3. */
-  consecutiveFailures: number;
-  /** Minimum share of passed rounds at the end, 0..1. The seed's default: 0.95. */
-  successRate: number;
-  /** Time each probe may take before it counts as failed. Default: 5 000. */
-  probeTimeoutMs: number;
-}
-
-/** The seed's monitoring parameters (SEED-deployment-workflow.md, "Monitoring Parameters"). */
-export const defaultMonitorPolicy: Readonly<MonitorPolicy> = Object.freeze({
-  durationMs: 300_000,
-  intervalMs: 30_000,
-  consecutiveFailures: 3,
-  successRate: 0.95,
-  probeTimeoutMs: 5_000,
-});
+import { allowedFailedChecks, formatPercent, plannedRounds, type MonitorPolicy } from "./policy.js";
 
 /** One probe of one endpoint in one round. */
 export interface ProbeSample {
@@ -55,7 +33,10 @@ export interface RoundResult {
 export interface MonitorStats {
   rounds: number;
   failedRounds: number;
-  /** Passed rounds / rounds, 0..1 (1 when there are no rounds yet). */
+  /** Every endpoint probed once in a round is one check (as the seed's script counts them). */
+  checks: number;
+  failedChecks: number;
+  /** Passed checks / checks, 0..1 (1 when there are none yet). */
   successRate: number;
   longestFailureStreak: number;
   /** Start of the first failed round (epoch ms). */
@@ -65,7 +46,7 @@ export interface MonitorStats {
 export type FailureReason =
   /** `consecutiveFailures` failed rounds in a row. */
   | "consecutive-failures"
-  /** At the end of the duration, the share of passed rounds was below `successRate`. */
+  /** The share of passed checks is below `successRate` at the end, or can no longer reach it. */
   | "success-rate"
   /** The duration ended without a single round (the prober never answered). */
   | "no-rounds"
@@ -117,10 +98,14 @@ export function statsOf(rounds: readonly RoundResult[]): MonitorStats {
     longestFailureStreak = Math.max(longestFailureStreak, streak);
     firstFailureAt ??= r.startedAt;
   }
+  const checks = rounds.reduce((n, r) => n + r.samples.length, 0);
+  const failedChecks = rounds.reduce((n, r) => n + r.samples.filter((s) => !s.ok).length, 0);
   const stats: MonitorStats = {
     rounds: rounds.length,
     failedRounds,
-    successRate: rounds.length === 0 ? 1 : (rounds.length - failedRounds) / rounds.length,
+    checks,
+    failedChecks,
+    successRate: checks === 0 ? 1 : (checks - failedChecks) / checks,
     longestFailureStreak,
   };
   if (firstFailureAt !== undefined) stats.firstFailureAt = firstFailureAt;
@@ -129,9 +114,10 @@ export function statsOf(rounds: readonly RoundResult[]): MonitorStats {
 
 /**
  * The verdict on the samples so far at time `now` for a watch that began at `startedAt`:
- * failed at once after `consecutiveFailures` failed rounds in a row; at the end of the
- * duration, failed if the success rate is below `successRate`; otherwise passed. Until
- * then, "watching".
+ * failed at once after `consecutiveFailures` failed rounds in a row, or as soon as more checks
+ * failed than the success rate allows of the planned checks (the rate can no longer be met);
+ * at the end of the duration, failed if the share of passed checks is below `successRate`;
+ * otherwise passed. Until then, "watching".
  */
 export function judge(
   samples: readonly ProbeSample[],
@@ -159,6 +145,21 @@ export function judge(
     }
   }
 
+  // Early: once more checks failed than the planned checks allow, no later pass can save the rate.
+  const perRound = policy.checksPerRound ?? Math.max(0, ...rounds.map((r) => r.samples.length));
+  const planned = plannedRounds(policy) * perRound;
+  const allowed = allowedFailedChecks(policy.successRate, planned);
+  if (planned > 0 && stats.failedChecks > allowed) {
+    return {
+      state: "failed",
+      reason: "success-rate",
+      detail:
+        `${stats.failedChecks} of ${planned} planned checks failed, at most ${allowed} may for ${formatPercent(policy.successRate)}: ` +
+        `the rate can no longer be met (after ${stats.rounds} of ${plannedRounds(policy)} rounds); last: ${rounds.at(-1)!.failures.join("; ") || "ok"}`,
+      ...stats,
+    };
+  }
+
   if (clock.now - clock.startedAt < policy.durationMs) return { state: "watching" };
 
   if (rounds.length === 0) {
@@ -174,52 +175,12 @@ export function judge(
       state: "failed",
       reason: "success-rate",
       detail:
-        `${formatPercent(stats.successRate)} of rounds passed (${stats.rounds - stats.failedRounds}/${stats.rounds}); ` +
+        `${formatPercent(stats.successRate)} of checks passed (${stats.checks - stats.failedChecks}/${stats.checks}); ` +
         `required ${formatPercent(policy.successRate)}`,
       ...stats,
     };
   }
   return { state: "passed", ...stats };
-}
-
-/** Throws a RangeError naming the field when a policy could not be watched (e.g. a zero interval would never end). */
-export function assertValidPolicy(policy: MonitorPolicy): void {
-  const positive = ["durationMs", "intervalMs", "probeTimeoutMs"] as const;
-  for (const key of positive) {
-    if (!(Number.isFinite(policy[key]) && policy[key] > 0)) {
-      throw new RangeError(`monitor policy ${key} must be a positive number of milliseconds, got ${policy[key]}`);
-    }
-  }
-  if (!(Number.isInteger(policy.consecutiveFailures) && policy.consecutiveFailures >= 1)) {
-    throw new RangeError(`monitor policy consecutiveFailures must be an integer >= 1, got ${policy.consecutiveFailures}`);
-  }
-  if (!(policy.successRate >= 0 && policy.successRate <= 1)) {
-    throw new RangeError(`monitor policy successRate must be within 0..1, got ${policy.successRate}`);
-  }
-}
-
-/** The number of rounds a full watch takes: one at every interval start before the end. */
-export function plannedRounds(policy: Pick<MonitorPolicy, "durationMs" | "intervalMs">): number {
-  return Math.max(1, Math.ceil(policy.durationMs / policy.intervalMs));
-}
-
-/** Converts the stack config's monitor and health sections (in seconds) to a policy. */
-export function monitorPolicyFromConfig(
-  monitor: { durationSeconds: number; intervalSeconds: number; consecutiveFailures: number; successRate: number },
-  health: { probeTimeoutSeconds: number },
-): MonitorPolicy {
-  return {
-    durationMs: Math.round(monitor.durationSeconds * 1000),
-    intervalMs: Math.round(monitor.intervalSeconds * 1000),
-    consecutiveFailures: monitor.consecutiveFailures,
-    successRate: monitor.successRate,
-    probeTimeoutMs: Math.round(health.probeTimeoutSeconds * 1000),
-  };
-}
-
-export function formatPercent(rate: number): string {
-  // Rounded to one decimal so float noise (0.7 * 100 = 70.00000000000001) never shows.
-  return `${Math.round(rate * 1000) / 10} %`;
 }
 
 function formatSeconds(ms: number): string {

@@ -5,7 +5,7 @@ import type { Logger } from "../common/log.js";
 import type { HostExec } from "../host/ssh.js";
 import { runMonitor, type Clock, type MonitorReport } from "./monitor.js";
 import { hostProber, httpProber, type Prober } from "./probers.js";
-import { formatPercent, monitorPolicyFromConfig, type MonitorPolicy } from "./verdict.js";
+import { formatPercent, monitorPolicyFromConfig, toleranceOf, type MonitorPolicy } from "./policy.js";
 
 export function proberFor(config: StackConfig, host: () => HostExec): Prober {
   const args = {
@@ -22,7 +22,7 @@ export function proberFor(config: StackConfig, host: () => HostExec): Prober {
   return httpProber(args);
 }
 
-function policyFor(config: StackConfig): MonitorPolicy {
+export function policyFor(config: StackConfig): MonitorPolicy {
   return monitorPolicyFromConfig(config.monitor, config.health);
 }
 
@@ -42,7 +42,7 @@ export async function watchRelease(args: {
   const prober = args.prober ?? proberFor(args.config, args.host);
   args.log.info(
     `monitor: watching ${args.releaseId} for ${policy.durationMs / 1000} s, a round every ${policy.intervalMs / 1000} s ` +
-      `(fail on ${policy.consecutiveFailures} failed rounds in a row or under ${formatPercent(policy.successRate)})`,
+      `(${toleranceOf(policy).text})`,
   );
   const report = await runMonitor({
     policy,
@@ -58,7 +58,7 @@ export async function watchRelease(args: {
   const v = report.verdict;
   args.log.info(
     `monitor: ${v.state === "passed" ? "PASSED" : `FAILED: ${v.detail}`} ` +
-      `(${v.rounds - v.failedRounds}/${v.rounds} rounds ok, ${formatPercent(v.successRate)})`,
+      `(${v.rounds - v.failedRounds}/${v.rounds} rounds ok, ${v.checks - v.failedChecks}/${v.checks} checks, ${formatPercent(v.successRate)})`,
   );
   return report;
 }

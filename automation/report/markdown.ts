@@ -1,7 +1,7 @@
 // The run summary as Markdown: for $GITHUB_STEP_SUMMARY, the report file, and the body of
 // a failure issue. Pure: a summary in, text out.
 import type { MonitorReport } from "../monitor/monitor.js";
-import { formatPercent, plannedRounds } from "../monitor/verdict.js";
+import { formatPercent, plannedRounds, toleranceOf } from "../monitor/policy.js";
 import { outcomes, type Tone } from "./outcomes.js";
 import type { RunSummary, UpSummary } from "./summary.js";
 import { redact, redactText } from "./redact.js";
@@ -100,12 +100,18 @@ function renderUp(up: UpSummary): string[] {
   return lines;
 }
 
+/** Checks in a round, as the rounds taken hold them (at least 1). */
+const perRound = (rounds: readonly { samples: readonly unknown[] }[]): number => Math.max(1, ...rounds.map((r) => r.samples.length));
+
 /** Verdict, stats, the policy, one mark per round, and the failed rounds in detail. */
 function renderMonitor(report: MonitorReport, options: RenderOptions = {}): string[] {
   const { verdict, policy, rounds } = report;
   const passed = verdict.rounds - verdict.failedRounds;
   const lines: string[] = [];
-  const stats = `${passed}/${verdict.rounds} rounds passed (${formatPercent(verdict.successRate)}), longest failure streak ${verdict.longestFailureStreak}`;
+  const checks = verdict.checks ?? verdict.rounds;
+  const stats =
+    `${passed}/${verdict.rounds} rounds passed, ${checks - (verdict.failedChecks ?? verdict.failedRounds)}/${checks} checks ` +
+    `(${formatPercent(verdict.successRate)}), longest failure streak ${verdict.longestFailureStreak}`;
   lines.push(
     verdict.state === "passed"
       ? `✅ **Passed**: ${stats}.`
@@ -114,8 +120,8 @@ function renderMonitor(report: MonitorReport, options: RenderOptions = {}): stri
   lines.push(
     "",
     `Policy: ${formatDuration(policy.durationMs)}, a round every ${formatDuration(policy.intervalMs)} ` +
-      `(${plannedRounds(policy)} planned), fail after ${policy.consecutiveFailures} failed rounds in a row ` +
-      `or under ${formatPercent(policy.successRate)} at the end; probe timeout ${formatDuration(policy.probeTimeoutMs)}.`,
+      `(${plannedRounds(policy)} planned), ${toleranceOf(policy, policy.checksPerRound ?? perRound(rounds)).text} ` +
+      `(${formatPercent(policy.successRate)} of checks); probe timeout ${formatDuration(policy.probeTimeoutMs)}.`,
   );
   lines.push(
     "",

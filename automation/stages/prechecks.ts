@@ -9,6 +9,8 @@ import { errorDetail, firstLine } from "../common/errors.js";
 import type { HostDoor } from "../host/operations.js";
 import type { PrecheckResult } from "../report/summary.js";
 import type { ReleaseContext } from "./open.js";
+import { toleranceOf } from "../monitor/policy.js";
+import { policyFor } from "../monitor/watch.js";
 import { hostLabel, stackHosts } from "./hosts.js";
 import { verifiedReleases } from "./releases.js";
 import { stop, type Stage } from "./run.js";
@@ -78,6 +80,14 @@ async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResult[]> {
       return { ok: true, detail: `${config.hosts.length} host(s), ${Object.keys(config.services).length} service(s), SSH key present` };
     }),
   );
+
+  // What the watch will tolerate, in plain numbers; settings worth a second look are said here.
+  const tolerance = toleranceOf(policyFor(config));
+  results.push({
+    name: "monitor policy",
+    ok: true,
+    detail: [tolerance.text, ...tolerance.warnings.map((w) => `warning: ${w}`)].join("; "),
+  });
 
   // Every host answers for itself: one unready host blocks the deploy of all.
   for (const h of opts.hosts) {

@@ -244,12 +244,17 @@ const monitorSchema = z
     durationSeconds: numberSetting({ min: 0, max: 86_400, aboveMin: true }).default(300),
     intervalSeconds: numberSetting({ min: 0, max: 3_600, aboveMin: true }).default(30),
     consecutiveFailures: numberSetting({ min: 1, max: 1_000, whole: true }).default(3),
-    /** Minimum share of passing rounds, 0..1 (0.95 = 95 %). */
+    /** Minimum share of passing checks (each endpoint probed once in a round), 0..1 (0.95 = 95 %). */
     successRate: numberSetting({ min: 0, max: 1 }).default(0.95),
   })
   .refine((m) => m.intervalSeconds <= m.durationSeconds, {
     message: "intervalSeconds must not exceed durationSeconds",
     path: ["intervalSeconds"],
+  })
+  // A window shorter than the streak could never see the streak: that rule would be dead.
+  .refine((m) => m.intervalSeconds > m.durationSeconds || m.durationSeconds >= m.intervalSeconds * m.consecutiveFailures, {
+    message: "durationSeconds must be at least intervalSeconds x consecutiveFailures (the window must hold the failed rounds in a row it waits for)",
+    path: ["durationSeconds"],
   });
 
 const backupsSchema = z.strictObject({

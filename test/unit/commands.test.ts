@@ -351,7 +351,8 @@ describe("deploy", () => {
     const s = await w.deploy("v2");
     expectEnd(s, "rolled-back", "rollback");
     expect(ops()).toEqual(["preview", "up", "up"]);
-    expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures", rounds: 3 });
+    // Every endpoint fails: 3 failed checks in the first round, more than the 1 of 24 the rate allows.
+    expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "success-rate", rounds: 1, failedChecks: 3 });
     expect(s.rollback).toMatchObject({ from: "v2", to: "v1", up: { result: "succeeded", update: key(w, 3) }, monitor: { verdict: { state: "passed" } } });
     expect(w.stack.tags[lastFailedTag]).toBe(`v2@${key(w, 2)}`);
     expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 3)} v1@${key(w, 1)}`);
@@ -710,6 +711,7 @@ describe("precheck", () => {
     expect(s.prechecks.map((p) => [p.name, p.ok])).toEqual([
       ["ci-cd status", true],
       ["config and secrets", true],
+      ["monitor policy", true],
       ["ssh reachable", true],
       ["docker and compose", true],
       ["disk and memory", true],
@@ -718,6 +720,8 @@ describe("precheck", () => {
       ["git tree clean", true],
       ["no deployment in progress", true],
     ]);
+    // The watch's tolerance in plain numbers: 8 rounds of 3 endpoints, 95 % of 24 checks.
+    expect(s.prechecks.find((p) => p.name === "monitor policy")?.detail).toBe("fails after 3 bad rounds in a row or 2 failed checks of 24");
     expect(w.stack.config).toEqual(before);
     expect(w.stack.ops()).toEqual([]);
     expect(w.host.calls).not.toContain("tryLock");
@@ -866,7 +870,7 @@ describe("restore", () => {
     const s = await restoreOf(w, { release: "v2" });
     expectEnd(s, "usage", "target");
     expect(s.messages.join(" ")).toMatch(
-      /^Restore refused: release v2 is recorded as failed \(the host's deployment\.json records it as failed at .*: .*3 failed rounds in a row.*; the stack tag awareness:last-failed-release is v2@\d+\)\. Nothing was changed; --force restores it anyway\.$/,
+      /^Restore refused: release v2 is recorded as failed \(the host's deployment\.json records it as failed at .*: .*the rate can no longer be met.*; the stack tag awareness:last-failed-release is v2@\d+\)\. Nothing was changed; --force restores it anyway\.$/,
     );
     expect(ops()).toEqual([]);
     expect({ record: w.host.record, sets: w.host.sets, config: w.stack.config }).toEqual(before);

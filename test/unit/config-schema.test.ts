@@ -152,6 +152,16 @@ describe("errors name the key path, the value and what is allowed", () => {
     );
   });
 
+  it("a watch window shorter than interval x consecutiveFailures is refused (that rule could never fire)", () => {
+    const cfg = baseConfig();
+    (cfg as Record<string, unknown>).monitor = { durationSeconds: 60, intervalSeconds: 30, consecutiveFailures: 3, successRate: 0.95 };
+    expect(problemsOf(toRaw(cfg))).toEqual([
+      expect.objectContaining({ key: "awareness:monitor.durationSeconds", message: expect.stringMatching(/at least intervalSeconds x consecutiveFailures/) }),
+    ]);
+    (cfg as Record<string, unknown>).monitor = { durationSeconds: 90, intervalSeconds: 30, consecutiveFailures: 3, successRate: 0.95 };
+    expect(parseStackConfig(toRaw(cfg)).monitor.durationSeconds).toBe(90);
+  });
+
   it("a host may keep the app in its own dir; one server and dir named twice is refused", () => {
     const cfg = baseConfig();
     const [first] = cfg.hosts as Record<string, unknown>[];

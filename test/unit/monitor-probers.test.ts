@@ -212,7 +212,8 @@ describe("runMonitor with the real clock and the HTTP prober", () => {
   it("fails an app that goes bad on the third failed round in a row, before the duration", async () => {
     flipCount = 0;
     const report = await runMonitor({
-      policy: { ...quick, durationMs: 5_000 },
+      // A loose rate (50 %) so that the streak rule is the one that speaks.
+      policy: { ...quick, durationMs: 5_000, successRate: 0.5 },
       prober: httpProber({ baseUrl, endpoints: ["/flip"], timeoutMs: 1_000 }),
     });
     expect(report.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures", rounds: 5, failedRounds: 3 });

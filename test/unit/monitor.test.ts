@@ -2,13 +2,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { runMonitor } from "../../automation/monitor/monitor.js";
 import type { Prober } from "../../automation/monitor/probers.js";
+import { defaultMonitorPolicy, formatPercent, monitorPolicyFromConfig, plannedRounds, toleranceOf, type MonitorPolicy } from "../../automation/monitor/policy.js";
 import {
-  defaultMonitorPolicy,
-  formatPercent,
   judge,
-  monitorPolicyFromConfig,
-  plannedRounds,
-  type MonitorPolicy,
   type ProbeSample,
   type RoundResult,
   type Verdict,
@@ -62,17 +58,18 @@ function scriptedProber(clock: FakeClock, passes: (round: number) => boolean, la
 
 describe("judge (pure verdict)", () => {
   it("keeps watching while the duration has not passed, even with some failures", () => {
-    const verdict = judge(samplesFor([true, false, true, false]), policy, { startedAt: t0, now: t0 + 120_000 });
+    const verdict = judge(samplesFor([true, false, true, true]), policy, { startedAt: t0, now: t0 + 120_000 });
     expect(verdict).toEqual({ state: "watching" });
   });
 
   it("passes at the end of the duration when every round passed", () => {
     const verdict = judge(samplesFor(Array(10).fill(true)), policy, { startedAt: t0, now: t0 + 300_000 });
-    expect(verdict).toEqual({ state: "passed", rounds: 10, failedRounds: 0, successRate: 1, longestFailureStreak: 0 });
+    expect(verdict).toEqual({ state: "passed", rounds: 10, failedRounds: 0, checks: 30, failedChecks: 0, successRate: 1, longestFailureStreak: 0 });
   });
 
   it("fails at once on the third failed round in a row, before the duration ends", () => {
-    const verdict = judge(samplesFor([true, false, false, false]), policy, { startedAt: t0, now: t0 + 90_000 });
+    // A rate loose enough (80 %: 6 failed checks of 30) that the streak rule speaks first.
+    const verdict = judge(samplesFor([true, false, false, false]), { ...policy, successRate: 0.8 }, { startedAt: t0, now: t0 + 90_000 });
     expect(verdict.state).toBe("failed");
     if (verdict.state !== "failed") return;
     expect(verdict.reason).toBe("consecutive-failures");
@@ -85,19 +82,45 @@ describe("judge (pure verdict)", () => {
   it("counts a round as failed when any one endpoint fails", () => {
     const samples = samplesFor([false, false, false], "/api/auth/status");
     expect(samples.filter((s) => !s.ok)).toHaveLength(3);
-    const verdict = judge(samples, policy, { startedAt: t0, now: t0 + 60_000 });
+    const verdict = judge(samples, { ...policy, successRate: 0.8 }, { startedAt: t0, now: t0 + 60_000 });
     expect(verdict).toMatchObject({ state: "failed", reason: "consecutive-failures", failedRounds: 3 });
   });
 
-  it("passes at exactly the success-rate threshold and fails just under it", () => {
-    const twenty = { ...policy, durationMs: 600_000 };
-    const oneFailure = Array.from({ length: 20 }, (_, i) => i !== 7);
-    const twoFailures = Array.from({ length: 20 }, (_, i) => i !== 7 && i !== 15);
-    const end = { startedAt: t0, now: t0 + 600_000 };
-    expect(judge(samplesFor(oneFailure), twenty, end)).toMatchObject({ state: "passed", successRate: 0.95 });
-    const failed = judge(samplesFor(twoFailures), twenty, end);
-    expect(failed).toMatchObject({ state: "failed", reason: "success-rate", successRate: 0.9, failedRounds: 2 });
-    if (failed.state === "failed") expect(failed.detail).toBe("90 % of rounds passed (18/20); required 95 %");
+  it("counts the success rate per check: of the seed's 30 checks one failure passes, the second fails at once", () => {
+    const oneFailure = Array.from({ length: 10 }, (_, i) => i !== 3);
+    const end = { startedAt: t0, now: t0 + 300_000 };
+    expect(judge(samplesFor(oneFailure), policy, end)).toMatchObject({ state: "passed", checks: 30, failedChecks: 1, failedRounds: 1 });
+    expect(judge(samplesFor(oneFailure), policy, end).state === "passed" && judge(samplesFor(oneFailure), policy, end)).toMatchObject({ successRate: 29 / 30 });
+    // Mid-window with one failed check: still watching (one failure is within the rate).
+    expect(judge(samplesFor(oneFailure.slice(0, 5)), policy, { startedAt: t0, now: t0 + 150_000 })).toEqual({ state: "watching" });
+    // The second failed check (round 8 of 10) fails the watch there: the rate can no longer be met.
+    const twoFailures = Array.from({ length: 8 }, (_, i) => i !== 3 && i !== 7);
+    const early = judge(samplesFor(twoFailures), policy, { startedAt: t0, now: t0 + 7 * 30_000 });
+    expect(early).toMatchObject({ state: "failed", reason: "success-rate", checks: 24, failedChecks: 2, longestFailureStreak: 1 });
+    if (early.state === "failed") {
+      expect(early.detail).toBe("2 of 30 planned checks failed, at most 1 may for 95 %: the rate can no longer be met (after 8 of 10 rounds); last: /api/health: HTTP 503");
+    }
+  });
+
+  it("at the end, fails under the rate of the checks actually taken (rounds were lost)", () => {
+    // 20 rounds planned, only 4 taken (a slow prober), one failed check of 12: 91.7 % < 95 %.
+    const p = { ...policy, durationMs: 600_000 };
+    const v = judge(samplesFor([true, false, true, true]), p, { startedAt: t0, now: t0 + 600_000 });
+    expect(v).toMatchObject({ state: "failed", reason: "success-rate", checks: 12, failedChecks: 1 });
+    if (v.state === "failed") expect(v.detail).toBe("91.7 % of checks passed (11/12); required 95 %");
+  });
+
+  it("never fails early on the rate while the rate can still be met (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { maxLength: 10 }), fc.double({ min: 0, max: 1, noNaN: true }), (outcomes, successRate) => {
+        const p = { ...policy, successRate, consecutiveFailures: 99 };
+        const v = judge(samplesFor(outcomes), p, { startedAt: t0, now: t0 + 1 });
+        const failed = outcomes.filter((ok) => !ok).length; // one failed check per failed round
+        // The best case: every check still to come passes.
+        const bestRate = (30 - failed) / 30;
+        expect(v.state === "failed" && v.reason === "success-rate").toBe(bestRate < successRate - 1e-9);
+      }),
+    );
   });
 
   it("fails with no-rounds when the duration ended without any sample", () => {
@@ -142,6 +165,20 @@ describe("judge (pure verdict)", () => {
         { probeTimeoutSeconds: 2.5 },
       ),
     ).toEqual({ durationMs: 300_000, intervalMs: 30_000, consecutiveFailures: 3, successRate: 0.95, probeTimeoutMs: 2_500 });
+  });
+
+  it("says what a policy tolerates, and warns about rules that tolerate nothing or never speak first", () => {
+    expect(toleranceOf({ ...policy, checksPerRound: 3 })).toEqual({
+      plannedChecks: 30,
+      allowedFailedChecks: 1,
+      text: "fails after 3 bad rounds in a row or 2 failed checks of 30",
+      warnings: [],
+    });
+    const strict = toleranceOf({ ...policy, successRate: 0.99, checksPerRound: 3 });
+    expect(strict.text).toBe("fails after 3 bad rounds in a row or 1 failed check of 30");
+    expect(strict.warnings).toEqual([expect.stringMatching(/99 % of 30 checks tolerates no failed check at all/)]);
+    const loose = toleranceOf({ ...policy, successRate: 0.5, checksPerRound: 3 });
+    expect(loose.warnings).toEqual([expect.stringMatching(/tolerates 15 failed checks, as many as 3 whole failed rounds: it is looser/)]);
     expect(formatPercent(0.7)).toBe("70 %");
     expect(formatPercent(2 / 3)).toBe("66.7 %");
   });
@@ -168,7 +205,7 @@ describe("runMonitor (fake clock)", () => {
   it("fails at the third failed round in a row and stops watching there", async () => {
     const clock = fakeClock(t0);
     const prober = scriptedProber(clock, (round) => round < 2);
-    const report = await runMonitor({ policy, prober, clock });
+    const report = await runMonitor({ policy: { ...policy, successRate: 0.8 }, prober, clock });
 
     expect(report.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures", rounds: 5, failedRounds: 3 });
     expect(prober.calls).toHaveLength(5);
@@ -178,7 +215,7 @@ describe("runMonitor (fake clock)", () => {
     expect(report.rounds[2]?.failures).toEqual(["/api/docs: HTTP 500"]);
   });
 
-  it("fails a flaky release (1 round in 5) on success rate at the end, never on streaks", async () => {
+  it("fails a flaky release (1 round in 5) on the success rate at its second failed check, never on streaks", async () => {
     const clock = fakeClock(t0);
     const prober = scriptedProber(clock, (round) => round % 5 !== 4);
     const report = await runMonitor({ policy, prober, clock });
@@ -188,11 +225,14 @@ describe("runMonitor (fake clock)", () => {
       reason: "success-rate",
       rounds: 10,
       failedRounds: 2,
-      successRate: 0.8,
+      checks: 30,
+      failedChecks: 2,
+      successRate: 28 / 30,
       longestFailureStreak: 1,
     });
-    expect(report.decidedAt).toBe(t0 + 300_000);
-    if (report.verdict.state === "failed") expect(report.verdict.detail).toContain("80 % of rounds passed (8/10)");
+    // Decided at round 10's probes (the window's last round), not after waiting out the window.
+    expect(report.decidedAt).toBe(t0 + 9 * 30_000);
+    if (report.verdict.state === "failed") expect(report.verdict.detail).toContain("2 of 30 planned checks failed, at most 1 may for 95 %");
   });
 
   it("treats probes that time out as failures", async () => {
@@ -212,8 +252,9 @@ describe("runMonitor (fake clock)", () => {
       },
     };
     const report = await runMonitor({ policy, prober: timeoutProber, clock });
-    expect(report.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures", failedRounds: 3 });
-    expect(report.decidedAt).toBe(t0 + 2 * 30_000 + 5_000);
+    // Three failed checks in the first round: more than the 1 of 30 the rate allows.
+    expect(report.verdict).toMatchObject({ state: "failed", reason: "success-rate", failedRounds: 1, failedChecks: 3 });
+    expect(report.decidedAt).toBe(t0 + 5_000);
     expect(report.rounds[0]?.failures).toContain("/api/health: timeout after 5000 ms");
   });
 
@@ -242,7 +283,7 @@ describe("runMonitor (fake clock)", () => {
         throw new Error("ssh: connection reset");
       },
     };
-    const report = await runMonitor({ policy, prober: broken, clock });
+    const report = await runMonitor({ policy: { ...policy, successRate: 0.5 }, prober: broken, clock });
     expect(report.verdict).toMatchObject({ state: "failed", reason: "consecutive-failures" });
     expect(report.rounds[0]?.failures).toEqual(["*: prober failed: ssh: connection reset"]);
   });
@@ -255,7 +296,8 @@ describe("runMonitor (fake clock)", () => {
         async (outcomes, consecutiveFailures) => {
           const clock = fakeClock(t0);
           const prober = scriptedProber(clock, (round) => outcomes[round]!);
-          const report = await runMonitor({ policy: { ...policy, consecutiveFailures }, prober, clock });
+          // The rate rule off (0 %): this property is about the streak rule alone.
+          const report = await runMonitor({ policy: { ...policy, consecutiveFailures, successRate: 0 }, prober, clock });
           const streakEnd = firstStreakEnd(outcomes, consecutiveFailures);
           if (streakEnd === undefined) {
             expect(report.verdict.state === "failed" && report.verdict.reason === "consecutive-failures").toBe(false);

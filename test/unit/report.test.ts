@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runMonitor, type MonitorReport } from "../../automation/monitor/monitor.js";
 import type { Prober } from "../../automation/monitor/probers.js";
-import { defaultMonitorPolicy } from "../../automation/monitor/verdict.js";
+import { defaultMonitorPolicy } from "../../automation/monitor/policy.js";
 import { ExitCode } from "../../automation/report/exit-codes.js";
 import {
   failureIssueFor,
@@ -114,17 +114,20 @@ describe("renderMarkdown", () => {
   });
 
   it("condenses the monitor: verdict, policy, one mark per round, failed rounds in detail", async () => {
-    const monitor = await monitorRun((round) => round !== 3);
+    const monitor = await monitorRun((round) => round !== 3 && round !== 6);
     const md = renderMarkdown(baseSummary({ outcome: "rolled-back", exitCode: ExitCode.FailedRolledBack, monitor }));
-    expect(md).toContain("❌ **Failed** (success-rate): 90 % of rounds passed (9/10); required 95 %. 9/10 rounds passed (90 %)");
-    expect(md).toContain("Policy: 5 min, a round every 30 s (10 planned), fail after 3 failed rounds in a row or under 95 % at the end");
-    expect(md).toContain("Rounds: `✓✓✓✗✓✓✓✓✓✓`");
+    expect(md).toContain(
+      "❌ **Failed** (success-rate): 2 of 20 planned checks failed, at most 1 may for 95 %: the rate can no longer be met (after 7 of 10 rounds); " +
+        "last: /api/health: HTTP 502. 5/7 rounds passed, 12/14 checks (85.7 %), longest failure streak 1",
+    );
+    expect(md).toContain("Policy: 5 min, a round every 30 s (10 planned), fails after 3 bad rounds in a row or 2 failed checks of 20 (95 % of checks)");
+    expect(md).toContain("Rounds: `✓✓✓✗✓✓✗`");
     expect(md).toContain("| 4 | +1 min 30 s | 120 ms | /api/health: HTTP 502 |");
     expect(md).toContain(`first failure at ${new Date(t0 + 90_000).toISOString()}`);
   });
 
   it("shows the rollback with its own monitor and the troubleshooting steps", async () => {
-    const failed = await monitorRun((round) => round < 1);
+    const failed = await monitorRun((round) => round < 1 || round === 2);
     const after = await monitorRun(() => true, t0 + 600_000);
     const summary = baseSummary({
       outcome: "rolled-back",
@@ -141,8 +144,8 @@ describe("renderMarkdown", () => {
     const md = renderMarkdown(summary, { sshTarget: "ubuntu@server" });
     expect(md).toContain("### Rollback\n\nFrom `r42` to `r41`. Reason: automatic: r42 failed its health check");
     expect(md).toContain("Result: **succeeded** in 9 s (update 8).");
-    expect(md).toContain("#### Health monitor after the rollback\n\n✅ **Passed**: 10/10 rounds passed (100 %)");
-    expect(md).toContain("Rounds: `✓✗✗✗`");
+    expect(md).toContain("#### Health monitor after the rollback\n\n✅ **Passed**: 10/10 rounds passed, 20/20 checks (100 %)");
+    expect(md).toContain("Rounds: `✓✗✓✗`");
     expect(md).toContain('`ssh ubuntu@server "cd /opt/awareness && docker compose ps -a && docker compose logs --tail 200"`');
   });
 

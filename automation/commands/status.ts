@@ -5,7 +5,8 @@ import { firstLine } from "../common/errors.js";
 import type { StatusReport } from "../report/status-text.js";
 import type { RunSummary } from "../report/summary.js";
 import { connectHost, openStack, readConfig } from "../stages/open.js";
-import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
+import { InvalidDataError, parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
+import { oneLineMessage } from "../../components/host-commands/index.js";
 import { lastFailedTag, releaseOf, unverifiedTag, updateKey, verifiedReleases } from "../stages/releases.js";
 import { newContext, runStages, type RunContext, type RunOptions, stage } from "../stages/run.js";
 
@@ -40,10 +41,16 @@ const readStatus = stage<StatusContext>("status", async (ctx) => {
   try {
     ctx.config = parseStackConfig(rawFromAutomationConfig(await readConfig(ctx)));
     connectHost(ctx);
-    report.host = await ctx.host!.status();
     report.lock = await ctx.host!.lockInfo();
   } catch (err) {
     report.hostError = firstLine(err);
+  }
+  // The record apart: a garbage deployment.json is reported as such, and the lock still shown.
+  if (ctx.host && !report.hostError) {
+    await ctx.host.status().then(
+      (record) => (report.host = record),
+      (err: unknown) => (err instanceof InvalidDataError ? (report.hostRecordError = oneLineMessage(err)) : (report.hostError = firstLine(err))),
+    );
   }
   ctx.report = report;
 });

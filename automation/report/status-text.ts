@@ -16,10 +16,17 @@ export interface StatusReport {
   unverified?: string | undefined;
   host?: DeploymentStatus | null;
   hostError?: string;
+  /** The host answered, but its deployment.json is unreadable (why, on one line). */
+  hostRecordError?: string;
   lock?: LockInfo | null;
   history: { update: number; kind: string; result: string; message: string; startTime: string; release?: string | undefined }[];
 }
 
+
+function hostRecord(r: StatusReport): string {
+  if (r.hostRecordError) return `RECORD UNREADABLE (the next deploy or rollback rewrites it): ${r.hostRecordError}`;
+  return `current ${r.host?.current?.id ?? "none"}, verified ${r.host?.verified?.id ?? "none"}, failed ${r.host?.failed?.id ?? "none"}`;
+}
 
 export function renderStatus(r: StatusReport): string {
   const live = r.current as { id?: string; deployedAt?: string } | undefined;
@@ -29,7 +36,7 @@ export function renderStatus(r: StatusReport): string {
     `  last verified:  ${r.lastVerified ? `${r.lastVerified.id} (update ${r.lastVerified.update})` : "none"}`,
     `  last failed:    ${r.lastFailed ?? "none"}`,
     `  unverified:     ${r.unverified ? `${r.unverified} (its watch was cancelled)` : "none"}`,
-    `  host:           ${r.hostError ? `unreachable: ${r.hostError}` : `current ${r.host?.current?.id ?? "none"}, verified ${r.host?.verified?.id ?? "none"}, failed ${r.host?.failed?.id ?? "none"}, lock ${r.lock ? `held by ${describeLock(r.lock)}` : "free"}`}`,
+    `  host:           ${r.hostError ? `unreachable: ${r.hostError}` : `${hostRecord(r)}, lock ${r.lock ? `held by ${describeLock(r.lock)}` : "free"}`}`,
     "  history:",
     ...r.history.map((h) => `    ${h.startTime} ${h.result.padEnd(9)} ${h.release ?? "-"}  ${h.message}`),
   ];

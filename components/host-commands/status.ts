@@ -99,6 +99,17 @@ export function parseDeploymentStatus(stdout: string, host?: string): Deployment
   return parseJsonData(deploymentStatusSchema, text, where, "a valid deployment record");
 }
 
+/** An error (e.g. an unreadable deployment.json's InvalidDataError with its problems) as one line. */
+export function oneLineMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" ")
+    .slice(0, 500);
+}
+
 /**
  * Copies "current" into "verified" (with verifiedAt), only if the current release is
  * `releaseId`; exits 4 otherwise, so a late verdict can never bless another release. A

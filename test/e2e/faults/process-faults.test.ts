@@ -181,6 +181,8 @@ describe("process faults", () => {
       expect(l.messages.join(" ")).not.toMatch(/engine's update lock/);
     }
     expect(codes.filter((c) => c === 6)).toHaveLength(4);
+    // At once: each loser ended while the winner still ran (none queued behind it).
+    for (const l of losers) expect(Date.parse(l.finishedAt!)).toBeLessThan(Date.parse(winners[0]!.finishedAt!));
     // Every loser names the same holder: the one run that held the lock.
     expect(new Set(losers.map((l) => /holds the host lock: (\S+@\S+ pid \d+)/.exec(l.messages.join(" "))?.[1])).size).toBe(1);
 

@@ -1,9 +1,9 @@
-// deploy = config -> lock -> prechecks -> reconcile -> preview -> up -> monitor -> verdict ->
+// deploy = config -> lock -> config again (under the lock) -> prechecks -> reconcile -> preview -> up -> monitor -> verdict ->
 // rollback. Reconcile makes the switch really run when the host drifted from the state; a
 // failed verdict rolls back by itself to the last verified release, which is watched again.
 import { upRelease } from "../stages/apply.js";
 import { takeLock } from "../stages/lock.js";
-import { newReleaseConfig, openStack, type ReleaseRequest } from "../stages/open.js";
+import { newReleaseConfig, openStack, releaseConfigUnderLock, type ReleaseRequest } from "../stages/open.js";
 import { runPrecheckStage, type PrecheckFlags } from "../stages/prechecks.js";
 import { previewRelease } from "../stages/preview.js";
 import { reconcileHost } from "../stages/reconcile.js";
@@ -38,6 +38,7 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
     openStack,
     newReleaseConfig,
     takeLock(() => ({ label: req.releaseId, wait: req.waitLock, waitTimeoutMs: req.waitLockTimeoutMs, leaseSeconds: req.lockLeaseSeconds ?? req.staleLockSeconds })),
+    releaseConfigUnderLock,
     runPrecheckStage({ lockFree: false }),
     reconcileHost,
     previewRelease,

@@ -85,7 +85,8 @@ export async function rollback(req: RollbackRequest): Promise<RunSummary> {
   const ctx = newContext<RollbackContext>("rollback", req, { request: req });
   return runStages(
     ctx,
-    [checkRequest, openStack, loadConfig, pickTarget, takeLock((c) => ({ label: `rollback-${c.target!.id}` })), reapply],
+    // The target again under the lock: a run that held it before may have verified or replaced a release.
+    [checkRequest, openStack, loadConfig, pickTarget, takeLock((c) => ({ label: `rollback-${c.target!.id}` })), pickTarget, reapply],
     req.onStage,
   );
 }

@@ -6,7 +6,8 @@ import type { StatusReport } from "../report/status-text.js";
 import type { RunSummary } from "../report/summary.js";
 import { stackHosts } from "../stages/hosts.js";
 import { connectHost, openStack, readConfig } from "../stages/open.js";
-import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
+import { InvalidDataError, parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
+import { oneLineMessage } from "../../components/host-commands/index.js";
 import { lastFailedTag, releaseOf, unverifiedTag, updateKey, verifiedReleases } from "../stages/releases.js";
 import { newContext, runStages, type RunContext, type RunOptions, stage } from "../stages/run.js";
 
@@ -41,7 +42,6 @@ const readStatus = stage<StatusContext>("status", async (ctx) => {
   try {
     ctx.config = parseStackConfig(rawFromAutomationConfig(await readConfig(ctx)));
     connectHost(ctx);
-    report.host = await ctx.host!.status();
     report.lock = await ctx.host!.lockInfo();
     const others = stackHosts(ctx).slice(1);
     if (others.length) {
@@ -51,6 +51,13 @@ const readStatus = stage<StatusContext>("status", async (ctx) => {
     }
   } catch (err) {
     report.hostError = firstLine(err);
+  }
+  // The record apart: a garbage deployment.json is reported as such, and the lock still shown.
+  if (ctx.host && !report.hostError) {
+    await ctx.host.status().then(
+      (record) => (report.host = record),
+      (err: unknown) => (err instanceof InvalidDataError ? (report.hostRecordError = oneLineMessage(err)) : (report.hostError = firstLine(err))),
+    );
   }
   ctx.report = report;
 });

@@ -39,7 +39,7 @@ export type Outcome = keyof typeof outcomes;
 const exitCodeWords: Readonly<Record<ExitCodeValue, string>> = {
   0: "success: deployed and verified, rolled back or restored on request, or the command ran",
   1: "unexpected error (read the messages; a failure issue is opened)",
-  2: "bad command line, unknown stack, rollback target or backup set, a failed release to restore without --force, or invalid config: nothing was run",
+  2: "bad command line, unknown stack, rollback target or backup set, a damaged backup set, a failed release to restore without --force, or invalid config: nothing was run",
   3: "blocked by a precheck or the preview's replace policy: the host was not changed",
   4: "the release failed and the previous release runs again",
   5: "the release failed and no healthy release could be brought back (or a restored one failed its health check)",

@@ -16,12 +16,19 @@ export interface StatusReport {
   unverified?: string | undefined;
   host?: DeploymentStatus | null;
   hostError?: string;
+  /** The host answered, but its deployment.json is unreadable (why, on one line). */
+  hostRecordError?: string;
   lock?: LockInfo | null;
   /** Every further host of a multi-host stack: its own record (or why it could not be read). */
   otherHosts?: { name: string; record?: DeploymentStatus | null; error?: string }[];
   history: { update: number; kind: string; result: string; message: string; startTime: string; release?: string | undefined }[];
 }
 
+
+function hostRecord(r: StatusReport): string {
+  if (r.hostRecordError) return `RECORD UNREADABLE (the next deploy or rollback rewrites it): ${r.hostRecordError}`;
+  return `current ${r.host?.current?.id ?? "none"}, verified ${r.host?.verified?.id ?? "none"}, failed ${r.host?.failed?.id ?? "none"}`;
+}
 
 export function renderStatus(r: StatusReport): string {
   const live = r.current as { id?: string; deployedAt?: string } | undefined;
@@ -31,7 +38,7 @@ export function renderStatus(r: StatusReport): string {
     `  last verified:  ${r.lastVerified ? `${r.lastVerified.id} (update ${r.lastVerified.update})` : "none"}`,
     `  last failed:    ${r.lastFailed ?? "none"}`,
     `  unverified:     ${r.unverified ? `${r.unverified} (its watch was cancelled)` : "none"}`,
-    `  host:           ${r.hostError ? `unreachable: ${r.hostError}` : `current ${r.host?.current?.id ?? "none"}, verified ${r.host?.verified?.id ?? "none"}, failed ${r.host?.failed?.id ?? "none"}, lock ${r.lock ? `held by ${describeLock(r.lock)}` : "free"}`}`,
+    `  host:           ${r.hostError ? `unreachable: ${r.hostError}` : `${hostRecord(r)}, lock ${r.lock ? `held by ${describeLock(r.lock)}` : "free"}`}`,
     ...(r.otherHosts ?? []).map(
       (h) =>
         `  host ${h.name}:${" ".repeat(Math.max(1, 10 - h.name.length))}${h.error ? `unreachable: ${h.error}` : `current ${h.record?.current?.id ?? "none"}, verified ${h.record?.verified?.id ?? "none"}, failed ${h.record?.failed?.id ?? "none"}`}`,

@@ -77,12 +77,24 @@ export function configWithRelease(all: ConfigMap, release: Release): StackConfig
   return parseStackConfig(rawFromAutomationConfig({ ...all, ...releaseConfig(release) }));
 }
 
-/** The new release and the whole config with it, validated before any remote command runs. */
-export const newReleaseConfig = stage<ReleaseContext>("config", async (ctx) => {
+async function computeRelease(ctx: ReleaseContext): Promise<void> {
   ctx.before = await readConfig(ctx);
   const release = nextRelease(releaseIn(ctx.before, "the stack config awareness:release"), ctx.request);
   ctx.release = release;
   ctx.summary.release = release;
   ctx.config = configWithRelease(ctx.before, release);
+}
+
+/** The new release and the whole config with it, validated before any remote command runs. */
+export const newReleaseConfig = stage<ReleaseContext>("config", async (ctx) => {
+  await computeRelease(ctx);
   connectHost(ctx);
 });
+
+/**
+ * Once the host lock is held, the config again: the run that held the lock before (the one
+ * this run queued behind, or one that ended just before) may have changed the release, and a
+ * release built on the config read before the lock would take stale images for the services
+ * it does not name, and put a stale config back if it ends before its update.
+ */
+export const releaseConfigUnderLock = stage<ReleaseContext>("config under lock", computeRelease);

@@ -23,7 +23,8 @@ export type Applied = Pick<ReleaseRecord, "id" | "images" | "composeSha256">;
 export function differences(applied: Applied, seen: HostObservation, opts: { settling?: boolean } = {}): string[] {
   const out: string[] = [];
   const current = seen.status?.current;
-  if (current?.id !== applied.id) out.push(`deployment.json names ${current?.id ?? "no release"}, not ${applied.id}`);
+  if (seen.statusProblem) out.push(`its record is unreadable: ${seen.statusProblem}`);
+  else if (current?.id !== applied.id) out.push(`deployment.json names ${current?.id ?? "no release"}, not ${applied.id}`);
   if (seen.composeSha256 !== applied.composeSha256) {
     out.push(`the compose file on the host is ${seen.composeSha256?.slice(0, 12) ?? "missing"}, not ${applied.composeSha256.slice(0, 12)}`);
   }

@@ -3,7 +3,7 @@
 // The default is the last verified release; one recorded as failed is refused unless forced.
 // The set is put back on the host, the stack config names the restored release, the state is
 // refreshed (a failed refresh fails the run), and the release is watched like a rollback.
-import type { BackupSet, DeploymentStatus } from "../../components/host-commands/index.js";
+import { releaseInSetName, type BackupSet, type DeploymentStatus } from "../../components/host-commands/index.js";
 import { CancelledError, errorDetail, firstLine, UsageError } from "../common/errors.js";
 import { lastFailedTag, releaseConfig, releaseIn, releaseOf, updateKey, verifiedReleases, verifiedTag, type VerifiedRef } from "./releases.js";
 import { stage, stop, type RunContext } from "./run.js";
@@ -69,13 +69,23 @@ export const pickBackupSet = stage<RestoreContext>("target", async (ctx) => {
       `Nothing to restore by default: neither deployment.json on ${where} nor the stack tag ${verifiedTag} names a verified release; pick one with --release. ${describeSets(sets, where)}`,
     );
   }
-  const set = sets.find((s) => s.name === wanted) ?? sets.filter((s) => s.releaseId === wanted).at(-1);
+  // A set of the release by its manifest or, when that is unreadable, by its name: the newest
+  // one is the one meant, and a damaged one is refused rather than passed over in silence.
+  const ofRelease = (s: BackupSet) => (s.releaseId ?? (s.manifest ? undefined : releaseInSetName(s.name))) === wanted;
+  const set = sets.find((s) => s.name === wanted) ?? sets.filter(ofRelease).at(-1);
   if (!set) {
     const which = request.release ? `release ${wanted}` : `release ${wanted} (the last verified release)`;
     throw new UsageError(`No backup set of ${which} on ${where}. ${describeSets(sets, where)}`);
   }
+  if (set.problem) {
+    const intact = sets.filter((s) => ofRelease(s) && !s.problem).map((s) => s.name);
+    throw new UsageError(
+      `Restore refused: backup set ${set.path} on ${where} is damaged: ${set.problem}. Nothing was changed.` +
+        (intact.length ? ` Intact sets of ${wanted}: ${intact.join(", ")} (name one with --release).` : ""),
+    );
+  }
   const id = set.releaseId;
-  if (!id) throw new UsageError(`Backup set ${set.name} names no release (${set.problem ?? "its files belonged to none"}): restore its files by hand.`);
+  if (!id) throw new UsageError(`Backup set ${set.name} names no release (its files belonged to none): restore its files by hand.`);
   const failed = failedRecords(id, record, tags, verified);
   if (failed.length > 0 && !request.force) {
     throw new UsageError(`Restore refused: release ${id} is recorded as failed (${failed.join("; ")}). Nothing was changed; --force restores it anyway.`);

@@ -42,6 +42,7 @@ export interface BackupSet {
   releaseId?: string | undefined;
   /** Every file in the folder. */
   files: string[];
+  /** Why the set cannot be restored: no or an unreadable manifest, or files missing or changed since. */
   problem?: string;
 }
 
@@ -144,12 +145,31 @@ export function listBackups(layout: HostLayout): string {
   return sh`cd ${layout.appDir} 2>/dev/null || exit 0; ${raw(backupFilesRelative)} | while read -r f; do echo ${layout.appDir}/"$f"; done`;
 }
 
-/** One line per set, oldest first: its name, its manifest on one line (or null), its files. */
+/** One line per set, oldest first: its name, its manifest on one line (or null), its files, its compose file's sha256. */
 export function listBackupSets(layout: HostLayout): string {
+  const [compose] = managedFiles;
   return [
     sh`cd ${paths(layout).backupsDir} 2>/dev/null || exit 0`,
-    `for s in $(ls -1 | sort); do [ -d "$s" ] || continue; m=null; [ -f "$s/manifest.json" ] && m=$(tr -d '\\n' < "$s/manifest.json"); printf '%s\\t%s\\t%s\\n' "$s" "$m" "$(ls -1A "$s" | sort | tr '\\n' ' ')"; done`,
+    `for s in $(ls -1 | sort); do [ -d "$s" ] || continue; m=null; [ -f "$s/manifest.json" ] && m=$(tr -d '\\n' < "$s/manifest.json"); printf '%s\\t%s\\t%s\\t%s\\n' "$s" "$m" "$(ls -1A "$s" | sort | tr '\\n' ' ')" "$(sha256sum "$s/${compose}" 2>/dev/null | cut -c1-64)"; done`,
   ].join("\n");
+}
+
+/** The release id a set's name carries (`<UTC time>-<id>`); undefined for an unrecorded one. */
+export function releaseInSetName(name: string): string | undefined {
+  const id = backupSetNamePattern.test(name) ? name.slice(name.indexOf("-") + 1) : undefined;
+  return id === unrecordedRelease ? undefined : id;
+}
+
+/** What is wrong with a set whose manifest reads well: files it names that are missing or changed. */
+function damageOf(set: BackupSet, manifest: BackupManifest, composeSum: string): string | undefined {
+  const [compose] = managedFiles;
+  const missing = manifest.files.filter((f) => !set.files.includes(f));
+  if (missing.length) return `${missing.join(", ")} named in its manifest.json ${missing.length === 1 ? "is" : "are"} missing`;
+  if (manifest.set !== set.name) return `its manifest.json names another set (${manifest.set})`;
+  if (manifest.files.includes(compose) && composeSum !== manifest.composeSha256) {
+    return `its ${compose} has sha256 ${composeSum.slice(0, 12) || "(unreadable)"}…, its manifest.json says ${manifest.composeSha256?.slice(0, 12) ?? "none"}… (the file is damaged or was edited)`;
+  }
+  return undefined;
 }
 
 /** What listBackupSets printed. A set whose manifest is missing or unreadable is listed with its problem. */
@@ -158,15 +178,17 @@ export function parseBackupSets(stdout: string, layout: HostLayout): BackupSet[]
     .split("\n")
     .filter((l) => l.trim() !== "")
     .map((line) => {
-      const [name = "", manifestText = "null", files = ""] = line.split("\t");
+      const [name = "", manifestText = "null", files = "", composeSum = ""] = line.split("\t");
       const set: BackupSet = { name, path: `${paths(layout).backupsDir}/${name}`, manifest: null, files: files.split(" ").filter(Boolean) };
       if (manifestText.trim() === "null") return { ...set, problem: "no manifest.json" };
+      let manifest: BackupManifest;
       try {
-        const manifest = parseJsonData(backupManifestSchema, manifestText, `${set.path}/manifest.json`, "a valid manifest");
-        return { ...set, manifest, releaseId: manifest.release?.id };
+        manifest = parseJsonData(backupManifestSchema, manifestText, `${set.path}/manifest.json`, "a valid manifest");
       } catch (err) {
         return { ...set, problem: err instanceof Error ? err.message.split("\n").join(" ") : String(err) };
       }
+      const damage = damageOf(set, manifest, composeSum.trim());
+      return { ...set, manifest, releaseId: manifest.release?.id, ...(damage ? { problem: damage } : {}) };
     });
 }
 
@@ -209,6 +231,9 @@ export function restoreBackupSet(args: RestoreSetArgs): string {
     "# 1. the set's files to the staging dir first (keeping the newest sets below may remove the set)",
     `umask 077; mkdir -p "$stage" || fail "cannot create $stage"`,
     `cp -p "$src/${compose}" "$stage/${compose}" && rm -f "$stage/${env}" && { [ ! -f "$src/${env}" ] || cp -p "$src/${env}" "$stage/${env}"; } || fail "cannot copy the files of $app/$src: nothing was changed"`,
+    "# the copy must be the file the manifest recorded (a truncated or edited set is refused)",
+    `want=$(sed -n 's/^  "composeSha256": "\\([0-9a-f]*\\)",$/\\1/p' "$src/manifest.json"); got=$(sha256sum "$stage/${compose}" | cut -c1-64)`,
+    `[ -n "$want" ] && [ "$got" = "$want" ] || fail "backup set $app/$src is damaged: its ${compose} has sha256 $got, its manifest.json says \${want:-none}: nothing was changed"`,
     "# 2. back up the current files as a set of their own, so the restore can be undone",
     ...backupCurrentFiles(args.retainSets),
     ...undoFunction(layout),

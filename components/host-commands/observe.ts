@@ -4,10 +4,13 @@
 import { paths, type HostLayout, switchLockName } from "./layout.js";
 import { runningServices, parseRunningServices } from "./running.js";
 import { sh } from "./shell.js";
-import { parseDeploymentStatus, readDeploymentStatus, type DeploymentStatus } from "./status.js";
+import { oneLineMessage, parseDeploymentStatus, readDeploymentStatus, type DeploymentStatus } from "./status.js";
 
 export interface HostObservation {
+  /** null when the host has no deployment.json, or when it is unreadable (then `statusProblem` says why). */
   status: DeploymentStatus | null;
+  /** Why deployment.json could not be read (garbage, truncated, the wrong shape): the host drifted. */
+  statusProblem?: string;
   /** sha256 of the compose file on disk; null when there is none. */
   composeSha256: string | null;
   containers: { service: string; image: string; state: string }[];
@@ -30,8 +33,17 @@ export function observeHost(layout: HostLayout, waitSeconds = 300): string {
 export function parseObservation(stdout: string, host?: string): HostObservation {
   const [record = "", compose = "", containers = ""] = stdout.split(new RegExp(`^${marker} \\w+$`, "m"));
   const sha = compose.trim();
+  let status: DeploymentStatus | null = null;
+  let statusProblem: string | undefined;
+  try {
+    status = parseDeploymentStatus(record, host);
+  } catch (err) {
+    // An unreadable record is a fact about the host (a hand edit, a full disk), not a failed read.
+    statusProblem = oneLineMessage(err);
+  }
   return {
-    status: parseDeploymentStatus(record, host),
+    status,
+    ...(statusProblem !== undefined ? { statusProblem } : {}),
     composeSha256: /^[0-9a-f]{64}$/.test(sha) ? sha : null,
     containers: parseRunningServices(containers),
   };

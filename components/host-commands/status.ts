@@ -62,11 +62,14 @@ const recordKeys = ["current", "previous", "verified", "failed"] as const;
 
 /**
  * Shell lines (run in the app dir) that read deployment.json's records into $rec_current,
- * $rec_previous, $rec_verified and $rec_failed: each one line of JSON, `null` when absent.
+ * $rec_previous, $rec_verified and $rec_failed: each one line of JSON, `null` when absent or
+ * not a record (a corrupt file's garbage line is not carried into the record written next).
  */
 export function readRecordLines(): string[] {
   return recordKeys.map(
-    (k) => `rec_${k}=$(sed -n 's/^  "${k}": \\(.*\\),$/\\1/p' ${managedFiles[2]} 2>/dev/null); [ -n "$rec_${k}" ] || rec_${k}=null`,
+    (k) =>
+      `rec_${k}=$(sed -n 's/^  "${k}": \\(.*\\),$/\\1/p' ${managedFiles[2]} 2>/dev/null); ` +
+      `case "$rec_${k}" in '{"id":"'*'}') ;; *) rec_${k}=null ;; esac`,
   );
 }
 
@@ -97,6 +100,17 @@ export function parseDeploymentStatus(stdout: string, host?: string): Deployment
   if (text === "" || text === "null") return null;
   const where = host ? `deployment.json on ${host}` : "the host's deployment.json";
   return parseJsonData(deploymentStatusSchema, text, where, "a valid deployment record");
+}
+
+/** An error (e.g. an unreadable deployment.json's InvalidDataError with its problems) as one line. */
+export function oneLineMessage(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(" ")
+    .slice(0, 500);
 }
 
 /**

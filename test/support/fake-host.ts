@@ -4,7 +4,8 @@
 // `calls`, and every command given to `exec` in `exec.commands`. A fake engine linked to it
 // (test/support/fake-engine.ts) applies each successful update here, as the real switch would
 // (backing up what it replaces as a set named by the release those files belonged to).
-import type { HostObservation } from "../../components/host-commands/observe.js";
+import { parseObservation, type HostObservation } from "../../components/host-commands/observe.js";
+import { parseDeploymentStatus } from "../../components/host-commands/status.js";
 import type {
   BackupSet,
   DeploymentRecord,
@@ -88,7 +89,7 @@ export class FakeHost implements HostDoor {
   record: DeploymentStatus | null = null;
   containers: { service: string; image: string; state: string }[] = [];
   /** Backup sets, oldest first: the release their files belonged to (null: none recorded). */
-  sets: { name: string; release: DeploymentRecord | null; backedUpAt: string }[] = [];
+  sets: { name: string; release: DeploymentRecord | null; backedUpAt: string; problem?: string }[] = [];
   /** When set, the next restoreBackupSet fails with this (the real one then puts the previous files back). */
   failNextRestore: string | undefined;
   /** While true every call fails like a host SSH cannot reach. */
@@ -183,8 +184,12 @@ export class FakeHost implements HostDoor {
     return { missing: refs.filter((r) => this.registryMissing.has(r)).map((ref) => ({ ref, reason: this.registryMissing.get(ref)! })) };
   }
 
+  /** deployment.json's text when it is no record (garbage, truncated): read as the real door reads it. */
+  recordText: string | undefined;
+
   async status(): Promise<DeploymentStatus | null> {
     this.enter("status");
+    if (this.recordText !== undefined) return parseDeploymentStatus(this.recordText, this.exec.address);
     return this.record ? structuredClone(this.record) : null;
   }
 
@@ -199,7 +204,11 @@ export class FakeHost implements HostDoor {
   async observe(): Promise<HostObservation> {
     this.enter("observe");
     const composeSha256 = this.composeOnDisk !== undefined ? this.composeOnDisk : (this.record?.current?.composeSha256 ?? null);
-    return { status: this.record ? structuredClone(this.record) : null, composeSha256, containers: this.containers.map((c) => ({ ...c })) };
+    const containers = this.containers.map((c) => ({ ...c }));
+    if (this.recordText !== undefined) {
+      return { ...parseObservation(`${this.recordText}\n--- awareness observe compose\n--- awareness observe containers\n`, this.exec.address), composeSha256, containers };
+    }
+    return { status: this.record ? structuredClone(this.record) : null, composeSha256, containers };
   }
 
   /** As the real command: only the current release can be marked verified (exit 4 otherwise). */
@@ -228,10 +237,12 @@ export class FakeHost implements HostDoor {
 
   async backupSets(): Promise<BackupSet[]> {
     this.enter("backupSets");
-    return this.sets.map(({ name, release, backedUpAt }) => ({
+    return this.sets.map(({ name, release, backedUpAt, problem }) => ({
+      ...(problem ? { problem } : {}),
       name,
       path: `${this.layout.appDir}/backups/${name}`,
-      manifest: {
+      // A set with a problem and no release stands for one whose manifest is unreadable.
+      manifest: problem && !release ? null : {
         schema: 1,
         set: name,
         backedUpAt,
@@ -286,7 +297,11 @@ export class FakeHost implements HostDoor {
     this.composeOnDisk = undefined; // the switch writes the compose file: the disk matches the record again
     const { id, gitSha, images, composeSha256, composeCommand, deployedAt } = release;
     const entry: DeploymentRecord = structuredClone({ id, gitSha, images, composeSha256, composeCommand, deployedAt });
-    if (this.record?.current?.id === release.id && this.record.current.composeSha256 === release.composeSha256) return;
+    // An unreadable record reads as none to the switch (its sed finds no record lines): it writes a fresh one.
+    const unreadable = this.recordText !== undefined;
+    this.recordText = undefined;
+    if (unreadable) this.record = null;
+    if (!unreadable && this.record?.current?.id === release.id && this.record.current.composeSha256 === release.composeSha256) return;
     this.backUpCurrent();
     const same = this.record?.current?.id === release.id;
     this.record = {

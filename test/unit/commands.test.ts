@@ -559,6 +559,40 @@ describe("deploy", () => {
     expectEnd(s, "deployed-verified", "verdict");
   });
 
+  it("a deploy queued behind another (--wait-lock) builds its release from the config under the lock, not from what it read while it waited", async () => {
+    await deployed(w, "v1");
+    // Another run deploys v2 and is at its up (v2 is in the stack config) when this one starts.
+    w.stack.onUp({ kind: "fail", error: new Error("error: update failed\nDiagnostics:\n  the container backend did not start") });
+    const otherAtUp = w.stack.pauseAt("up");
+    const other = w.deploy("v2");
+    await otherAtUp.reached;
+    // This one names only the backend: the frontend comes from the release in the config.
+    const queued = deploy({ ...w.base(), releaseId: "v3", gitSha: shaOf("v3"), images: { backend: imagesOf("v3").backend }, waitLock: true, cancellation: new Cancellation() });
+    while (!w.host.calls.includes("tryLock") || w.host.calls.filter((c) => c === "tryLock").length < 2) await new Promise((r) => setTimeout(r, 5));
+    otherAtUp.resume();
+    expectEnd(await other, "up-failed", "up"); // its config is put back to v1
+    const s = await queued;
+    expectEnd(s, "deployed-verified", "verdict");
+    // v1's frontend, not that of the failed v2 the config named while this run waited.
+    expect(s.release?.images).toEqual({ backend: imagesOf("v3").backend, frontend: imagesOf("v1").frontend });
+    expect(w.host.record?.current?.images.frontend).toBe(imagesOf("v1").frontend);
+  });
+
+  it("a corrupt deployment.json is drift: the report says the record is unreadable, the switch runs again, the record is valid after", async () => {
+    await deployed(w, "v1");
+    w.host.recordText = '{\n  "schema": 1,\n  "current": {"id":"v1","ima';
+    const ops = w.mark();
+    const s = await w.deploy("v1");
+    expectEnd(s, "deployed-verified", "verdict");
+    expect(ops()).toEqual(["preview", "up"]);
+    expect(s.messages[0]).toMatch(
+      /^The host differs from the state \(it should run v1\): its record is unreadable: deployment\.json on deploy@fake-host:22 is not a valid deployment record: - \(the whole value\): not valid JSON .*\. Its switch runs again\.$/,
+    );
+    expect(w.stack.config["awareness:reconcile"]?.value).toMatch(/^\{"[^"]+":"[0-9a-f]{16}"\}$/);
+    expect(w.host.recordText).toBeUndefined();
+    expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" } });
+  });
+
   it("a cancel before the start is cancelled with nothing opened", async () => {
     w.cancellation.cancel("SIGTERM");
     const s = await w.deploy("v1");
@@ -797,6 +831,20 @@ describe("status", () => {
     expect(w.host.lock?.holder).toBe("alice@elsewhere pid 4242");
   });
 
+  it("a corrupt deployment.json is reported as such (not as an unreachable host), and the lock is still shown", async () => {
+    const w = world();
+    await deployed(w, "v1");
+    w.host.recordText = "garbage";
+    w.host.holdLock("alice@elsewhere pid 4242", "v3", 50, 5);
+    const { summary, report } = await status(w.base());
+    expectEnd(summary, "ok", "status");
+    expect(report?.hostError).toBeUndefined();
+    expect(report?.hostRecordError).toMatch(/^deployment\.json on deploy@fake-host:22 is not a valid deployment record: - \(the whole value\): not valid JSON/);
+    expect(renderStatus(report!)).toMatch(
+      /host: +RECORD UNREADABLE \(the next deploy or rollback rewrites it\): deployment\.json on deploy@fake-host:22 is not a valid deployment record: .*, lock held by alice@elsewhere pid 4242/,
+    );
+  });
+
   it("a host that does not answer is reported, not fatal", async () => {
     const w = world();
     await deployed(w, "v1");
@@ -922,6 +970,30 @@ describe("restore", () => {
     const s = await restoreOf(w, { release: v1Set });
     expectEnd(s, "restored", "watch");
     expect(s.restore?.set).toBe(v1Set);
+  });
+
+  it("a damaged set is refused naming it and what is wrong, never passed over for an older one; nothing changes", async () => {
+    const w = await afterAutomaticRollback();
+    const older = w.host.sets[0]!.name;
+    const newer = w.host.addSet(w.host.record!.current);
+    w.host.sets.at(-1)!.problem = `its docker-compose.yml has sha256 ${"a".repeat(12)}…, its manifest.json says ${"b".repeat(12)}… (the file is damaged or was edited)`;
+    const before = structuredClone(w.host.record);
+    const s = await restoreOf(w);
+    expectEnd(s, "usage", "target");
+    expect(s.messages).toEqual([
+      `Restore refused: backup set /opt/awareness/backups/${newer} on deploy@fake-host:22 is damaged: its docker-compose.yml has sha256 ${"a".repeat(12)}…, ` +
+        `its manifest.json says ${"b".repeat(12)}… (the file is damaged or was edited). Nothing was changed. Intact sets of v1: ${older} (name one with --release).`,
+    ]);
+    expect(w.host.calls).not.toContain("restoreBackupSet");
+    expect(w.host.record).toEqual(before);
+    expect(w.host.lock).toBeNull();
+    // A set whose manifest is unreadable is found by the release in its name, and refused too.
+    w.host.sets.at(-1)!.problem = undefined;
+    w.host.sets[1] = { ...w.host.sets[1]!, release: null, problem: "manifest.json is not a valid manifest: not valid JSON" };
+    const v2 = await restoreOf(w, { release: "v2", force: true });
+    expectEnd(v2, "usage", "target");
+    expect(v2.messages[0]).toMatch(/^Restore refused: backup set \/opt\/awareness\/backups\/\d{8}T\d{6}Z-v2 on deploy@fake-host:22 is damaged: manifest\.json is not a valid manifest: not valid JSON\. Nothing was changed\.$/);
+    expectEnd(await restoreOf(w, { release: older }), "restored", "watch");
   });
 
   it("a release with no backup set is a usage error listing the sets there are; nothing changes", async () => {

@@ -12,7 +12,10 @@ const manifest = `{  "schema": 1,  "set": "20261127T070000Z-v1",  "backedUpAt": 
 describe("HostOps: backup sets", () => {
   it("lists the sets, a set without a readable manifest with its problem", async () => {
     const exec = new FakeExec("deploy@h:22").respond(hc.listBackupSets(layout), {
-      stdout: `20261127T070000Z-v1\t${manifest}\t.env deployment.json docker-compose.yml manifest.json \n20261127T080000Z-v2\tnull\tdocker-compose.yml \n20261127T090000Z-v3\t{"schema":2}\t\n`,
+      stdout:
+        `20261127T070000Z-v1\t${manifest}\t.env deployment.json docker-compose.yml manifest.json \t${"c".repeat(64)}\n20261127T080000Z-v2\tnull\tdocker-compose.yml \t${"d".repeat(64)}\n` +
+        `20261127T090000Z-v3\t{"schema":2}\t\t\n20261127T100000Z-v1\t${manifest.replace("070000Z", "100000Z")}\t.env deployment.json docker-compose.yml manifest.json \t${"e".repeat(64)}\n` +
+        `20261127T110000Z-v1\t${manifest.replace("070000Z", "110000Z")}\tdocker-compose.yml manifest.json \t${"c".repeat(64)}\n`,
     });
     const sets = await new HostOps(exec, layout).backupSets();
     expect(exec.commands).toEqual([hc.listBackupSets(layout)]);
@@ -26,6 +29,9 @@ describe("HostOps: backup sets", () => {
       },
       { name: "20261127T080000Z-v2", path: "/opt/awareness/backups/20261127T080000Z-v2", manifest: null, files: ["docker-compose.yml"], problem: "no manifest.json" },
       expect.objectContaining({ name: "20261127T090000Z-v3", manifest: null, problem: expect.stringMatching(/manifest\.json is not a valid manifest: .*schema/) }),
+      // A compose file that is not the one the manifest recorded; files the manifest names that are gone.
+      expect.objectContaining({ name: "20261127T100000Z-v1", releaseId: "v1", problem: `its docker-compose.yml has sha256 ${"e".repeat(12)}…, its manifest.json says ${"c".repeat(12)}… (the file is damaged or was edited)` }),
+      expect.objectContaining({ name: "20261127T110000Z-v1", releaseId: "v1", problem: ".env, deployment.json named in its manifest.json are missing" }),
     ]);
   });
 

@@ -149,36 +149,23 @@ export function judge(
   const perRound = policy.checksPerRound ?? Math.max(0, ...rounds.map((r) => r.samples.length));
   const planned = plannedRounds(policy) * perRound;
   const allowed = allowedFailedChecks(policy.successRate, planned);
+  const failed = (reason: FailureReason, detail: string): Verdict => ({ state: "failed", reason, detail, ...stats });
   if (planned > 0 && stats.failedChecks > allowed) {
-    return {
-      state: "failed",
-      reason: "success-rate",
-      detail:
-        `${stats.failedChecks} of ${planned} planned checks failed, at most ${allowed} may for ${formatPercent(policy.successRate)}: ` +
+    return failed(
+      "success-rate",
+      `${stats.failedChecks} of ${planned} planned checks failed, at most ${allowed} may for ${formatPercent(policy.successRate)}: ` +
         `the rate can no longer be met (after ${stats.rounds} of ${plannedRounds(policy)} rounds); last: ${rounds.at(-1)!.failures.join("; ") || "ok"}`,
-      ...stats,
-    };
+    );
   }
 
   if (clock.now - clock.startedAt < policy.durationMs) return { state: "watching" };
 
-  if (rounds.length === 0) {
-    return {
-      state: "failed",
-      reason: "no-rounds",
-      detail: `no probe round completed within ${formatSeconds(policy.durationMs)}`,
-      ...stats,
-    };
-  }
+  if (rounds.length === 0) return failed("no-rounds", `no probe round completed within ${formatSeconds(policy.durationMs)}`);
   if (stats.successRate < policy.successRate) {
-    return {
-      state: "failed",
-      reason: "success-rate",
-      detail:
-        `${formatPercent(stats.successRate)} of checks passed (${stats.checks - stats.failedChecks}/${stats.checks}); ` +
-        `required ${formatPercent(policy.successRate)}`,
-      ...stats,
-    };
+    return failed(
+      "success-rate",
+      `${formatPercent(stats.successRate)} of checks passed (${stats.checks - stats.failedChecks}/${stats.checks}); required ${formatPercent(policy.successRate)}`,
+    );
   }
   return { state: "passed", ...stats };
 }

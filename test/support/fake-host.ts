@@ -5,6 +5,7 @@
 // (test/support/fake-engine.ts) applies each successful update here, as the real switch would
 // (backing up what it replaces as a set named by the release those files belonged to).
 import type { HostObservation } from "../../components/host-commands/observe.js";
+import type { VolumeArchive } from "../../components/host-commands/volumes.js";
 import type {
   BackupSet,
   DeploymentRecord,
@@ -88,7 +89,9 @@ export class FakeHost implements HostDoor {
   record: DeploymentStatus | null = null;
   containers: { service: string; image: string; state: string }[] = [];
   /** Backup sets, oldest first: the release their files belonged to (null: none recorded). */
-  sets: { name: string; release: DeploymentRecord | null; backedUpAt: string }[] = [];
+  sets: { name: string; release: DeploymentRecord | null; backedUpAt: string; volumes?: VolumeArchive[] }[] = [];
+  /** The volume archives each restore was asked to put back (restore --volumes), in order. */
+  restoredVolumes: string[][] = [];
   /** When set, the next restoreBackupSet fails with this (the real one then puts the previous files back). */
   failNextRestore: string | undefined;
   /** While true every call fails like a host SSH cannot reach. */
@@ -228,7 +231,7 @@ export class FakeHost implements HostDoor {
 
   async backupSets(): Promise<BackupSet[]> {
     this.enter("backupSets");
-    return this.sets.map(({ name, release, backedUpAt }) => ({
+    return this.sets.map(({ name, release, backedUpAt, volumes }) => ({
       name,
       path: `${this.layout.appDir}/backups/${name}`,
       manifest: {
@@ -238,6 +241,7 @@ export class FakeHost implements HostDoor {
         release: structuredClone(release),
         composeSha256: release?.composeSha256 ?? null,
         files: ["docker-compose.yml", ".env", "deployment.json"],
+        ...(volumes ? { volumes: structuredClone(volumes) } : {}),
       },
       releaseId: release?.id,
       files: [...setFiles],
@@ -256,6 +260,8 @@ export class FakeHost implements HostDoor {
       this.failNextRestore = undefined;
       this.failed(what, 1, `the restored release ${set.release.id} did not start: ${reason}\nthe previous release was brought up again`);
     }
+    const volumes = (args.volumes ?? []).map((v) => v.name);
+    if (volumes.length > 0) this.restoredVolumes.push(volumes);
     const backup = this.backUpCurrent();
     const now = this.timestamp();
     const { verifiedAt: _v, ...rest } = structuredClone(set.release);
@@ -272,7 +278,7 @@ export class FakeHost implements HostDoor {
     };
     this.runRelease(restored);
     this.sets = this.sets.slice(-args.retainSets);
-    return { restored: `backups/${set.name}`, release: restored.id, backup: backup ? `backups/${backup}` : "", deployedAt: now };
+    return { restored: `backups/${set.name}`, release: restored.id, backup: backup ? `backups/${backup}` : "", deployedAt: now, volumes };
   }
 
   close(): void {

@@ -204,11 +204,11 @@ const serviceSchema = z.strictObject({
         .array(
           z
             .string()
-            .max(limits.volumeName, { message: `expected a volume name of ${atMost(limits.volumeName)}`, abort: true })
+            .max(limits.volumeName, `expected a volume name of ${atMost(limits.volumeName)}`)
             .regex(volumeNamePattern, "expected the name of one of this service's volumes (letters, digits, _ . -)"),
         )
         .max(limits.volumesPerService),
-    ], { error: "expected true, false or a list of this service's volume names" })
+    ], { error: `expected true, false or a list of at most ${limits.volumesPerService} of this service's volume names` })
     .default(false),
   dependsOn: z.array(z.string().regex(namePattern, "expected a service name")).max(limits.services).default([]),
   /** Whether the release env and secret env (the .env file) are given to this service. Default: true. */

@@ -5,7 +5,7 @@
 // (test/support/fake-engine.ts) applies each successful update here, as the real switch would
 // (backing up what it replaces as a set named by the release those files belonged to).
 import type { HostObservation } from "../../components/host-commands/observe.js";
-import type { VolumeArchive } from "../../components/host-commands/volumes.js";
+import type { VolumeArchive, VolumeToRestore } from "../../components/host-commands/volumes.js";
 import type {
   BackupSet,
   DeploymentRecord,
@@ -91,7 +91,7 @@ export class FakeHost implements HostDoor {
   /** Backup sets, oldest first: the release their files belonged to (null: none recorded). */
   sets: { name: string; release: DeploymentRecord | null; backedUpAt: string; volumes?: VolumeArchive[] }[] = [];
   /** The volume archives each restore was asked to put back (restore --volumes), in order. */
-  restoredVolumes: string[][] = [];
+  restoredVolumes: VolumeToRestore[][] = [];
   /** When set, the next restoreBackupSet fails with this (the real one then puts the previous files back). */
   failNextRestore: string | undefined;
   /** While true every call fails like a host SSH cannot reach. */
@@ -261,7 +261,7 @@ export class FakeHost implements HostDoor {
       this.failed(what, 1, `the restored release ${set.release.id} did not start: ${reason}\nthe previous release was brought up again`);
     }
     const volumes = (args.volumes ?? []).map((v) => v.name);
-    if (volumes.length > 0) this.restoredVolumes.push(volumes);
+    if (volumes.length > 0) this.restoredVolumes.push(structuredClone([...args.volumes!]));
     const backup = this.backUpCurrent();
     const now = this.timestamp();
     const { verifiedAt: _v, ...rest } = structuredClone(set.release);

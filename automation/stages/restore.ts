@@ -71,7 +71,9 @@ export const pickBackupSet = stage<RestoreContext>("target", async (ctx) => {
       `Nothing to restore by default: neither deployment.json on ${where} nor the stack tag ${verifiedTag} names a verified release; pick one with --release. ${describeSets(sets, where)}`,
     );
   }
-  const set = sets.find((s) => s.name === wanted) ?? sets.filter((s) => s.releaseId === wanted).at(-1);
+  // With --volumes, a release's newest set that has volume archives (a restore without them makes sets without).
+  const ofRelease = sets.filter((s) => s.releaseId === wanted);
+  const set = sets.find((s) => s.name === wanted) ?? (request.volumes ? ofRelease.filter((s) => s.manifest?.volumes?.length).at(-1) : undefined) ?? ofRelease.at(-1);
   if (!set) {
     const which = request.release ? `release ${wanted}` : `release ${wanted} (the last verified release)`;
     throw new UsageError(`No backup set of ${which} on ${where}. ${describeSets(sets, where)}`);

@@ -25,7 +25,7 @@ import { configWithRelease, nextRelease } from "../../automation/stages/open.js"
 import { releaseIn } from "../../automation/stages/releases.js";
 import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "../../components/compose/render.js";
 import { ConfigError, parseStackConfig } from "../../components/config/parse.js";
-import { limits, type StackConfig } from "../../components/config/schema.js";
+import { limits, volumesToSnapshot, type StackConfig } from "../../components/config/schema.js";
 import * as hc from "../../components/host-commands/index.js";
 import {
   controlChars,
@@ -197,6 +197,7 @@ const fields: Field[] = [
   { name: "services.environment (key)", valid: "LOG_LEVEL", filler: "A", apply: named("info", "services", "backend", "environment") },
   { name: "services.environment (value)", valid: "8000", apply: at("services", "backend", "environment", "PORT") },
   { name: "services.volumes", valid: "redis-data:/data", apply: at("services", "redis", "volumes", 0) },
+  { name: "services.snapshotVolumes", valid: "redis-data", apply: at("services", "redis", "snapshotVolumes", 0) },
   {
     name: "services.dependsOn",
     valid: "backend",
@@ -267,6 +268,7 @@ function builtCommands(cfg: StackConfig): { name: string; command: string; line:
     retainBackups: cfg.backups.retain,
     startTimeoutSeconds: cfg.rollout.startTimeoutSeconds,
     stableChecks: cfg.rollout.stableChecks,
+    snapshotVolumes: names.flatMap((n, i) => volumesToSnapshot(cfg.services[n]!).map((volume) => ({ service: n, volume, image: refs[i]! }))),
   };
   const timeoutMs = cfg.health.probeTimeoutSeconds * 1000;
   const commands: [string, string, boolean][] = [
@@ -344,6 +346,7 @@ function commandValues(cfg: StackConfig): [string, string][] {
     values.push(["services (name)", name]);
     if (svc.image) values.push(["services.image", svc.image]);
     for (const v of svc.volumes) values.push(["services.volumes", v]);
+    for (const v of volumesToSnapshot(svc)) values.push(["services.snapshotVolumes", v]);
     for (const d of svc.dependsOn) values.push(["services.dependsOn", d]);
   }
   for (const [name, ref] of Object.entries(cfg.release.images)) values.push(["release.images (service)", name], ["release.images", ref]);

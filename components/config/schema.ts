@@ -365,8 +365,8 @@ export const stackConfigSchema = z
           message: `service "${svc}" has no image: set awareness:release.images.${svc} or awareness:services.${svc}.image`,
         });
       }
-      for (const problem of snapshotProblems(def)) {
-        ctx.addIssue({ code: "custom", path: ["services", svc, "snapshotVolumes"], message: problem });
+      for (const [index, message] of snapshotProblems(def)) {
+        ctx.addIssue({ code: "custom", path: ["services", svc, "snapshotVolumes", ...(index === undefined ? [] : [index])], message });
       }
       for (const dep of def.dependsOn) {
         if (!services.includes(dep) || dep === svc) {
@@ -418,13 +418,17 @@ export function volumesToSnapshot(svc: Pick<ServiceConfig, "volumes" | "snapshot
   return [...new Set(wanted)];
 }
 
-function snapshotProblems(svc: Pick<ServiceConfig, "volumes" | "snapshotVolumes">): string[] {
+/** What is wrong with a service's snapshotVolumes beyond its shape: [index in the list, or none; message]. */
+function snapshotProblems(svc: Pick<ServiceConfig, "volumes" | "snapshotVolumes">): [number | undefined, string][] {
   const declared = volumeNames(svc);
-  const listed = Array.isArray(svc.snapshotVolumes) ? svc.snapshotVolumes : [];
-  if (svc.snapshotVolumes === true && declared.length === 0) return ["snapshotVolumes is true but the service declares no volumes"];
-  const unknown = listed.filter((n) => !declared.includes(n)).map((n) => `"${n}" is not a volume of this service (its volumes: ${declared.join(", ") || "none"})`);
-  const repeated = listed.filter((n, i) => listed.indexOf(n) !== i).map((n) => `"${n}" is listed twice`);
-  return [...unknown, ...repeated];
+  if (svc.snapshotVolumes === true && declared.length === 0) return [[undefined, "snapshotVolumes is true but the service declares no volumes"]];
+  // A malformed name or volume is reported by its own rule; comparing it would only repeat that.
+  if (!Array.isArray(svc.snapshotVolumes) || svc.volumes.some((v) => !volumePattern.test(v))) return [];
+  return svc.snapshotVolumes.flatMap((n, i): [number, string][] => {
+    if (!volumeNamePattern.test(n)) return [];
+    if (!declared.includes(n)) return [[i, `"${n}" is not a volume of this service (its volumes: ${declared.join(", ") || "none"})`]];
+    return (svc.snapshotVolumes as string[]).indexOf(n) !== i ? [[i, `"${n}" is listed twice`]] : [];
+  });
 }
 
 /** The name a host goes by in resource names and outputs. */

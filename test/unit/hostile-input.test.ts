@@ -105,7 +105,7 @@ function baseConfig(): Json {
     composeCommand: "docker compose",
     services: {
       backend: { environment: { PORT: "8000" } },
-      redis: { image: "redis:7-alpine", volumes: ["redis-data:/data"], releaseEnv: false },
+      redis: { image: "redis:7-alpine", volumes: ["redis-data:/data"], snapshotVolumes: true, releaseEnv: false },
       nginx: { image: "nginx:1.27", dependsOn: ["backend"] },
     },
     release: {
@@ -197,7 +197,11 @@ const fields: Field[] = [
   { name: "services.environment (key)", valid: "LOG_LEVEL", filler: "A", apply: named("info", "services", "backend", "environment") },
   { name: "services.environment (value)", valid: "8000", apply: at("services", "backend", "environment", "PORT") },
   { name: "services.volumes", valid: "redis-data:/data", apply: at("services", "redis", "volumes", 0) },
-  { name: "services.snapshotVolumes", valid: "redis-data", apply: at("services", "redis", "snapshotVolumes", 0) },
+  {
+    name: "services.snapshotVolumes",
+    valid: "redis-data",
+    apply: (cfg, v) => (setAt(cfg, ["services", "redis", "snapshotVolumes"], [v]), keyOf(["services", "redis", "snapshotVolumes", 0])),
+  },
   {
     name: "services.dependsOn",
     valid: "backend",

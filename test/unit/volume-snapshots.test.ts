@@ -48,8 +48,8 @@ describe("snapshotVolumes in the stack config", () => {
 
   it("refuses, naming the key: unknown or repeated names, true without volumes, other types, hostile and huge names", () => {
     expect(problemsOf({ db: { ...db, snapshotVolumes: ["pgdata", "ghost", "pgdata"] } })).toEqual([
-      'awareness:services.db.snapshotVolumes: "ghost" is not a volume of this service (its volumes: pgdata, logs)',
-      'awareness:services.db.snapshotVolumes: "pgdata" is listed twice',
+      'awareness:services.db.snapshotVolumes[1]: "ghost" is not a volume of this service (its volumes: pgdata, logs)',
+      'awareness:services.db.snapshotVolumes[2]: "pgdata" is listed twice',
     ]);
     expect(problemsOf({ db: { snapshotVolumes: true } })).toEqual(["awareness:services.db.snapshotVolumes: snapshotVolumes is true but the service declares no volumes"]);
     for (const bad of ["yes", 1, null, { pgdata: true }]) {

@@ -52,6 +52,9 @@ function volumeHelpers(layout: HostLayout): string[] {
     `volume_image() { docker image inspect "$1" >/dev/null 2>&1 || docker pull -q "$1" >/dev/null 2>&1; }`,
     // A dummy command: the container is never started, so the image needs no shell and no tar.
     `volume_container() { docker create --network none --label awareness.volume-helper=1 -v "$1:${mountPoint}$3" "$2" awareness-never-started; }`,
+    // -v: the anonymous volumes an image's VOLUME lines gave the helper (postgres has one), else
+    // each snapshot would leave one behind. Docker never removes a named volume this way.
+    `volume_container_rm() { docker rm -f -v "$1" >/dev/null 2>&1; }`,
   ];
 }
 
@@ -76,7 +79,7 @@ export function snapshotVolumes(layout: HostLayout, specs: readonly VolumeSnapsh
     `  case ",$vol_entries" in *"\\"name\\":\\"$name\\","*) continue ;; esac`,
     `  mkdir -p "$bak/volumes" && volume_image "$img" || snapshot_failed "volume $dv: the image $img to read it with is not on the host"`,
     `  cid=$(volume_container "$dv" "$img" :ro) || snapshot_failed "volume $dv: cannot create a container of $img to read it"`,
-    `  docker cp "$cid:${mountPoint}" - > "$bak/volumes/$name.tar"; ok=$?; docker rm -f "$cid" >/dev/null 2>&1`,
+    `  docker cp "$cid:${mountPoint}" - > "$bak/volumes/$name.tar"; ok=$?; volume_container_rm "$cid"`,
     `  [ "$ok" = 0 ] || snapshot_failed "archiving volume $dv failed"`,
     `  s=$(sha256sum "$bak/volumes/$name.tar" | cut -c1-64); n=$(wc -c < "$bak/volumes/$name.tar" | tr -d ' ')`,
     `  vol_entries="$vol_entries\${vol_entries:+,}{\\"name\\":\\"$name\\",\\"volume\\":\\"$dv\\",\\"service\\":\\"$svc\\",\\"file\\":\\"volumes/$name.tar\\",\\"sha256\\":\\"$s\\",\\"size\\":$n}"`,
@@ -122,7 +125,7 @@ export function restoreVolumes(): string[] {
     `  echo "volume $dv: stopped its containers, putting back $src/volumes/$name.tar" >&2`,
     `  find "$mp" -mindepth 1 -maxdepth 1 -exec rm -rf {} + || fail "emptying volume $dv failed; it is incomplete (its contents before the restore are in $app/$bak/volumes/$name.tar), its containers are stopped"`,
     `  cid=$(volume_container "$dv" "$img" "") || fail "volume $dv: cannot create a container of $img to write it; it is empty, its containers are stopped"`,
-    `  docker cp - "$cid:/" < "$stage/volume-$name.tar"; ok=$?; docker rm -f "$cid" >/dev/null 2>&1; rm -f "$stage/volume-$name.tar"`,
+    `  docker cp - "$cid:/" < "$stage/volume-$name.tar"; ok=$?; volume_container_rm "$cid"; rm -f "$stage/volume-$name.tar"`,
     `  [ "$ok" = 0 ] || fail "unpacking $src/volumes/$name.tar into volume $dv failed; its containers are stopped"`,
     `done`,
   ];

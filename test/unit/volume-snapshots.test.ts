@@ -97,7 +97,7 @@ function host() {
       `  "create "*) [ -f "$d/create-fails" ] && exit 1; id="h$(ls "$d/containers" | wc -l)"; v=\${7%%:*}; printf '%s %s\\n' "$v" "$8" > "$d/containers/$id"; echo "$id" ;;`,
       `  "cp - "*) id=\${3%%:*}; set -- $(cat "$d/containers/$id"); tar -C "$d/volumes/$1" -xf - ;;`,
       `  "cp "*) [ -f "$d/cp-fails" ] && exit 1; id=\${2%%:*}; set -- $(cat "$d/containers/$id"); tar -C "$d/volumes/$1" -cf - awareness-volume ;;`,
-      `  "rm -f "*) rm -f "$d/containers/$3" ;;`,
+      `  "rm -f -v "*) rm -f "$d/containers/$4" ;;`,
       `esac`,
     ].join("\n"),
     { mode: 0o755 },
@@ -169,7 +169,7 @@ describe("the switch archives named volumes into its backup set", () => {
     const calls = h.log();
     expect(calls).toContain(`create --network none --label awareness.volume-helper=1 -v shop_pgdata:/awareness-volume:ro ${h.image("v2")} awareness-never-started`);
     expect(calls.some((c) => c.startsWith("start"))).toBe(false);
-    expect(calls.filter((c) => c.startsWith("rm -f"))).toEqual(["rm -f h0"]);
+    expect(calls.filter((c) => c.startsWith("rm -f"))).toEqual(["rm -f -v h0"]);
     // Archived before the new files were switched in and started.
     expect(calls.findIndex((c) => c.startsWith("cp h0:"))).toBeLessThan(calls.findLastIndex((c) => c.endsWith("up -d --remove-orphans")));
   });
@@ -259,8 +259,13 @@ describe("restore --volumes puts the archives back; a restore without it never t
 
 // ---- the audit: nothing ever removes a named volume ----
 
-/** What would remove a volume: `down -v`/`--volumes`, `volume rm`/`prune`, `system prune`, `rm -v` (a container's volumes). */
-const removesVolumes = /\bdown\b[^\n;|&]*\s(?:-v|--volumes)\b|\bvolume\s+(?:rm|remove|prune)\b|\bsystem\s+prune\b|\bdocker\s+(?:container\s+)?rm\b[^\n;|&]*\s-[a-z]*v/;
+/**
+ * What would remove a volume: `down -v`/`--volumes`, `volume rm`/`prune`, `system prune`, and
+ * `rm -v` (a container's anonymous volumes) on anything but the never-started volume helper
+ * ("$1" in volume_container_rm), whose image's VOLUME lines would otherwise leave one behind.
+ */
+const removesVolumes =
+  /\bdown\b[^\n;|&]*\s(?:-v|--volumes)\b|\bvolume\s+(?:rm|remove|prune)\b|\bsystem\s+prune\b|\bdocker\s+(?:container\s+)?rm\b(?!\s+-f\s+-v\s+"\$1"\s+>\/dev\/null 2>&1; \})[^\n;|&]*\s-[a-z]*v/;
 
 describe("no host command removes a named volume", () => {
   it("the pattern finds every way to remove one (so the audit can fail)", () => {
@@ -272,10 +277,16 @@ describe("no host command removes a named volume", () => {
       "docker system prune -af --volumes",
       "docker rm -fv c1",
       "docker container rm -v c1",
+      'docker rm -f -v "$cid"',
+      'volume_container_rm() { docker rm -f -v "$1" >/dev/null 2>&1; } && docker rm -v c1',
     ]) {
       expect(bad).toMatch(removesVolumes);
     }
-    for (const fine of ["docker compose -p a -f f down --remove-orphans", "docker rm -f c1", "docker volume ls -q", "docker volume create x"]) {
+    const helperRemoval = hc.restoreBackupSet({ layout: { appDir: "/a", composeProject: "p", composeCommand: "docker compose" }, set: "20260101T000000Z-v1", retainSets: 1, startTimeoutSeconds: 1, stableChecks: 1, volumes: [{ name: "d", volume: "p_d", service: "s", file: "volumes/d.tar", sha256: hex("a"), size: 1, image: "i:1" }] })
+      .split("\n")
+      .filter((l) => l.includes("docker rm"));
+    expect(helperRemoval).toEqual([`volume_container_rm() { docker rm -f -v "$1" >/dev/null 2>&1; }`, `volume_container_rm() { docker rm -f -v "$1" >/dev/null 2>&1; }`]);
+    for (const fine of ["docker compose -p a -f f down --remove-orphans", "docker rm -f c1", "docker volume ls -q", "docker volume create x", ...helperRemoval]) {
       expect(fine).not.toMatch(removesVolumes);
     }
   });

@@ -130,8 +130,9 @@ program.addCommand(
     .requiredOption("--confirm <word>", `type ${restoreConfirmWord} to confirm`)
     .option("--release <id>", "a release id (its newest backup set) or a set's name (default: the last verified release)")
     .option("--force", "restore a release recorded as failed")
-    .action(async (o: CommonOptions & { confirm: string; release?: string; force?: boolean }) =>
-      finish(await restore({ ...runOptions(o), confirm: o.confirm, release: o.release, force: o.force }), o),
+    .option("--volumes", "also put back the set's named volume archives (snapshotVolumes); never done without it")
+    .action(async (o: CommonOptions & { confirm: string; release?: string; force?: boolean; volumes?: boolean }) =>
+      finish(await restore({ ...runOptions(o), confirm: o.confirm, release: o.release, force: o.force, volumes: o.volumes }), o),
     ),
 );
 program.addCommand(

@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "./compose/render.js";
 import { z } from "zod";
-import type { Release, ServiceConfig } from "./config/schema.js";
+import { volumesToSnapshot, type Release, type ServiceConfig } from "./config/schema.js";
 import { parseSwitchOutput, switchRelease, switchReleaseCommand, switchReleaseStdin, teardown } from "./host-commands/deploy.js";
 import { paths, type HostLayout } from "./host-commands/layout.js";
 import { releaseRecordSchema } from "./host-commands/status.js";
@@ -121,6 +121,10 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
           waitHealthy: args.services[svc]!.waitHealthy,
         })),
         retainBackups,
+        // Read with the service's own image, which the pulls before the switch put on the host.
+        snapshotVolumes: serviceNames.flatMap((svc) =>
+          volumesToSnapshot(args.services[svc]!).map((volume) => ({ service: svc, volume, image: images[svc]! })),
+        ),
         startTimeoutSeconds: args.startTimeoutSeconds ?? 90,
         stableChecks: args.stableChecks ?? 2,
       }),

@@ -20,8 +20,8 @@ export { restoreConfirmWord } from "../stages/restore.js";
 export interface RestoreRequest extends RunOptions, RestoreFields {}
 
 export async function restore(req: RestoreRequest): Promise<RunSummary> {
-  const { confirm, release, force } = req;
-  const ctx = newContext<RestoreContext>("restore", req, { request: { confirm, release, force } });
+  const { confirm, release, force, volumes } = req;
+  const ctx = newContext<RestoreContext>("restore", req, { request: { confirm, release, force, volumes } });
   return runStages(
     ctx,
     [checkRestoreRequest, openStack, loadConfig, takeLock(() => ({ label: "restore" })), pickBackupSet, restoreBackupSet, refreshAfterRestore, watchRestored],

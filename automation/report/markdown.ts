@@ -76,7 +76,7 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
   if (summary.up) out.push("### Update", "", ...renderUp(summary.up), "");
 
   const r = summary.restore;
-  if (r) out.push("### Restore", "", `Backup set \`${r.set}\` (release \`${r.release}\`) replaced \`${r.from}\`${r.backup ? `, whose files are now the set \`${r.backup}\` (restore it to undo this)` : ""}.`, "");
+  if (r) out.push("### Restore", "", `Backup set \`${r.set}\` (release \`${r.release}\`) replaced \`${r.from}\`${r.backup ? `, whose files are now the set \`${r.backup}\` (restore it to undo this)` : ""}.${r.volumes?.length ? ` Volumes put back: ${r.volumes.map((v) => `\`${v}\``).join(", ")}.` : ""}`, "");
 
   if (summary.monitor) out.push("### Health monitor", "", ...renderMonitor(summary.monitor, options), "");
 

@@ -38,7 +38,8 @@ export interface RunSummary {
   monitor?: MonitorReport;
   rollback?: { from: string; to: string; reason: string; up?: UpSummary | undefined; monitor?: MonitorReport | undefined };
   /** A restore: the backup set put back, its release, what ran before, and the set the replaced files went to. */
-  restore?: { set: string; release: string; from: string; backup: string };
+  /** `volumes`: the named volumes put back (restore --volumes). */
+  restore?: { set: string; release: string; from: string; backup: string; volumes?: string[] };
   /** The stage the run was in when it ended (where a cancel or an error struck). */
   lastStage?: string;
   startedAt: string;

@@ -3,7 +3,7 @@
 // The default is the last verified release; one recorded as failed is refused unless forced.
 // The set is put back on the host, the stack config names the restored release, the state is
 // refreshed (a failed refresh fails the run), and the release is watched like a rollback.
-import { releaseInSetName, type BackupSet, type DeploymentStatus } from "../../components/host-commands/index.js";
+import { releaseInSetName, type BackupSet, type DeploymentStatus, type VolumeToRestore } from "../../components/host-commands/index.js";
 import { CancelledError, errorDetail, firstLine, UsageError } from "../common/errors.js";
 import { lastFailedTag, releaseConfig, releaseIn, releaseOf, updateKey, verifiedReleases, verifiedTag, type VerifiedRef } from "./releases.js";
 import { stage, stop, type RunContext } from "./run.js";
@@ -17,6 +17,8 @@ export interface RestoreFields {
   release?: string | undefined;
   /** Restore a release recorded as failed. */
   force?: boolean | undefined;
+  /** Also put back the set's named volume archives (never without it). */
+  volumes?: boolean | undefined;
 }
 
 export interface RestoreContext extends RunContext {
@@ -70,15 +72,16 @@ export const pickBackupSet = stage<RestoreContext>("target", async (ctx) => {
     );
   }
   // A set of the release by its manifest or, when that is unreadable, by its name: the newest
-  // one is the one meant, and a damaged one is refused rather than passed over in silence.
-  const ofRelease = (s: BackupSet) => (s.releaseId ?? (s.manifest ? undefined : releaseInSetName(s.name))) === wanted;
-  const set = sets.find((s) => s.name === wanted) ?? sets.filter(ofRelease).at(-1);
+  // one is the one meant, and a damaged one is refused rather than passed over in silence. With
+  // --volumes, the newest set that has volume archives (a restore without them makes sets without).
+  const ofRelease = sets.filter((s) => (s.releaseId ?? (s.manifest ? undefined : releaseInSetName(s.name))) === wanted);
+  const set = sets.find((s) => s.name === wanted) ?? (request.volumes ? ofRelease.filter((s) => s.manifest?.volumes?.length).at(-1) : undefined) ?? ofRelease.at(-1);
   if (!set) {
     const which = request.release ? `release ${wanted}` : `release ${wanted} (the last verified release)`;
     throw new UsageError(`No backup set of ${which} on ${where}. ${describeSets(sets, where)}`);
   }
   if (set.problem) {
-    const intact = sets.filter((s) => ofRelease(s) && !s.problem).map((s) => s.name);
+    const intact = ofRelease.filter((s) => !s.problem).map((s) => s.name);
     throw new UsageError(
       `Restore refused: backup set ${set.path} on ${where} is damaged: ${set.problem}. Nothing was changed.` +
         (intact.length ? ` Intact sets of ${wanted}: ${intact.join(", ")} (name one with --release).` : ""),
@@ -90,22 +93,43 @@ export const pickBackupSet = stage<RestoreContext>("target", async (ctx) => {
   if (failed.length > 0 && !request.force) {
     throw new UsageError(`Restore refused: release ${id} is recorded as failed (${failed.join("; ")}). Nothing was changed; --force restores it anyway.`);
   }
+  if (request.volumes && !set.manifest?.volumes?.length) {
+    throw new UsageError(`Restore refused: backup set ${set.name} (release ${id}) has no volume archive (only a switch of a service with snapshotVolumes makes one). Nothing was changed; without --volumes the files alone are restored.`);
+  }
   if (failed.length > 0) ctx.summary.messages.push(`Restoring ${id} although it is recorded as failed (--force): ${failed.join("; ")}.`);
   ctx.target = { ...set, releaseId: id };
   ctx.log.info(`  backup set ${set.name}: release ${id}, backed up ${set.manifest?.backedUpAt ?? "?"}`);
 });
+
+/** The set's volume archives, each with the image of its service in the restored release (to mount the volume in). */
+function volumesToRestore(set: BackupSet): VolumeToRestore[] {
+  const images = set.manifest?.release?.images ?? {};
+  return (set.manifest?.volumes ?? []).map((archive) => {
+    const image = Object.hasOwn(images, archive.service) ? images[archive.service] : undefined;
+    if (!image) throw new UsageError(`Restore refused: the manifest of backup set ${set.name} names no image of service ${archive.service} to reach volume ${archive.name} with. Nothing was changed.`);
+    return { ...archive, image };
+  });
+}
 
 export const restoreBackupSet = stage<RestoreContext>("restore", async (ctx) => {
   const { target, config } = ctx;
   const restored = target!.manifest!.release!;
   const result = await ctx.host!.restoreBackupSet({
     set: target!.name,
+    ...(ctx.request.volumes ? { volumes: volumesToRestore(target!) } : {}),
     retainSets: config!.backups.retain,
     startTimeoutSeconds: config!.rollout.startTimeoutSeconds,
     stableChecks: config!.rollout.stableChecks,
   });
-  ctx.summary.restore = { set: target!.name, release: result.release, from: ctx.fromId ?? "none", backup: result.backup };
+  ctx.summary.restore = {
+    set: target!.name,
+    release: result.release,
+    from: ctx.fromId ?? "none",
+    backup: result.backup,
+    ...(result.volumes.length > 0 ? { volumes: result.volumes } : {}),
+  };
   ctx.log.info(`  ${ctx.fromId ?? "none"} -> ${result.release} (${result.restored}); the replaced files are in ${result.backup || "no set (there were none)"}`);
+  if (result.volumes.length > 0) ctx.log.info(`  volumes put back: ${result.volumes.join(", ")} (their contents before are in ${result.backup || "no set"})`);
   // The stack config follows the host: the release of the set (id, gitSha, images as its
   // manifest names them), env as configured now; the next `up` starts from what runs.
   const current = releaseIn(await ctx.engine!.getConfig(), "the stack config awareness:release");

@@ -26,6 +26,7 @@ const envValuePattern = /^[^\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ufffe\uffff\
 const loneSurrogate = /\p{Cs}/u;
 const urlPathPattern = /^\/[A-Za-z0-9._~/-]*$/;
 const baseUrlPattern = /^https?:\/\/[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:\/[A-Za-z0-9._~/-]*)?$/;
+const volumeNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const volumePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*:\/[A-Za-z0-9._/-]*(?::(?:ro|rw))?$/;
 const resourceTypePattern = /^[A-Za-z0-9:/._-]{1,200}$/;
 
@@ -51,6 +52,7 @@ export const limits = {
   /** registry/repo (255) + ":" and a tag (129) + "@sha256:" and 64 hex (72). */
   imageReference: 456,
   volume: 512,
+  volumeName: 255,
   baseUrl: 1024,
   endpoint: 512,
   registryServer: 255,
@@ -194,6 +196,23 @@ const serviceSchema = z.strictObject({
     )
     .max(limits.volumesPerService)
     .default([]),
+  /**
+   * Archive the service's named volumes into the backup set of every switch, before it switches
+   * (put back only by `restore --volumes`): true for all of its volumes, or a list of their names.
+   */
+  snapshotVolumes: z
+    .union([
+      z.boolean(),
+      z
+        .array(
+          z
+            .string()
+            .max(limits.volumeName, `expected a volume name of ${atMost(limits.volumeName)}`)
+            .regex(volumeNamePattern, "expected the name of one of this service's volumes (letters, digits, _ . -)"),
+        )
+        .max(limits.volumesPerService),
+    ], { error: `expected true, false or a list of at most ${limits.volumesPerService} of this service's volume names` })
+    .default(false),
   dependsOn: z.array(z.string().regex(namePattern, "expected a service name")).max(limits.services).default([]),
   /** Whether the release env and secret env (the .env file) are given to this service. Default: true. */
   releaseEnv: z.boolean().default(true),
@@ -354,6 +373,9 @@ export const stackConfigSchema = z
           message: `service "${svc}" has no image: set awareness:release.images.${svc} or awareness:services.${svc}.image`,
         });
       }
+      for (const [index, message] of snapshotProblems(def)) {
+        ctx.addIssue({ code: "custom", path: ["services", svc, "snapshotVolumes", ...(index === undefined ? [] : [index])], message });
+      }
       for (const dep of def.dependsOn) {
         if (!services.includes(dep) || dep === svc) {
           ctx.addIssue({
@@ -401,6 +423,28 @@ export type StackConfig = z.output<typeof stackConfigSchema>;
 export type HostConfig = z.output<typeof hostSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type Release = z.output<typeof releaseSchema>;
+
+/** The names of a service's named volumes ("name:/path[:ro]"), in order. */
+export const volumeNames = (svc: Pick<ServiceConfig, "volumes">): string[] => svc.volumes.map((v) => v.slice(0, v.indexOf(":")));
+
+/** The named volumes a switch archives for this service (snapshotVolumes), without repeats. */
+export function volumesToSnapshot(svc: Pick<ServiceConfig, "volumes" | "snapshotVolumes">): string[] {
+  const wanted = svc.snapshotVolumes === true ? volumeNames(svc) : svc.snapshotVolumes === false ? [] : svc.snapshotVolumes;
+  return [...new Set(wanted)];
+}
+
+/** What is wrong with a service's snapshotVolumes beyond its shape: [index in the list, or none; message]. */
+function snapshotProblems(svc: Pick<ServiceConfig, "volumes" | "snapshotVolumes">): [number | undefined, string][] {
+  const declared = volumeNames(svc);
+  if (svc.snapshotVolumes === true && declared.length === 0) return [[undefined, "snapshotVolumes is true but the service declares no volumes"]];
+  // A malformed name or volume is reported by its own rule; comparing it would only repeat that.
+  if (!Array.isArray(svc.snapshotVolumes) || svc.volumes.some((v) => !volumePattern.test(v))) return [];
+  return svc.snapshotVolumes.flatMap((n, i): [number, string][] => {
+    if (!volumeNamePattern.test(n)) return [];
+    if (!declared.includes(n)) return [[i, `"${n}" is not a volume of this service (its volumes: ${declared.join(", ") || "none"})`]];
+    return (svc.snapshotVolumes as string[]).indexOf(n) !== i ? [[i, `"${n}" is listed twice`]] : [];
+  });
+}
 
 /** The name a host goes by in resource names and outputs. */
 /** Where the app lives on `host` and how compose runs there. */

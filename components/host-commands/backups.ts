@@ -8,6 +8,7 @@ import { parseJsonData } from "../config/parse.js";
 import { backupsDirName, composeCli, managedFiles, paths, projectFilters, type HostLayout, switchLockName } from "./layout.js";
 import { raw, sh } from "./shell.js";
 import { readRecordLines, recordOf, releaseRecordSchema, utcTime, writeRecordLine } from "./status.js";
+import { checkVolumeArchives, restoreVolumes, snapshotVolumes, volumeArchiveSchema, type VolumeSnapshotSpec, type VolumeToRestore } from "./volumes.js";
 
 /** A set's folder name: the switch's UTC time, then the id of the release its files belonged to. */
 export const backupSetNamePattern = /^\d{8}T\d{6}Z-[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -28,6 +29,8 @@ export const backupManifestSchema = z.object({
   composeSha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
   /** The files of the set (besides manifest.json). */
   files: z.array(z.enum(managedFiles)),
+  /** The named volumes archived with the set (services with snapshotVolumes), in volumes/. */
+  volumes: z.array(volumeArchiveSchema).optional(),
 });
 
 export type BackupManifest = z.infer<typeof backupManifestSchema>;
@@ -52,8 +55,9 @@ const setNow = `at=$(date -u +%Y-%m-%dT%H:%M:%SZ); ts=$(printf '%s' "$at" | tr -
  * Shell lines (run in the app dir, with `fail` defined) that back up the current files as one
  * set, then keep the newest `retain` sets. Sets $bak (the set's folder relative to the app dir;
  * empty when there was nothing to back up) and $had_previous (1 when a compose file was there).
+ * `snapshot` (snapshotVolumes) archives named volumes into the set, recorded in its manifest.
  */
-export function backupCurrentFiles(retain: number): string[] {
+export function backupCurrentFiles(retain: number, snapshot: readonly string[] = []): string[] {
   const [compose, env, record] = managedFiles;
   return [
     `${setNow}; bak=""; had_previous=0; [ -f ${compose} ] && had_previous=1`,
@@ -65,7 +69,11 @@ export function backupCurrentFiles(retain: number): string[] {
     `  mkdir -p "$bak" || fail "cannot create $app/$bak"`,
     `  for f in ${managedFiles.join(" ")}; do if [ -f "$f" ]; then cp -p "$f" "$bak/$f" || fail "backup of $app/$f failed"; files="$files\${files:+,}\\"$f\\""; fi; done`,
     `  s=$(sha256sum ${compose} 2>/dev/null | cut -c1-64); [ -z "$s" ] || sum="\\"$s\\""`,
-    `  printf '{\\n  "schema": 1,\\n  "set": "%s",\\n  "backedUpAt": "%s",\\n  "release": %s,\\n  "composeSha256": %s,\\n  "files": [%s]\\n}\\n' "\${bak#${backupsDirName}/}" "$at" "$cur_rec" "$sum" "$files" > "$bak/manifest.json" || fail "writing $app/$bak/manifest.json failed"`,
+    `fi`,
+    `vol_json=""`,
+    ...snapshot,
+    `if [ -n "$bak" ]; then`,
+    `  printf '{\\n  "schema": 1,\\n  "set": "%s",\\n  "backedUpAt": "%s",\\n  "release": %s,\\n  "composeSha256": %s,\\n  "files": [%s]%s\\n}\\n' "\${bak#${backupsDirName}/}" "$at" "$cur_rec" "$sum" "$files" "$vol_json" > "$bak/manifest.json" || fail "writing $app/$bak/manifest.json failed"`,
     `fi`,
     sh`ls -1 ${raw(backupsDirName)} 2>/dev/null | sort -r | tail -n +${retain + 1} | while read -r old; do rm -rf ${raw(backupsDirName)}/"$old"; done`,
   ];
@@ -200,6 +208,11 @@ export interface RestoreSetArgs {
   retainSets: number;
   startTimeoutSeconds: number;
   stableChecks: number;
+  /**
+   * `restore --volumes`: the set's volume archives to put back (never without it). The current
+   * contents are archived into the set the restore makes first, so it can be undone.
+   */
+  volumes?: readonly VolumeToRestore[];
 }
 
 /**
@@ -208,13 +221,14 @@ export interface RestoreSetArgs {
  * container runs (healthy where it has a healthcheck); a failed start puts the previous files
  * back and brings them up again. Then deployment.json's "current" is the manifest's release
  * (deployedAt now); "previous" is what ran before; "verified" and "failed" stay. Prints one
- * JSON line {"restored", "release", "backup", "deployedAt"}.
+ * JSON line {"restored", "release", "backup", "deployedAt", "volumes"}.
  */
 export function restoreBackupSet(args: RestoreSetArgs): string {
   const { layout } = args;
   if (!backupSetNamePattern.test(args.set)) throw new Error(`not a backup set name: ${JSON.stringify(args.set)}`);
   const [compose, env] = managedFiles;
   const up = composeCli(layout, "up", "-d", "--remove-orphans");
+  const volumes = args.volumes ?? [];
   return [
     "set -u",
     sh`app=${layout.appDir}`,
@@ -234,9 +248,11 @@ export function restoreBackupSet(args: RestoreSetArgs): string {
     "# the copy must be the file the manifest recorded (a truncated or edited set is refused)",
     `want=$(sed -n 's/^  "composeSha256": "\\([0-9a-f]*\\)",$/\\1/p' "$src/manifest.json"); got=$(sha256sum "$stage/${compose}" | cut -c1-64)`,
     `[ -n "$want" ] && [ "$got" = "$want" ] || fail "backup set $app/$src is damaged: its ${compose} has sha256 $got, its manifest.json says \${want:-none}: nothing was changed"`,
-    "# 2. back up the current files as a set of their own, so the restore can be undone",
-    ...backupCurrentFiles(args.retainSets),
+    ...(volumes.length > 0 ? ["# the volume archives: all checked before anything changes", ...checkVolumeArchives(layout, volumes)] : []),
+    "# 2. back up the current files (and volumes to put back) as a set of their own, so the restore can be undone",
+    ...backupCurrentFiles(args.retainSets, snapshotVolumes(layout, volumes.map((v) => ({ service: v.service, volume: v.name, image: v.image })))),
     ...undoFunction(layout),
+    ...(volumes.length > 0 ? ["# the volumes: their containers stopped, emptied in place, the archives unpacked; `up -d` starts them", ...restoreVolumes()] : []),
     "# 3. switch the files (rename in one directory), start, wait until every container runs",
     `mv -f "$stage/${compose}" ${compose} && { if [ -f "$stage/${env}" ]; then mv -f "$stage/${env}" ${env}; else rm -f ${env}; fi; } || { undo; fail "could not put the files of $src in place"; }`,
     `if ! out=$(${up} 2>&1); then reason=$(printf '%s\\n' "$out" | tail -n 8 | cut -c1-300); undo; fail "compose up failed for the restored release $release: $reason"; fi`,
@@ -249,7 +265,8 @@ export function restoreBackupSet(args: RestoreSetArgs): string {
     `case "$rec_current" in *"\\"id\\":\\"$release\\","*) ;; *) rec_previous=$rec_current ;; esac`,
     `rec_current="$(printf '%s' "$restored" | sed 's/,"deployedAt":"[^"]*"//; s/}$//'),\\"deployedAt\\":\\"$now\\"}"`,
     `${writeRecordLine(`"$stage/${managedFiles[2]}"`)} || fail "release $release runs again, but writing $app/${managedFiles[2]} failed"`,
-    `printf '{"restored":"%s","release":"%s","backup":"%s","deployedAt":"%s"}\\n' "$src" "$release" "$bak" "$now"`,
+    `vols=""; for row in \${restore_vols:-}; do vols="$vols\${vols:+,}\\"\${row%%|*}\\""; done`,
+    `printf '{"restored":"%s","release":"%s","backup":"%s","deployedAt":"%s","volumes":[%s]}\\n' "$src" "$release" "$bak" "$now" "$vols"`,
   ].join("\n");
 }
 
@@ -260,6 +277,8 @@ const restoreResultSchema = z.object({
   /** The set the replaced files went to ("" when there were none). */
   backup: z.string(),
   deployedAt: utcTime,
+  /** The volumes put back (restore --volumes). */
+  volumes: z.array(z.string()).default([]),
 });
 
 export type RestoreResult = z.infer<typeof restoreResultSchema>;

@@ -6,6 +6,7 @@ import { backupCurrentFiles, backupFilesRelative, undoFunction, waitUntilRunning
 import { composeCli, type HostLayout, managedFiles, paths, switchLockName } from "./layout.js";
 import { sh } from "./shell.js";
 import { readRecordLines, recordOf, releaseRecordSchema, writeRecordLine } from "./status.js";
+import { snapshotVolumes, type VolumeSnapshotSpec } from "./volumes.js";
 
 export interface SwitchServiceSpec {
   name: string;
@@ -23,6 +24,8 @@ export interface SwitchReleaseArgs {
   retainBackups: number;
   startTimeoutSeconds: number;
   stableChecks: number;
+  /** Named volumes archived into this switch's backup set (services with snapshotVolumes). */
+  snapshotVolumes?: readonly VolumeSnapshotSpec[];
 }
 
 /**
@@ -86,8 +89,8 @@ export function switchRelease(args: SwitchReleaseArgs): string {
     `rm -f "$stage/bundle"; chmod 644 "$stage/${managedFiles[0]}"`,
     "# 2. every image on the host before the running stack is touched",
     sh`for pair in ${imagePairs}; do svc=\${pair%%=*}; ref=\${pair#*=}; docker image inspect "$ref" >/dev/null 2>&1 || docker pull -q "$ref" >/dev/null 2>&1 || fail "service $svc: image $ref is not on the host and cannot be pulled; the running release was not touched"; done`,
-    "# 3. back up the files being replaced as one set, named by the release they belong to; keep the newest N sets",
-    ...backupCurrentFiles(args.retainBackups),
+    "# 3. back up the files being replaced (and the named volumes to snapshot) as one set, named by the release they belong to; keep the newest N sets",
+    ...backupCurrentFiles(args.retainBackups, snapshotVolumes(layout, args.snapshotVolumes ?? [])),
     "# undo: the previous files back, the previous release up again (volumes are never removed)",
     ...undoFunction(layout),
     "# 4. switch the files atomically (rename in one directory)",

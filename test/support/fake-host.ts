@@ -6,6 +6,7 @@
 // (backing up what it replaces as a set named by the release those files belonged to).
 import { parseObservation, type HostObservation } from "../../components/host-commands/observe.js";
 import { parseDeploymentStatus } from "../../components/host-commands/status.js";
+import type { VolumeArchive, VolumeToRestore } from "../../components/host-commands/volumes.js";
 import type {
   BackupSet,
   DeploymentRecord,
@@ -89,7 +90,9 @@ export class FakeHost implements HostDoor {
   record: DeploymentStatus | null = null;
   containers: { service: string; image: string; state: string }[] = [];
   /** Backup sets, oldest first: the release their files belonged to (null: none recorded). */
-  sets: { name: string; release: DeploymentRecord | null; backedUpAt: string; problem?: string }[] = [];
+  sets: { name: string; release: DeploymentRecord | null; backedUpAt: string; problem?: string; volumes?: VolumeArchive[] }[] = [];
+  /** The volume archives each restore was asked to put back (restore --volumes), in order. */
+  restoredVolumes: VolumeToRestore[][] = [];
   /** When set, the next restoreBackupSet fails with this (the real one then puts the previous files back). */
   failNextRestore: string | undefined;
   /** While true every call fails like a host SSH cannot reach. */
@@ -237,7 +240,7 @@ export class FakeHost implements HostDoor {
 
   async backupSets(): Promise<BackupSet[]> {
     this.enter("backupSets");
-    return this.sets.map(({ name, release, backedUpAt, problem }) => ({
+    return this.sets.map(({ name, release, backedUpAt, problem, volumes }) => ({
       ...(problem ? { problem } : {}),
       name,
       path: `${this.layout.appDir}/backups/${name}`,
@@ -249,6 +252,7 @@ export class FakeHost implements HostDoor {
         release: structuredClone(release),
         composeSha256: release?.composeSha256 ?? null,
         files: ["docker-compose.yml", ".env", "deployment.json"],
+        ...(volumes ? { volumes: structuredClone(volumes) } : {}),
       },
       releaseId: release?.id,
       files: [...setFiles],
@@ -267,6 +271,8 @@ export class FakeHost implements HostDoor {
       this.failNextRestore = undefined;
       this.failed(what, 1, `the restored release ${set.release.id} did not start: ${reason}\nthe previous release was brought up again`);
     }
+    const volumes = (args.volumes ?? []).map((v) => v.name);
+    if (volumes.length > 0) this.restoredVolumes.push(structuredClone([...args.volumes!]));
     const backup = this.backUpCurrent();
     const now = this.timestamp();
     const { verifiedAt: _v, ...rest } = structuredClone(set.release);
@@ -283,7 +289,7 @@ export class FakeHost implements HostDoor {
     };
     this.runRelease(restored);
     this.sets = this.sets.slice(-args.retainSets);
-    return { restored: `backups/${set.name}`, release: restored.id, backup: backup ? `backups/${backup}` : "", deployedAt: now };
+    return { restored: `backups/${set.name}`, release: restored.id, backup: backup ? `backups/${backup}` : "", deployedAt: now, volumes };
   }
 
   close(): void {

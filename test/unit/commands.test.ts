@@ -911,6 +911,30 @@ describe("restore", () => {
     expectHostLeftClean(w);
   });
 
+  it("--volumes puts back the set's volume archives (each with its service's image in the restored release); without it, none", async () => {
+    const w = await afterAutomaticRollback();
+    const v1Set = w.host.sets[0]!;
+    const archive = { name: "data", volume: "awareness_data", service: "backend", file: "volumes/data.tar", sha256: "a".repeat(64), size: 10_240 };
+    v1Set.volumes = [archive];
+    const withVolumes = await restoreOf(w, { release: "v1", volumes: true });
+    expectEnd(withVolumes, "restored", "watch");
+    expect(w.host.restoredVolumes).toEqual([[{ ...archive, image: v1Set.release!.images.backend }]]);
+    expect(withVolumes.restore).toMatchObject({ set: v1Set.name, release: "v1", volumes: ["data"] });
+    const plain = await restoreOf(w, { release: "v1" });
+    expectEnd(plain, "restored", "watch");
+    expect(w.host.restoredVolumes).toHaveLength(1);
+    expect(plain.restore?.volumes).toBeUndefined();
+  });
+
+  it("--volumes on a set without a volume archive is refused before anything changes", async () => {
+    const w = await afterAutomaticRollback();
+    const s = await restoreOf(w, { release: "v1", volumes: true });
+    expectEnd(s, "usage", "target");
+    expect(s.messages[0]).toMatch(/^Restore refused: backup set \d{8}T\d{6}Z-v1 \(release v1\) has no volume archive \(only a switch of a service with snapshotVolumes makes one\)\. Nothing was changed;/);
+    expect(w.host.calls).not.toContain("restoreBackupSet");
+    expect(w.host.lock).toBeNull();
+  });
+
   it("--release of a release recorded as failed is refused (host record and stack tag named) and changes nothing", async () => {
     const w = await afterAutomaticRollback();
     const before = { record: structuredClone(w.host.record), sets: structuredClone(w.host.sets), config: structuredClone(w.stack.config) };

@@ -72,6 +72,7 @@ describe("a valid config", () => {
       restart: "unless-stopped",
       environment: { PORT: "8000" },
       volumes: [],
+      snapshotVolumes: false,
       dependsOn: [],
       releaseEnv: true,
       waitHealthy: true,

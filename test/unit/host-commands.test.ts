@@ -215,7 +215,10 @@ describe("the switch step", () => {
       `  mkdir -p "$bak" || fail "cannot create $app/$bak"`,
       `  for f in docker-compose.yml .env deployment.json; do if [ -f "$f" ]; then cp -p "$f" "$bak/$f" || fail "backup of $app/$f failed"; files="$files\${files:+,}\\"$f\\""; fi; done`,
       `  s=$(sha256sum docker-compose.yml 2>/dev/null | cut -c1-64); [ -z "$s" ] || sum="\\"$s\\""`,
-      `  printf '{\\n  "schema": 1,\\n  "set": "%s",\\n  "backedUpAt": "%s",\\n  "release": %s,\\n  "composeSha256": %s,\\n  "files": [%s]\\n}\\n' "\${bak#backups/}" "$at" "$cur_rec" "$sum" "$files" > "$bak/manifest.json" || fail "writing $app/$bak/manifest.json failed"`,
+      `fi`,
+      `vol_json=""`,
+      `if [ -n "$bak" ]; then`,
+      `  printf '{\\n  "schema": 1,\\n  "set": "%s",\\n  "backedUpAt": "%s",\\n  "release": %s,\\n  "composeSha256": %s,\\n  "files": [%s]%s\\n}\\n' "\${bak#backups/}" "$at" "$cur_rec" "$sum" "$files" "$vol_json" > "$bak/manifest.json" || fail "writing $app/$bak/manifest.json failed"`,
       `fi`,
       `ls -1 backups 2>/dev/null | sort -r | tail -n +5 | while read -r old; do rm -rf backups/"$old"; done`,
     ];
@@ -756,7 +759,7 @@ describe("backup sets, run for real with a stand-in docker", () => {
     const r = h.restore(v1Set.name);
     expect(r.code, r.stderr).toBe(0);
     const result = hc.parseRestoreOutput(r.stdout);
-    expect(result).toEqual({ restored: `backups/${v1Set.name}`, release: "v1", backup: expect.stringMatching(/^backups\/\d{8}T\d{6}Z-v2$/), deployedAt: expect.any(String) });
+    expect(result).toEqual({ restored: `backups/${v1Set.name}`, release: "v1", backup: expect.stringMatching(/^backups\/\d{8}T\d{6}Z-v2$/), deployedAt: expect.any(String), volumes: [] });
     expect(h.file("docker-compose.yml")).toBe(h.composeOf("v1"));
     expect(h.file(".env")).toBe("APP='v1'\n");
     const after = h.status();
@@ -880,7 +883,7 @@ describe("backup sets, run for real with a stand-in docker", () => {
       `if ! out=$(docker compose -p awareness -f /opt/awareness/docker-compose.yml up -d --remove-orphans 2>&1); then reason=$(printf '%s\\n' "$out" | tail -n 8 | cut -c1-300); undo; fail "compose up failed for the restored release $release: $reason"; fi`,
     );
     expect(lines).toContain(`case "$rec_current" in *"\\"id\\":\\"$release\\","*) ;; *) rec_previous=$rec_current ;; esac`);
-    expect(lines.at(-1)).toBe(`printf '{"restored":"%s","release":"%s","backup":"%s","deployedAt":"%s"}\\n' "$src" "$release" "$bak" "$now"`);
+    expect(lines.at(-1)).toBe(`printf '{"restored":"%s","release":"%s","backup":"%s","deployedAt":"%s","volumes":[%s]}\\n' "$src" "$release" "$bak" "$now" "$vols"`);
   });
 });
 

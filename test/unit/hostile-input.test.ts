@@ -25,7 +25,7 @@ import { configWithRelease, nextRelease } from "../../automation/stages/open.js"
 import { releaseIn } from "../../automation/stages/releases.js";
 import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "../../components/compose/render.js";
 import { ConfigError, parseStackConfig } from "../../components/config/parse.js";
-import { limits, type StackConfig } from "../../components/config/schema.js";
+import { limits, volumesToSnapshot, type StackConfig } from "../../components/config/schema.js";
 import * as hc from "../../components/host-commands/index.js";
 import {
   controlChars,
@@ -105,7 +105,7 @@ function baseConfig(): Json {
     composeCommand: "docker compose",
     services: {
       backend: { environment: { PORT: "8000" } },
-      redis: { image: "redis:7-alpine", volumes: ["redis-data:/data"], releaseEnv: false },
+      redis: { image: "redis:7-alpine", volumes: ["redis-data:/data"], snapshotVolumes: true, releaseEnv: false },
       nginx: { image: "nginx:1.27", dependsOn: ["backend"] },
     },
     release: {
@@ -199,6 +199,11 @@ const fields: Field[] = [
   { name: "services.environment (value)", valid: "8000", apply: at("services", "backend", "environment", "PORT") },
   { name: "services.volumes", valid: "redis-data:/data", apply: at("services", "redis", "volumes", 0) },
   {
+    name: "services.snapshotVolumes",
+    valid: "redis-data",
+    apply: (cfg, v) => (setAt(cfg, ["services", "redis", "snapshotVolumes"], [v]), keyOf(["services", "redis", "snapshotVolumes", 0])),
+  },
+  {
     name: "services.dependsOn",
     valid: "backend",
     apply: (cfg, v) => {
@@ -268,6 +273,7 @@ function builtCommands(cfg: StackConfig): { name: string; command: string; line:
     retainBackups: cfg.backups.retain,
     startTimeoutSeconds: cfg.rollout.startTimeoutSeconds,
     stableChecks: cfg.rollout.stableChecks,
+    snapshotVolumes: names.flatMap((n, i) => volumesToSnapshot(cfg.services[n]!).map((volume) => ({ service: n, volume, image: refs[i]! }))),
   };
   const timeoutMs = cfg.health.probeTimeoutSeconds * 1000;
   const commands: [string, string, boolean][] = [
@@ -346,6 +352,7 @@ function commandValues(cfg: StackConfig): [string, string][] {
     values.push(["services (name)", name]);
     if (svc.image) values.push(["services.image", svc.image]);
     for (const v of svc.volumes) values.push(["services.volumes", v]);
+    for (const v of volumesToSnapshot(svc)) values.push(["services.snapshotVolumes", v]);
     for (const d of svc.dependsOn) values.push(["services.dependsOn", d]);
   }
   for (const [name, ref] of Object.entries(cfg.release.images)) values.push(["release.images (service)", name], ["release.images", ref]);

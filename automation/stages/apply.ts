@@ -4,6 +4,7 @@ import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
 import { parseData } from "../../components/config/parse.js";
 import { releaseOutputSchema, type ReleaseRecord } from "../../components/remote-compose-stack.js";
 import { firstLine } from "../common/errors.js";
+import { HostUnreachableError } from "../host/ssh.js";
 import { redactText } from "../report/redact.js";
 import type { Logger } from "../common/log.js";
 import type { UpSummary } from "../report/summary.js";
@@ -132,7 +133,11 @@ export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
   if (!ctx.previous) return failRelease(ctx, `${why} (a first deploy: nothing ran before it)`);
   // The failed switch has just put the previous files back and started them: judge files,
   // record and images (its containers may still be starting).
-  const off = differences(ctx.previous, await ctx.host!.observe(), { settling: true });
+  const seen = await ctx.host!.observe().catch((err: unknown) => {
+    if (err instanceof HostUnreachableError) ctx.summary.messages.push(why); // the run ends on the host's silence: keep why the update failed
+    throw err;
+  });
+  const off = differences(ctx.previous, seen, { settling: true });
   if (off.length === 0) {
     await recordFailed(ctx.engine!.detached(), release.id, up.summary.update);
     return stop("up-failed", `${why} The previous release ${ctx.previous!.id} still runs (checked on the host).`);

@@ -10,6 +10,7 @@ import { Cancellation } from "../common/cancel.js";
 import { CancelledError, errorDetail, firstLine, UsageError } from "../common/errors.js";
 import { quietLogger, type Logger } from "../common/log.js";
 import type { HostDoor } from "../host/operations.js";
+import { HostUnreachableError } from "../host/ssh.js";
 import { redact, redactText, secretsFromEnv } from "../report/redact.js";
 import { conclude, newSummary, type CommandName, type Outcome, type RunSummary } from "../report/summary.js";
 import type { EngineDoor, OpenMode } from "../runner.js";
@@ -152,6 +153,7 @@ function outcomeOfError(err: unknown, signal?: AbortSignal): Outcome {
   if (err instanceof ConfigError) return "invalid-config";
   if (err instanceof UsageError) return "usage";
   if (err instanceof ConcurrentUpdateError) return "lock-held";
+  if (err instanceof HostUnreachableError) return "host-unreachable";
   return "error";
 }
 
@@ -159,6 +161,13 @@ function messageOf(err: unknown, outcome: Outcome, stage: string | undefined, re
   if (outcome === "cancelled") return `Cancelled (${reason ?? "signal"}) during ${stage ?? "the start"}: ${firstLine(err)}.`;
   if (outcome === "lock-held") return "Another update of this stack is running (the engine's update lock). Nothing was changed.";
   if (err instanceof ConfigError) return err.message;
+  if (outcome === "host-unreachable") {
+    // Nothing was seen after the host went away: claim nothing about what it runs.
+    return (
+      `The host stopped answering during ${stage ?? "the run"}: ${firstLine(err)}. What it runs now was not checked ` +
+      "(the previous release, the new one, or a mix). Once it answers, the next deploy or rollback reads it and reconciles."
+    );
+  }
   return errorDetail(err);
 }
 

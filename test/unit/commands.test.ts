@@ -290,6 +290,22 @@ describe("deploy", () => {
     expectHostLeftClean(w);
   });
 
+  it("a host that stops answering during a failed up is host-unreachable: nothing claimed about what it runs, the lock left said so", async () => {
+    await deployed(w, "v1");
+    const hostGoesAway = () => ((w.host.unreachable = true), w.stack.releaseHeldUp());
+    w.stack.onUp({ kind: "hold", onHold: hostGoesAway, then: { kind: "fail", error: new Error("error: update failed\nDiagnostics:\n  ssh: connection lost") } });
+    const s = await w.deploy("v2");
+    expectEnd(s, "host-unreachable", "up");
+    expect(s.exitCode).toBe(1);
+    const said = s.messages.join("\n");
+    expect(said).toContain("The update failed: ssh: connection lost");
+    expect(said).toMatch(/The host stopped answering during up: cannot reach deploy@fake-host:22 over SSH: ECONNREFUSED.*What it runs now was not checked/);
+    expect(said).not.toMatch(/still runs|rolled back/);
+    expect(said).toMatch(/the host lock could not be released .*unlock --stack sandbox --force/);
+    expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 1)}`);
+    expect(failureIssueFor(s)?.body).toContain("What the host runs is not known");
+  });
+
   it("a pending operation a killed run left is cleared by a refresh before the up", async () => {
     w.stack.pending = [{ type: "creating", urn: "urn:pulumi:sandbox::awareness::command:remote:Command::awareness-sandbox-switch" }];
     const ops = w.mark();
@@ -1006,6 +1022,15 @@ describe("the failure issue", () => {
     { outcome: "usage", issue: false, run: (w) => w.rollback({ confirm: "yes" }) },
     { outcome: "error", issue: true, run: (w) => (w.stack.failNext("tags", new Error("backend down")), w.deploy("v1")) },
     { outcome: "up-failed", issue: true, run: async (w) => (await deployed(w, "v1"), w.stack.onUp({ kind: "fail" }), w.deploy("v2")) },
+    {
+      outcome: "host-unreachable",
+      issue: true,
+      run: async (w) => (
+        await deployed(w, "v1"),
+        w.stack.onUp({ kind: "hold", onHold: () => ((w.host.unreachable = true), w.stack.releaseHeldUp()), then: { kind: "fail" } }),
+        w.deploy("v2")
+      ),
+    },
     { outcome: "failed-no-rollback", issue: true, run: (w) => (w.broken.add("v1"), w.deploy("v1")) },
     { outcome: "rolled-back", issue: true, run: async (w) => (await deployed(w, "v1"), w.broken.add("v2"), w.deploy("v2")) },
     { outcome: "rollback-failed", issue: true, run: async (w) => (await deployed(w, "v1"), w.broken.add("v1").add("v2"), w.deploy("v2")) },

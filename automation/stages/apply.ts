@@ -167,7 +167,9 @@ export async function failRelease(ctx: DeployUpContext, reason: string): Promise
  */
 export function hostError(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  const diagnostics = text.includes("Diagnostics:") ? text.slice(text.indexOf("Diagnostics:")) : text;
+  const fromDiagnostics = text.includes("Diagnostics:") ? text.slice(text.indexOf("Diagnostics:")) : text;
+  // The stack's outputs follow the diagnostics (file lists of an earlier update): not the host's words.
+  const diagnostics = fromDiagnostics.split(/^\s*Outputs:\s*$/m)[0]!;
   const seen = new Set<string>();
   const lines = diagnostics
     .split("\n")

@@ -18,6 +18,7 @@ import { lockHolder } from "../../automation/host/lock.js";
 import type { Prober } from "../../automation/monitor/probers.js";
 import { proberFor } from "../../automation/monitor/watch.js";
 import { failureIssueFor } from "../../automation/report/markdown.js";
+import { hostError } from "../../automation/stages/apply.js";
 import { outcomes, type Outcome } from "../../automation/report/outcomes.js";
 import { renderStatus } from "../../automation/report/status-text.js";
 import type { RunSummary } from "../../automation/report/summary.js";
@@ -288,6 +289,15 @@ describe("deploy", () => {
     expect(s.up).toMatchObject({ result: "failed", update: key(w, 2), error: expect.stringContaining("the container backend did not start") });
     expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" } });
     expectHostLeftClean(w);
+  });
+
+  it("a failed update's host error stops where the stack's outputs begin", () => {
+    const engineError = new Error(
+      'error: update failed\nDiagnostics:\n  command:remote:Command (awareness-sandbox-pull-backend):\n    error: running "docker pull r":\n' +
+        "    service backend: pull of r failed:\n    Error response from daemon: connection refused\n" +
+        'Outputs:\n  - backups : [\n  -     [0]: "/opt/awareness/backups/20260101T000000Z-v1/.env"\n',
+    );
+    expect(hostError(engineError)).toBe("service backend: pull of r failed:\nError response from daemon: connection refused");
   });
 
   it("a host that stops answering during a failed up is host-unreachable: nothing claimed about what it runs, the lock left said so", async () => {

@@ -14,6 +14,7 @@ import { repoRoot } from "../../../automation/common/process.js";
 import { outcomes } from "../../../automation/report/outcomes.js";
 import type { RunSummary } from "../../../automation/report/summary.js";
 import { applySandboxStackConfig } from "../../../automation/sandbox/target.js";
+import { lastFailedTag, releaseKey, verifiedReleases } from "../../../automation/stages/releases.js";
 import { driverStack, type DriverStack } from "../../support/driver.js";
 import { clearCorner, get, onHost, onHostAsync, runningOnHost, target, testCorner } from "../components-support.js";
 
@@ -38,7 +39,7 @@ const sandboxAsync = (action: "restart", part: "dockerd") =>
 interface HostRecord {
   current: { id: string; images: Record<string, string> };
   verified?: { id: string };
-  failed?: { id: string; reason?: string }[];
+  failed?: { id: string; reason?: string } | null;
 }
 const record = () => JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)) as HostRecord;
 const hostLock = () => onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim();
@@ -69,8 +70,9 @@ async function expectConverged(id: string): Promise<void> {
   expect(await version()).toBe("v1");
   expect(hostLock()).toBe("free");
   expect(engineLocks()).toEqual([]);
-  const tags = (await (await ds.engine()).history())[0];
-  expect(tags).toBeDefined();
+  const engine = await ds.engine();
+  expect((await verifiedReleases(engine))[0]?.id).toBe(id);
+  expect(JSON.parse((await engine.getConfig())[releaseKey]!.value) as { id: string }).toMatchObject({ id });
 }
 
 beforeAll(async () => {
@@ -205,7 +207,10 @@ describe("registry down at the pull", () => {
     expect(failed.prechecks.find((p) => p.name === "images in registry")?.ok).toBe(true);
     expect(failed.outcome, said(failed)).toBe("up-failed");
     expect(failed.exitCode).toBe(outcomes["up-failed"].exitCode);
-    expect(said(failed)).toContain(`service backend: image ${digest} is not on the host and cannot be pulled; the running release was not touched`);
+    expect(said(failed)).toContain(`The update failed: service backend: pull of ${digest} failed:`);
+    expect(said(failed)).toMatch(/127\.0\.0\.1:\d+: connect: connection refused/);
+    expect(said(failed)).not.toContain("Outputs:");
+    expect((await (await ds.engine()).tags())[lastFailedTag]).toMatch(/^r-pull@\d+$/);
     expect(said(failed)).toContain("The previous release r-registry still runs (checked on the host).");
     // The switch stopped before the backup and the file switch: the host exactly as it was.
     expect(hostSnapshot()).toBe(before);
@@ -219,20 +224,57 @@ describe("registry down at the pull", () => {
 });
 
 describe("dockerd restarted mid-monitor", () => {
-  it("PROBE", async () => {
+  it("the watch judges the outage by its rules; containers come back by their restart policy; host and state agree; the next deploy converges", async () => {
+    const project = corner.composeProject;
+    const running = () => onHost(`docker ps -q --filter label=com.docker.compose.project=${project} --filter status=running | wc -l`).trim();
     let restart: Promise<void> | undefined;
-    const lines: string[] = [];
+    let backBeforeVerdict = "";
     const log: Logger = {
       info: (line) => {
-        lines.push(line);
+        // Mid-monitor: after two good rounds of the new release.
         if (!restart && /^monitor: round 2 ok/.test(line)) restart = sandboxAsync("restart", "dockerd");
       },
-      warn: (line) => lines.push(`WARN ${line}`),
+      warn: () => {},
     };
-    const run = await deploy({ ...healthy("r-dockerd"), log });
-    await restart;
-    console.log(run.outcome, said(run), lines.filter((l) => !l.startsWith("  |")).join("\n"));
-    console.log(JSON.stringify(record()), runningOnHost(corner.composeProject), await version());
+    // The watch is over: before the verdict acts (and any rollback runs), the containers must
+    // come back by their restart policy alone (nothing of the driver touches them meanwhile).
+    const onStage = (stage: string) => {
+      if (stage !== "verdict" || !restart) return;
+      backBeforeVerdict = onHost(
+        `timeout 90 sh -c 'until [ "$(docker ps -q --filter label=com.docker.compose.project=${project} --filter status=running 2>/dev/null | wc -l)" -eq 2 ]; do sleep 0.2; done' && echo back`,
+      ).trim();
+    };
+    let run: RunSummary;
+    try {
+      run = await deploy({ ...healthy("r-dockerd"), log, onStage });
+    } finally {
+      await restart;
+    }
     expect(restart).toBeDefined();
+    expect(backBeforeVerdict).toBe("back");
+    // The monitor saw the outage: the app did not answer while dockerd restarted.
+    const rounds = run.monitor!.rounds;
+    expect(rounds.slice(0, 2).every((r) => r.ok)).toBe(true);
+    expect(rounds.some((r) => !r.ok && r.failures.some((f) => /ECONNREFUSED/.test(f)))).toBe(true);
+    // Its rules decide, as for any outage users saw: failed rounds in a row over the limit fail
+    // the release and the last verified one comes back; a shorter outage is tolerated.
+    if (run.monitor!.verdict.state === "failed") {
+      expect(run.outcome, said(run)).toBe("rolled-back");
+      expect(run.rollback).toMatchObject({ from: "r-dockerd", to: "r-pull" });
+      expect(record().failed).toMatchObject({ id: "r-dockerd" });
+      expect((await (await ds.engine()).tags())[lastFailedTag]).toMatch(/^r-dockerd@\d+$/);
+      await expectConverged("r-pull");
+    } else {
+      expect(run.outcome, said(run)).toBe("deployed-verified");
+      await expectConverged("r-dockerd");
+    }
+    expect(runningOnHost(project).backend?.image).toBe(record().current.images.backend);
+
+    // The sandbox is whole again, and the next plain deploy converges.
+    expect(execFileSync("bash", [sandboxScript, "status"], { encoding: "utf8" })).toMatch(/dockerd\s+running/);
+    expect(running()).toBe("2");
+    const again = await deploy(healthy("r-dockerd"));
+    expect(again.outcome, said(again)).toBe("deployed-verified");
+    await expectConverged("r-dockerd");
   });
 });

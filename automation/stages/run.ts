@@ -122,7 +122,7 @@ export async function runStages<C extends RunContext>(
     }
     if (summary.outcome === "running") conclude(summary, "ok");
   } catch (err) {
-    const outcome = outcomeOfError(err, cancellation.signal);
+    const outcome = outcomeOfError(err, cancellation.signal, summary.lastStage);
     conclude(summary, outcome, messageOf(err, outcome, summary.lastStage, cancellation.reason));
     if (outcome === "cancelled" && ctx.host) summary.messages.push(await whatRuns(ctx.host));
   } finally {
@@ -147,13 +147,16 @@ function redactingLogger(log: Logger, secrets: readonly string[]): Logger {
   return { info: (line) => log.info(redactText(line, secrets)), warn: (line) => log.warn(redactText(line, secrets)) };
 }
 
+/** Stages that may have changed the host: once it stops answering there, what it runs is not known. */
+const changingStages = new Set(["up", "monitor", "verdict", "rollback", "restore", "refresh", "watch"]);
+
 /** The one mapping from an error to an outcome. */
-function outcomeOfError(err: unknown, signal?: AbortSignal): Outcome {
+function outcomeOfError(err: unknown, signal?: AbortSignal, stage?: string): Outcome {
   if (err instanceof CancelledError || signal?.aborted) return "cancelled";
   if (err instanceof ConfigError) return "invalid-config";
   if (err instanceof UsageError) return "usage";
   if (err instanceof ConcurrentUpdateError) return "lock-held";
-  if (err instanceof HostUnreachableError) return "host-unreachable";
+  if (err instanceof HostUnreachableError && changingStages.has(stage ?? "")) return "host-unreachable";
   return "error";
 }
 

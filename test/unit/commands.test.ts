@@ -291,6 +291,14 @@ describe("deploy", () => {
     expectHostLeftClean(w);
   });
 
+  it("a host that stops answering before anything changed (at reconcile) is an error: nothing to claim, nothing changed", async () => {
+    await deployed(w, "v1");
+    w.host.onCall = (call) => void (call === "observe" && (w.host.unreachable = true));
+    const s = await w.deploy("v2");
+    expectEnd(s, "error", "reconcile");
+    expect(s.messages.join(" ")).toMatch(/cannot reach deploy@fake-host:22 over SSH/);
+  });
+
   it("a failed update's host error stops where the stack's outputs begin", () => {
     const engineError = new Error(
       'error: update failed\nDiagnostics:\n  command:remote:Command (awareness-sandbox-pull-backend):\n    error: running "docker pull r":\n' +

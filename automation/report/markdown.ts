@@ -198,6 +198,8 @@ export function nextSteps(summary: RunSummary, options: RenderOptions = {}): str
         "The run was cancelled: the messages above say which stage it was in and what the host runs now.",
         "Run `status` to see the live and the last verified release; deploy or roll back again when ready.",
       ];
+    case "host-unreachable": // nothing was seen after the host went away: find out first
+      return [`**What the host runs is not known: check it now.** Make sure it answers (\`ssh ${ssh} true\`), then \`status\` shows what it runs; the next \`deploy\` or \`rollback\` reconciles any drift (a host lock left behind clears once its run is gone, or after its lease).`, ...healthChecks];
     case "error":
       return ["Read the messages above; run again once the cause is fixed.", logs];
     default:

@@ -21,6 +21,7 @@ export const outcomes = {
   restored: { exitCode: ExitCode.Ok, tone: "ok", headline: "restored from a backup set on the host, and verified", failure: false },
   ok: { exitCode: ExitCode.Ok, tone: "ok", headline: "done", failure: false },
   error: { exitCode: ExitCode.Unexpected, tone: "fail", headline: "unexpected error", failure: true },
+  "host-unreachable": { exitCode: ExitCode.Unexpected, tone: "fail", headline: "the host stopped answering mid-run: what it runs now is not known", failure: true },
   usage: { exitCode: ExitCode.Usage, tone: "fail", headline: "bad command line, stack or target: nothing was run", failure: false },
   "invalid-config": { exitCode: ExitCode.Usage, tone: "fail", headline: "invalid stack config: nothing was run", failure: false },
   blocked: { exitCode: ExitCode.Blocked, tone: "warn", headline: "blocked before any change", failure: false },
@@ -38,7 +39,7 @@ export type Outcome = keyof typeof outcomes;
 /** What each exit code means, in words, for --help and the README. */
 const exitCodeWords: Readonly<Record<ExitCodeValue, string>> = {
   0: "success: deployed and verified, rolled back or restored on request, or the command ran",
-  1: "unexpected error (read the messages; a failure issue is opened)",
+  1: "unexpected error, or a host that stopped answering mid-run (what it runs is not known): read the messages; a failure issue is opened",
   2: "bad command line, unknown stack, rollback target or backup set, a damaged backup set, a failed release to restore without --force, or invalid config: nothing was run",
   3: "blocked by a precheck or the preview's replace policy: the host was not changed",
   4: "the release failed and the previous release runs again",

@@ -3,6 +3,7 @@
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
 import type { ReleaseRecord } from "../../components/remote-compose-stack.js";
 import { firstLine } from "../common/errors.js";
+import { HostUnreachableError } from "../host/ssh.js";
 import { redactText } from "../report/redact.js";
 import type { Logger } from "../common/log.js";
 import type { UpSummary } from "../report/summary.js";
@@ -130,7 +131,10 @@ export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
   if (!before) return failRelease(ctx, `${why} (a first deploy: nothing ran before it)`);
   // The failed switch has just put the previous files back and started them: judge files,
   // record and images on every host (its containers may still be starting).
-  const off = await hostDrift(ctx, previous, (record, seen) => differences(record, seen, { settling: true }));
+  const off = await hostDrift(ctx, previous, (record, seen) => differences(record, seen, { settling: true })).catch((err: unknown) => {
+    if (err instanceof HostUnreachableError) ctx.summary.messages.push(why); // the run ends on the host's silence: keep why the update failed
+    throw err;
+  });
   if (off.length === 0) {
     await recordFailed(ctx.engine!.detached(), release.id, up.summary.update);
     const where = stackHosts(ctx).length > 1 ? "checked on every host" : "checked on the host";
@@ -163,7 +167,9 @@ export async function failRelease(ctx: DeployUpContext, reason: string): Promise
  */
 export function hostError(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
-  const diagnostics = text.includes("Diagnostics:") ? text.slice(text.indexOf("Diagnostics:")) : text;
+  const fromDiagnostics = text.includes("Diagnostics:") ? text.slice(text.indexOf("Diagnostics:")) : text;
+  // The stack's outputs follow the diagnostics (file lists of an earlier update): not the host's words.
+  const diagnostics = fromDiagnostics.split(/^\s*Outputs:\s*$/m)[0]!;
   const seen = new Set<string>();
   const lines = diagnostics
     .split("\n")

@@ -9,6 +9,7 @@ import { releaseOutputSchema, type ReleaseRecord } from "../../components/remote
 import type { HostObservation } from "../../components/host-commands/observe.js";
 import { firstLine } from "../common/errors.js";
 import type { HostDoor } from "../host/operations.js";
+import { HostUnreachableError } from "../host/ssh.js";
 import type { OutputMap } from "@pulumi/pulumi/automation/index.js";
 import type { RunContext } from "./run.js";
 
@@ -52,13 +53,17 @@ export function recordsIn(outputs: OutputMap, ctx: RunContext, onError?: (what: 
   return out;
 }
 
-/** Observes every host at once; a host that does not answer is an observation error, not a crash. */
+/**
+ * Observes every host at once. A host SSH cannot reach ends the run (what it runs is unknown:
+ * `host-unreachable`); one that answers but cannot be read is a difference, not a crash.
+ */
 export async function observeHosts(ctx: RunContext): Promise<{ host: StackHost; seen?: HostObservation; error?: string }[]> {
   return Promise.all(
     stackHosts(ctx).map(async (host) => {
       try {
         return { host, seen: await host.door.observe() };
       } catch (err) {
+        if (err instanceof HostUnreachableError) throw err;
         return { host, error: firstLine(err) };
       }
     }),

@@ -47,9 +47,15 @@ export function takeLock<C extends RunContext>(options: (ctx: C) => LockOptions)
         onLost: (message) => ctx.summary.messages.push(message.replace(/^!!! /, "")),
       });
       ctx.onEnd(
-        () => {
+        async () => {
           heartbeat.stop();
-          return host.unlock(owner);
+          await host.unlock(owner).catch((err: unknown) => {
+            if (!(err instanceof HostUnreachableError)) throw err;
+            throw new Error(
+              `the host lock could not be released (${err.message}): the next run on this machine breaks it once this process is gone, ` +
+                `any other after ${lock.leaseSeconds} s without a heartbeat, or \`unlock --stack ${ctx.stackName} --force\``,
+            );
+          });
         },
         { urgent: true },
       );

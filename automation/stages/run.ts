@@ -10,6 +10,7 @@ import { Cancellation } from "../common/cancel.js";
 import { CancelledError, errorDetail, firstLine, UsageError } from "../common/errors.js";
 import { quietLogger, type Logger } from "../common/log.js";
 import type { HostDoor } from "../host/operations.js";
+import { HostUnreachableError } from "../host/ssh.js";
 import { redact, redactText, secretsFromEnv } from "../report/redact.js";
 import { conclude, newSummary, type CommandName, type Outcome, type RunSummary } from "../report/summary.js";
 import type { EngineDoor, OpenMode } from "../runner.js";
@@ -124,7 +125,7 @@ export async function runStages<C extends RunContext>(
     }
     if (summary.outcome === "running") conclude(summary, "ok");
   } catch (err) {
-    const outcome = outcomeOfError(err, cancellation.signal);
+    const outcome = outcomeOfError(err, cancellation.signal, summary.lastStage);
     conclude(summary, outcome, messageOf(err, outcome, summary.lastStage, cancellation.reason));
     if (outcome === "cancelled") {
       const hosts = ctx.hosts ?? (ctx.host ? [{ name: "", door: ctx.host }] : []);
@@ -152,12 +153,16 @@ function redactingLogger(log: Logger, secrets: readonly string[]): Logger {
   return { info: (line) => log.info(redactText(line, secrets)), warn: (line) => log.warn(redactText(line, secrets)) };
 }
 
+/** Stages that may have changed the host: once it stops answering there, what it runs is not known. */
+const changingStages = new Set(["up", "monitor", "verdict", "rollback", "restore", "refresh", "watch"]);
+
 /** The one mapping from an error to an outcome. */
-function outcomeOfError(err: unknown, signal?: AbortSignal): Outcome {
+function outcomeOfError(err: unknown, signal?: AbortSignal, stage?: string): Outcome {
   if (err instanceof CancelledError || signal?.aborted) return "cancelled";
   if (err instanceof ConfigError) return "invalid-config";
   if (err instanceof UsageError) return "usage";
   if (err instanceof ConcurrentUpdateError) return "lock-held";
+  if (err instanceof HostUnreachableError && changingStages.has(stage ?? "")) return "host-unreachable";
   return "error";
 }
 
@@ -165,6 +170,13 @@ function messageOf(err: unknown, outcome: Outcome, stage: string | undefined, re
   if (outcome === "cancelled") return `Cancelled (${reason ?? "signal"}) during ${stage ?? "the start"}: ${firstLine(err)}.`;
   if (outcome === "lock-held") return "Another update of this stack is running (the engine's update lock). Nothing was changed.";
   if (err instanceof ConfigError) return err.message;
+  if (outcome === "host-unreachable") {
+    // Nothing was seen after the host went away: claim nothing about what it runs.
+    return (
+      `The host stopped answering during ${stage ?? "the run"}: ${firstLine(err)}. What it runs now was not checked ` +
+      "(the previous release, the new one, or a mix). Once it answers, the next deploy or rollback reads it and reconciles."
+    );
+  }
   return errorDetail(err);
 }
 

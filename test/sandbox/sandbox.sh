@@ -11,6 +11,10 @@
 #   sandbox.sh status [--json]
 #                            each part running/dead/stale; exit 1 if anything is down
 #   sandbox.sh ssh [CMD...]  a shell (or CMD) on the sandbox host
+#   sandbox.sh stop|start|restart sshd|registry|dockerd
+#                            one part alone, on the port it had (fault tests): stopping sshd
+#                            also drops its live sessions; dockerd stops as on a daemon
+#                            restart (containers come back by their restart policy)
 #
 # All state lives under $SANDBOX_DIR (default: <repo>/.sandbox). Every daemon is stopped
 # by the PID recorded when the sandbox started it, never by name. See README.md here.
@@ -142,8 +146,32 @@ cmd_ssh() {
   exec ssh -F "$SSH_DIR/ssh_config" sandbox "$@"
 }
 
+# One part alone (the fault tests stop and start them); a part restarts on its recorded port,
+# so target.json and every stack config stay right.
+cmd_part() { # stop|start|restart part
+  local action=$1 part=${2:-}
+  [[ $part == sshd || $part == registry || $part == dockerd ]] || { usage >&2; exit 2; }
+  ((EUID == 0)) || die "$action $part needs root"
+  take_lock
+  mkdir -p "$LOGS"
+  if [[ $action == stop || $action == restart ]]; then
+    case $part in
+      sshd) stop_sshd_and_sessions ;;
+      registry) stop_daemon registry "$REGISTRY_PID" "$REGISTRY_DIR/config.yml" 10 ;;
+      dockerd) stop_daemon dockerd "$DOCKERD_PID" "$DOCKERD_CONFIG" 30 ;;
+    esac
+  fi
+  if [[ $action == start || $action == restart ]]; then
+    case $part in
+      sshd) SANDBOX_SSH_PORT=$(ssh_port) start_sshd ;;
+      registry) SANDBOX_REGISTRY_PORT=$(registry_port) start_registry ;;
+      dockerd) start_dockerd ;;
+    esac
+  fi
+}
+
 usage() {
-  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 main() {
@@ -154,6 +182,7 @@ main() {
     down) cmd_down ;;
     status) cmd_status "$@" ;;
     ssh) cmd_ssh "$@" ;;
+    stop | start | restart) cmd_part "$command" "$@" ;;
     -h | --help | help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

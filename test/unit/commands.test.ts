@@ -18,6 +18,7 @@ import { lockHolder } from "../../automation/host/lock.js";
 import type { Prober } from "../../automation/monitor/probers.js";
 import { proberFor } from "../../automation/monitor/watch.js";
 import { failureIssueFor } from "../../automation/report/markdown.js";
+import { hostError } from "../../automation/stages/apply.js";
 import { outcomes, type Outcome } from "../../automation/report/outcomes.js";
 import { renderStatus } from "../../automation/report/status-text.js";
 import type { RunSummary } from "../../automation/report/summary.js";
@@ -288,6 +289,39 @@ describe("deploy", () => {
     expect(s.up).toMatchObject({ result: "failed", update: key(w, 2), error: expect.stringContaining("the container backend did not start") });
     expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" } });
     expectHostLeftClean(w);
+  });
+
+  it("a host that stops answering before anything changed (at reconcile) is an error: nothing to claim, nothing changed", async () => {
+    await deployed(w, "v1");
+    w.host.onCall = (call) => void (call === "observe" && (w.host.unreachable = true));
+    const s = await w.deploy("v2");
+    expectEnd(s, "error", "reconcile");
+    expect(s.messages.join(" ")).toMatch(/cannot reach deploy@fake-host:22 over SSH/);
+  });
+
+  it("a failed update's host error stops where the stack's outputs begin", () => {
+    const engineError = new Error(
+      'error: update failed\nDiagnostics:\n  command:remote:Command (awareness-sandbox-pull-backend):\n    error: running "docker pull r":\n' +
+        "    service backend: pull of r failed:\n    Error response from daemon: connection refused\n" +
+        'Outputs:\n  - backups : [\n  -     [0]: "/opt/awareness/backups/20260101T000000Z-v1/.env"\n',
+    );
+    expect(hostError(engineError)).toBe("service backend: pull of r failed:\nError response from daemon: connection refused");
+  });
+
+  it("a host that stops answering during a failed up is host-unreachable: nothing claimed about what it runs, the lock left said so", async () => {
+    await deployed(w, "v1");
+    const hostGoesAway = () => ((w.host.unreachable = true), w.stack.releaseHeldUp());
+    w.stack.onUp({ kind: "hold", onHold: hostGoesAway, then: { kind: "fail", error: new Error("error: update failed\nDiagnostics:\n  ssh: connection lost") } });
+    const s = await w.deploy("v2");
+    expectEnd(s, "host-unreachable", "up");
+    expect(s.exitCode).toBe(1);
+    const said = s.messages.join("\n");
+    expect(said).toContain("The update failed: ssh: connection lost");
+    expect(said).toMatch(/The host stopped answering during up: cannot reach deploy@fake-host:22 over SSH: ECONNREFUSED.*What it runs now was not checked/);
+    expect(said).not.toMatch(/still runs|rolled back/);
+    expect(said).toMatch(/the host lock could not be released .*unlock --stack sandbox --force/);
+    expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 1)}`);
+    expect(failureIssueFor(s)?.body).toContain("What the host runs is not known");
   });
 
   it("a pending operation a killed run left is cleared by a refresh before the up", async () => {
@@ -1106,6 +1140,15 @@ describe("the failure issue", () => {
     { outcome: "usage", issue: false, run: (w) => w.rollback({ confirm: "yes" }) },
     { outcome: "error", issue: true, run: (w) => (w.stack.failNext("tags", new Error("backend down")), w.deploy("v1")) },
     { outcome: "up-failed", issue: true, run: async (w) => (await deployed(w, "v1"), w.stack.onUp({ kind: "fail" }), w.deploy("v2")) },
+    {
+      outcome: "host-unreachable",
+      issue: true,
+      run: async (w) => (
+        await deployed(w, "v1"),
+        w.stack.onUp({ kind: "hold", onHold: () => ((w.host.unreachable = true), w.stack.releaseHeldUp()), then: { kind: "fail" } }),
+        w.deploy("v2")
+      ),
+    },
     { outcome: "failed-no-rollback", issue: true, run: (w) => (w.broken.add("v1"), w.deploy("v1")) },
     { outcome: "rolled-back", issue: true, run: async (w) => (await deployed(w, "v1"), w.broken.add("v2"), w.deploy("v2")) },
     { outcome: "rollback-failed", issue: true, run: async (w) => (await deployed(w, "v1"), w.broken.add("v1").add("v2"), w.deploy("v2")) },

@@ -106,3 +106,39 @@ check_ssh_session() {
   [[ $(head -n1 <<<"$out") == "$DOCKER_DATA" ]] || die "ssh session talks to another engine: $out"
   ok "compose $(sed -n 2p <<<"$out") and $(sed -n 3p <<<"$out")"
 }
+
+# The sessions the listener forked (one monitor per connection, and its privilege-separated
+# child), found by walking the process tree from the listener: only ours, never by name.
+sshd_session_pids() { # listener-pid
+  local -A children=()
+  local stat pid ppid queue=("$1") next
+  for stat in /proc/[0-9]*/stat; do
+    pid=${stat#/proc/}; pid=${pid%/stat}
+    ppid=$(proc_stat_field "$pid" 2) || continue
+    children[$ppid]+=" $pid"
+  done
+  while ((${#queue[@]})); do
+    next=${queue[0]}; queue=("${queue[@]:1}")
+    for pid in ${children[$next]:-}; do
+      [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sshd* ]] || continue
+      echo "$pid"
+      queue+=("$pid")
+    done
+  done
+}
+
+# Stops the listener and drops every live session at once (SIGKILL, as a cut network would:
+# the clients see their connections close, the commands they ran lose their pipes).
+stop_sshd_and_sessions() {
+  local listener sessions=()
+  if pid_alive_and_ours "$SSHD_PID" "$SSH_DIR/sshd_config"; then
+    listener=$(<"$SSHD_PID")
+    mapfile -t sessions < <(sshd_session_pids "$listener")
+  fi
+  stop_daemon sshd "$SSHD_PID" "$SSH_DIR/sshd_config" 10
+  if ((${#sessions[@]})); then
+    step "dropping ${#sessions[@]} live sshd session process(es)"
+    kill -KILL "${sessions[@]}" 2>/dev/null || true
+    ok
+  fi
+}

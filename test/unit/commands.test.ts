@@ -13,6 +13,7 @@ import { rollback, type RollbackRequest } from "../../automation/commands/rollba
 import { status } from "../../automation/commands/status.js";
 import { unlock } from "../../automation/commands/unlock.js";
 import { parseDeploymentStatus } from "../../components/host-commands/status.js";
+import { runActor } from "../../automation/common/actor.js";
 import { Cancellation } from "../../automation/common/cancel.js";
 import { lockHolder } from "../../automation/host/lock.js";
 import type { Prober } from "../../automation/monitor/probers.js";
@@ -630,7 +631,7 @@ describe("rollback", () => {
     expectEnd(s, "rollback-done", "rollback");
     expect(ops()).toEqual(["up"]);
     expect(s.rollback).toMatchObject({ from: "v2", to: "v1", reason: "bad release", monitor: { verdict: { state: "passed" } } });
-    expect(w.stack.updates.at(-1)?.message).toBe("rollback to v1: manual: bad release");
+    expect(w.stack.updates.at(-1)?.message).toBe(`${runActor().who}: rollback to v1: manual: bad release`);
     expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 3)} v2@${key(w, 2)} v1@${key(w, 1)}`);
     expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" } });
     expect(releaseInConfig(w)).toBe("v1");
@@ -760,7 +761,7 @@ describe("preview", () => {
     expect(ops()).toEqual(["preview"]);
     expect(s.preview?.plan).toEqual([expect.stringMatching(/^update +command:remote:Command awareness-sandbox-switch$/)]);
     expect(w.stack.config).toEqual(before);
-    expect(w.host.calls.slice(hostCalls)).toEqual(["tryLock", "unlock", "close"]);
+    expect(w.host.calls.slice(hostCalls)).toEqual(["tryLock", "appendAudit", "unlock", "close"]);
     expect(w.host.lock).toBeNull();
   });
 
@@ -850,7 +851,7 @@ describe("restore", () => {
     expectEnd(s, "restored", "watch");
     expect(ops()).toEqual(["refresh"]);
     expect(w.host.calls.slice(hostCalls)).toEqual([
-      "tryLock", "backupSets", "status", "restoreBackupSet", "markVerified", "unlock", "close",
+      "tryLock", "backupSets", "status", "restoreBackupSet", "markVerified", "appendAudit", "unlock", "close",
     ]);
     expect(s.restore).toEqual({ set: v1Set, release: "v1", from: "v1", backup: `backups/${w.host.sets.at(-1)!.name}` });
     expect(w.host.record).toMatchObject({ current: { id: "v1", images: w.host.sets[0]!.release!.images }, verified: { id: "v1" }, failed: { id: "v2" } });

@@ -1,7 +1,7 @@
 // The audit trail of a run: who, what, why, when and the outcome, appended as one line to the
 // primary host's audit.log on the run's way out. A failed append is said, never fatal.
 import type { AuditEntry } from "../../components/host-commands/index.js";
-import { firstLine } from "../common/errors.js";
+import { errorDetail } from "../common/errors.js";
 import { redactText } from "../report/redact.js";
 import type { CommandName } from "../report/summary.js";
 import type { RunContext } from "./run.js";
@@ -40,7 +40,7 @@ export async function appendAudit(ctx: RunContext): Promise<void> {
   try {
     await ctx.host.appendAudit(auditEntryOf(ctx, new Date()));
   } catch (err) {
-    const message = `The audit log on the host could not be appended (the run's outcome stands): ${firstLine(err)}`;
+    const message = `The audit log on the host could not be appended (the run's outcome stands): ${errorDetail(err).replace(/\s*\n\s*/g, " ")}`;
     ctx.summary.messages.push(message);
     ctx.log.warn(message);
   }

@@ -175,7 +175,7 @@ export class HostOps implements HostDoor {
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {
-    await this.must("appending to audit.log", appendAuditEntry(this.layout, entry), 30_000);
+    await this.must("appending to audit.log", appendAuditEntry(this.layout, entry), 10_000);
   }
 
   async auditLog(limit: number): Promise<AuditLog> {

@@ -1128,6 +1128,24 @@ describe("the audit trail", () => {
     expect(w.host.auditLines.length).toBe(before);
   });
 
+  it("a cancelled run and a blocked one are in the trail too, with their outcomes", async () => {
+    const w = world();
+    await deployed(w, "v1");
+    w.onProbe = (round) => {
+      if (round === 1) w.cancellation.cancel("SIGTERM");
+    };
+    expect((await w.deploy("v2")).outcome).toBe("cancelled");
+    w.onProbe = undefined;
+    w.cancellation = new Cancellation();
+    w.host.factsReport.diskFreeMb = 1;
+    expect((await w.deploy("v3")).outcome).toBe("blocked");
+    expect(w.host.auditEntries.map((e) => [e.release, e.outcome, e.exitCode])).toEqual([
+      ["v1", "deployed-verified", 0],
+      ["v2", "cancelled", outcomes.cancelled.exitCode],
+      ["v3", "blocked", outcomes.blocked.exitCode],
+    ]);
+  });
+
   it("a failed append never fails the run: the outcome stands and the summary says so", async () => {
     const w = world();
     w.host.failAudit = "disk full";

@@ -12,6 +12,7 @@ import { trustHost } from "./commands/trust-host.js";
 import { unlock } from "./commands/unlock.js";
 import { Cancellation } from "./common/cancel.js";
 import {
+  auditLimit,
   command,
   positiveNumber,
   releaseCommand,
@@ -136,12 +137,15 @@ program.addCommand(
     ),
 );
 program.addCommand(
-  command("status", "the live and the last verified release, the host's deployment.json, recent history").action(async (o: CommonOptions) => {
-    const { summary, report } = await status(runOptions(o));
-    if (!report) return finish(summary, o);
-    process.stdout.write(o.json ? `${JSON.stringify(redact(report, secretsFromEnv()), null, 2)}\n` : renderStatus(report));
-    process.exit(summary.exitCode);
-  }),
+  command("status", "the live and the last verified release, the host's deployment.json, recent history")
+    .option("--audit", "also the newest entries of the host's audit.log (who ran what, why, when, the outcome)")
+    .option("--limit <n>", "with --audit: how many entries (default 20, at most 1000)", auditLimit)
+    .action(async (o: CommonOptions & { audit?: boolean; limit?: number }) => {
+      const { summary, report } = await status({ ...runOptions(o), auditLimit: o.audit ? (o.limit ?? 20) : undefined });
+      if (!report) return finish(summary, o);
+      process.stdout.write(o.json ? `${JSON.stringify(redact(report, secretsFromEnv()), null, 2)}\n` : renderStatus(report));
+      process.exit(summary.exitCode);
+    }),
 );
 program.addCommand(
   command("unlock", "clear the host deploy lock left by a run that died (see `status` for its holder)")

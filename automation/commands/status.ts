@@ -13,6 +13,8 @@ import { newContext, runStages, type RunContext, type RunOptions, stage } from "
 
 interface StatusContext extends RunContext {
   readonly historySize: number;
+  /** With `--audit`: how many entries of the host's audit.log to read. */
+  readonly auditLimit?: number | undefined;
   report?: StatusReport;
 }
 
@@ -43,6 +45,7 @@ const readStatus = stage<StatusContext>("status", async (ctx) => {
     ctx.config = parseStackConfig(rawFromAutomationConfig(await readConfig(ctx)));
     connectHost(ctx);
     report.lock = await ctx.host!.lockInfo();
+    if (ctx.auditLimit) report.audit = await ctx.host!.auditLog(ctx.auditLimit);
     const others = stackHosts(ctx).slice(1);
     if (others.length) {
       report.otherHosts = await Promise.all(
@@ -62,8 +65,10 @@ const readStatus = stage<StatusContext>("status", async (ctx) => {
   ctx.report = report;
 });
 
-export async function status(req: RunOptions & { historySize?: number }): Promise<{ summary: RunSummary; report?: StatusReport | undefined }> {
-  const ctx = newContext<StatusContext>("status", req, { historySize: req.historySize ?? 10 });
+export async function status(
+  req: RunOptions & { historySize?: number; auditLimit?: number | undefined },
+): Promise<{ summary: RunSummary; report?: StatusReport | undefined }> {
+  const ctx = newContext<StatusContext>("status", req, { historySize: req.historySize ?? 10, auditLimit: req.auditLimit });
   const summary = await runStages(ctx, [openStack, readStatus], req.onStage);
   return { summary, report: ctx.report };
 }

@@ -20,6 +20,13 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/** `--limit N`: a whole number of entries, 1 to 1000. */
+export function auditLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 1000) throw new InvalidArgumentError(`expected a whole number from 1 to 1000, got "${value}"`);
+  return n;
+}
+
 export interface CommonOptions {
   stack: string;
   json?: boolean;

@@ -2,6 +2,11 @@
 // run by the SSH executor, and its output parsed into data.
 import {
   acquireLock,
+  appendAuditEntry,
+  parseAuditLog,
+  readAuditLog,
+  type AuditEntry,
+  type AuditLog,
   imagesPresent,
   inspectLock,
   listBackups,
@@ -77,6 +82,10 @@ export interface HostDoor {
   /** Records the release as the last one that failed its health check on this host. */
   markFailed(releaseId: string, reason: string): Promise<void>;
   backups(): Promise<string[]>;
+  /** Appends one entry to the host's audit.log (one line, one write, under the lock's flock). */
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** The newest `limit` entries of audit.log, newest first, and the lines that are not entries. */
+  auditLog(limit: number): Promise<AuditLog>;
   /** The backup sets on the host, oldest first. */
   backupSets(): Promise<BackupSet[]>;
   /** Restores one set by name (the current files become a set first); what it printed, parsed. */
@@ -163,6 +172,14 @@ export class HostOps implements HostDoor {
   async backups(): Promise<string[]> {
     const out = (await this.must("listing backups", listBackups(this.layout))).stdout;
     return out.split("\n").filter(Boolean);
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    await this.must("appending to audit.log", appendAuditEntry(this.layout, entry), 10_000);
+  }
+
+  async auditLog(limit: number): Promise<AuditLog> {
+    return parseAuditLog((await this.must("reading audit.log", readAuditLog(this.layout, limit), 30_000)).stdout);
   }
 
   async markFailed(releaseId: string, reason: string): Promise<void> {

@@ -42,6 +42,23 @@ export interface MonitorReport {
   firstFailureAt?: number;
   /** When the verdict was reached (the end of the round that decided it, or the end of the duration). */
   decidedAt: number;
+  /** The watch per round, for charts: passed and failed checks, ms since the watch started. */
+  series: RoundPoint[];
+}
+
+/** One round of the watch as a chart point; `round` counts from 1, as the reports do. */
+export interface RoundPoint {
+  round: number;
+  passed: number;
+  failed: number;
+  atMs: number;
+}
+
+export function seriesOf(rounds: readonly RoundResult[], startedAt: number): RoundPoint[] {
+  return rounds.map((r) => {
+    const failed = r.samples.filter((s) => !s.ok).length;
+    return { round: r.round + 1, passed: r.samples.length - failed, failed, atMs: r.startedAt - startedAt };
+  });
 }
 
 export interface RunMonitorArgs {
@@ -113,6 +130,7 @@ export async function runMonitor(args: RunMonitorArgs): Promise<MonitorReport> {
     startedAt,
     finishedAt,
     decidedAt: finishedAt,
+    series: seriesOf(rounds, startedAt),
   };
   if (decided.firstFailureAt !== undefined) report.firstFailureAt = decided.firstFailureAt;
   return report;

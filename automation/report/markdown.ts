@@ -1,21 +1,21 @@
 // The run summary as Markdown: for $GITHUB_STEP_SUMMARY, the report file, and the body of
 // a failure issue. Pure: a summary in, text out.
-import type { MonitorReport } from "../monitor/monitor.js";
-import { formatPercent, plannedRounds, toleranceOf } from "../monitor/policy.js";
+import { formatDuration, oneLine, table } from "./format.js";
+import { renderMonitor, type MonitorRenderOptions } from "./monitor-markdown.js";
 import { outcomes, type Tone } from "./outcomes.js";
 import type { RunSummary, UpSummary } from "./summary.js";
 import { redact, redactText } from "./redact.js";
 
-export interface RenderOptions {
+export interface RenderOptions extends MonitorRenderOptions {
   /** Secret values to mask wherever they appear (see redact.ts). */
   secrets?: readonly string[];
   /** "user@host" for the commands in the next steps. Default: a placeholder. */
   sshTarget?: string;
   /** The app's directory on the host. Default: /opt/awareness (the seed's). */
   appDir?: string;
-  /** At most this many failed rounds are listed one by one. Default: 20. */
-  maxFailedRoundRows?: number;
 }
+
+export { formatDuration, table };
 
 const toneIcon: Record<Tone, string> = { ok: "✅", warn: "⚠️", fail: "❌" };
 
@@ -83,7 +83,7 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
   if (summary.rollback) {
     const rb = summary.rollback;
     out.push("### Rollback", "", `From \`${rb.from}\` to \`${rb.to}\`. Reason: ${oneLine(rb.reason)}`, "", ...(rb.up ? renderUp(rb.up) : ["The rollback's update did not run."]), "");
-    if (rb.monitor) out.push("#### Health monitor after the rollback", "", ...renderMonitor(rb.monitor, options), "");
+    if (rb.monitor) out.push("#### Health monitor after the rollback", "", ...renderMonitor(rb.monitor, options, "Rollback watch"), "");
   }
 
   const steps = nextSteps(summary, options);
@@ -97,59 +97,6 @@ function renderUp(up: UpSummary): string[] {
   const changes = Object.entries(up.changes ?? {}).filter(([, n]) => n > 0);
   if (changes.length > 0) lines.push("", `Changes: ${changes.map(([op, n]) => `${op} ${n}`).join(", ")}.`);
   if (up.error) lines.push("", "```", up.error.trim(), "```");
-  return lines;
-}
-
-/** Checks in a round, as the rounds taken hold them (at least 1). */
-const perRound = (rounds: readonly { samples: readonly unknown[] }[]): number => Math.max(1, ...rounds.map((r) => r.samples.length));
-
-/** Verdict, stats, the policy, one mark per round, and the failed rounds in detail. */
-function renderMonitor(report: MonitorReport, options: RenderOptions = {}): string[] {
-  const { verdict, policy, rounds } = report;
-  const passed = verdict.rounds - verdict.failedRounds;
-  const lines: string[] = [];
-  const checks = verdict.checks ?? verdict.rounds;
-  const stats =
-    `${passed}/${verdict.rounds} rounds passed, ${checks - (verdict.failedChecks ?? verdict.failedRounds)}/${checks} checks ` +
-    `(${formatPercent(verdict.successRate)}), longest failure streak ${verdict.longestFailureStreak}`;
-  lines.push(
-    verdict.state === "passed"
-      ? `✅ **Passed**: ${stats}.`
-      : `❌ **Failed** (${verdict.reason}): ${oneLine(verdict.detail)}. ${stats}.`,
-  );
-  lines.push(
-    "",
-    `Policy: ${formatDuration(policy.durationMs)}, a round every ${formatDuration(policy.intervalMs)} ` +
-      `(${plannedRounds(policy)} planned), ${toleranceOf(policy, policy.checksPerRound ?? perRound(rounds)).text} ` +
-      `(${formatPercent(policy.successRate)} of checks); probe timeout ${formatDuration(policy.probeTimeoutMs)}.`,
-  );
-  lines.push(
-    "",
-    `Watched from ${iso(report.startedAt)} to ${iso(report.finishedAt)}` +
-      (report.firstFailureAt !== undefined ? `; first failure at ${iso(report.firstFailureAt)}` : "") +
-      `; decided at ${iso(report.decidedAt)}.`,
-  );
-  if (rounds.length > 0) {
-    // One mark per round, in order: the shape of the watch at a glance.
-    lines.push("", `Rounds: \`${rounds.map((r) => (r.ok ? "✓" : "✗")).join("")}\``);
-    const failed = rounds.filter((r) => !r.ok);
-    const limit = options.maxFailedRoundRows ?? 20;
-    if (failed.length > 0) {
-      lines.push(
-        "",
-        table(
-          ["Round", "At", "Slowest", "Failures"],
-          failed.slice(0, limit).map((r) => [
-            String(r.round + 1),
-            `+${formatDuration(r.startedAt - report.startedAt)}`,
-            `${Math.max(0, ...r.samples.map((s) => s.latencyMs))} ms`,
-            r.failures.join("; "),
-          ]),
-        ),
-      );
-      if (failed.length > limit) lines.push("", `… and ${failed.length - limit} more failed rounds (all samples are in the JSON report).`);
-    }
-  }
   return lines;
 }
 
@@ -223,34 +170,4 @@ export function failureIssueFor(
     body: renderMarkdown(summary, options),
     labels: ["deployment-failure"],
   };
-}
-
-export function formatDuration(ms: number): string {
-  if (!Number.isFinite(ms) || ms < 0) return "?";
-  if (ms < 1_000) return `${Math.round(ms)} ms`;
-  const seconds = Math.round(ms / 100) / 10;
-  if (seconds < 60) return `${seconds} s`;
-  const whole = Math.round(seconds);
-  const h = Math.floor(whole / 3600);
-  const m = Math.floor((whole % 3600) / 60);
-  const s = whole % 60;
-  return [h ? `${h} h` : "", m ? `${m} min` : "", s ? `${s} s` : ""].filter(Boolean).join(" ");
-}
-
-function iso(epochMs: number): string {
-  return new Date(epochMs).toISOString();
-}
-
-/** A Markdown table; cells are escaped so a `|` or a line break in a value cannot break it. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const line = (cells: readonly string[]) => `| ${cells.map(cell).join(" | ")} |`;
-  return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
-}
-
-function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\r?\n/g, "<br>");
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*\r?\n\s*/g, " ").trim();
 }

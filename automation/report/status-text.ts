@@ -1,5 +1,5 @@
 // `status` for a terminal: the live and verified releases, the host's record, recent history.
-import { describeLock, type DeploymentStatus, type LockInfo } from "../../components/host-commands/index.js";
+import { describeLock, type AuditLog, type DeploymentStatus, type LockInfo } from "../../components/host-commands/index.js";
 
 /** A verified release: its id and the update that deployed it. */
 export interface VerifiedRef {
@@ -21,6 +21,8 @@ export interface StatusReport {
   lock?: LockInfo | null;
   /** Every further host of a multi-host stack: its own record (or why it could not be read). */
   otherHosts?: { name: string; record?: DeploymentStatus | null; error?: string }[];
+  /** With `--audit`: the newest entries of the host's audit.log and its unreadable lines. */
+  audit?: AuditLog;
   history: { update: number; kind: string; result: string; message: string; startTime: string; release?: string | undefined }[];
 }
 
@@ -45,6 +47,20 @@ export function renderStatus(r: StatusReport): string {
     ),
     "  history:",
     ...r.history.map((h) => `    ${h.startTime} ${h.result.padEnd(9)} ${h.release ?? "-"}  ${h.message}`),
+    ...(r.audit ? renderAudit(r.audit) : []),
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/** The audit trail, newest first: when, who, what, the outcome, and why. */
+function renderAudit(audit: AuditLog): string[] {
+  return [
+    `  audit (newest first, ${audit.entries.length} entr${audit.entries.length === 1 ? "y" : "ies"}):`,
+    ...audit.entries.map(
+      (e) =>
+        `    ${e.finishedAt} ${e.outcome.padEnd(17)} ${e.command}${e.release ? ` ${e.release}` : ""} by ${e.who}` +
+        `${e.reason ? ` (why: ${e.reason})` : ""}${e.runUrl ? ` ${e.runUrl}` : ""}`,
+    ),
+    ...audit.malformed.map((m) => `    ! line ${m.line} of those read is not an entry (${m.why}): ${m.text}`),
+  ];
 }

@@ -66,7 +66,8 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
     if (cleared) ctx.log.warn(cleared);
     await clearInterruptedOperations(engine, ctx.log);
     const result = await engine.up({
-      message: opts.message,
+      // Who ran it, in the stack's history too.
+      message: `${ctx.actor.who}: ${opts.message}`.slice(0, 400),
       deadlineMs: opts.deadlineMs,
       graceMs: opts.graceMs,
       onOutput: (out) => {

@@ -6,6 +6,7 @@
 import { ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
 import { ConfigError } from "../../components/config/parse.js";
 import type { StackConfig } from "../../components/config/schema.js";
+import { runActor, type Actor } from "../common/actor.js";
 import { Cancellation } from "../common/cancel.js";
 import { CancelledError, errorDetail, firstLine, UsageError } from "../common/errors.js";
 import { quietLogger, type Logger } from "../common/log.js";
@@ -14,6 +15,7 @@ import { HostUnreachableError } from "../host/ssh.js";
 import { redact, redactText, secretsFromEnv } from "../report/redact.js";
 import { conclude, newSummary, type CommandName, type Outcome, type RunSummary } from "../report/summary.js";
 import type { EngineDoor, OpenMode } from "../runner.js";
+import { appendAudit } from "./audit.js";
 import type { RunDeps } from "./deps.js";
 import type { StackHost } from "./hosts.js";
 
@@ -28,6 +30,8 @@ export interface RunContext {
   readonly openMode: OpenMode;
   /** Every secret value this run has seen (stack config secrets, tokens): masked in its logs and summary. */
   readonly secrets: string[];
+  /** Who started the run (the audit trail, the update messages). */
+  readonly actor: Actor;
   engine?: EngineDoor;
   config?: StackConfig;
   /** The primary host (the lock, the probes); `hosts` holds every host of the stack. */
@@ -86,6 +90,7 @@ export function newContext<C extends RunContext>(
     stackName: opts.stackName,
     summary: newSummary(command, opts.stackName),
     secrets,
+    actor: runActor(),
     log: redactingLogger(opts.log ?? quietLogger, secrets),
     cancellation,
     deps: opts.deps,
@@ -132,6 +137,8 @@ export async function runStages<C extends RunContext>(
       for (const h of hosts) summary.messages.push(await whatRuns(h.door, hosts.length > 1 ? `host ${h.name}` : "The host"));
     }
   } finally {
+    // Before the way out closes the host: who ran what, why, and how it ended.
+    await appendAudit(ctx);
     for (const { work, deregister } of ctx.ending.reverse()) {
       deregister?.();
       try {

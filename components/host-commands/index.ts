@@ -13,3 +13,4 @@ export * from "./running.js";
 export * from "./registry.js";
 export * from "./observe.js";
 export * from "./volumes.js";
+export * from "./audit.js";

@@ -35,10 +35,11 @@ function nonceOf(value: string): string {
 }
 
 /**
- * The start of every lock command: the variables, then the critical section. `exec 9>>` opens
- * the sidecar for the whole command; the lock on it goes when the shell exits.
+ * The start of every lock command (and of the audit append, a write under the same flock):
+ * the variables, then the critical section. `exec 9>>` opens the sidecar for the whole
+ * command; the lock on it goes when the shell exits.
  */
-function enter(layout: HostLayout, vars: string, mode: "exclusive" | "shared", missingAppDir: string): string[] {
+export function enterLockSection(layout: HostLayout, vars: string, mode: "exclusive" | "shared", missingAppDir: string): string[] {
   const lock = paths(layout).lockDir;
   return [
     sh`lock=${lock}` + (vars ? `; ${vars}` : ""),
@@ -73,7 +74,7 @@ export function acquireLock(layout: HostLayout, req: LockRequest): string {
   if (!Number.isInteger(req.leaseSeconds) || req.leaseSeconds < 1) throw new Error("the lock lease is a whole number of seconds, at least 1");
   const vars = sh`holder=${oneLine("lock holder", req.holder)}; release=${oneLine("release id", req.releaseId)}; nonce=${nonceOf(req.nonce)}; lease=${req.leaseSeconds}`;
   return [
-    ...enter(layout, vars, "exclusive", sh`mkdir -p ${layout.appDir} || exit 1`),
+    ...enterLockSection(layout, vars, "exclusive", sh`mkdir -p ${layout.appDir} || exit 1`),
     `now=$(date +%s)`,
     ...readInfo,
     `if [ -d "$lock" ]; then`,
@@ -101,7 +102,7 @@ export function acquireLock(layout: HostLayout, req: LockRequest): string {
 export function renewLock(layout: HostLayout, owner: LockOwner): string {
   const vars = sh`holder=${oneLine("lock holder", owner.holder)}; nonce=${nonceOf(owner.nonce)}`;
   return [
-    ...enter(layout, vars, "exclusive", sh`[ -d ${layout.appDir} ] || { echo "not locked"; exit ${lockBusyExitCode}; }`),
+    ...enterLockSection(layout, vars, "exclusive", sh`[ -d ${layout.appDir} ] || { echo "not locked"; exit ${lockBusyExitCode}; }`),
     sh`[ -d "$lock" ] || { echo "not locked"; exit ${lockBusyExitCode}; }`,
     `now=$(date +%s)`,
     ...readInfo,
@@ -123,7 +124,7 @@ export function releaseLock(layout: HostLayout, owner: LockOwner | "force"): str
   const vars =
     owner === "force" ? "" : sh`holder=${oneLine("lock holder", owner.holder)}; nonce=${owner.nonce === "" ? "" : nonceOf(owner.nonce)}`;
   return [
-    ...enter(layout, vars, "exclusive", sh`[ -d ${layout.appDir} ] || { echo "not locked"; exit 0; }`),
+    ...enterLockSection(layout, vars, "exclusive", sh`[ -d ${layout.appDir} ] || { echo "not locked"; exit 0; }`),
     `[ -d "$lock" ] || { echo "not locked"; exit 0; }`,
     ...readInfo,
     owner === "force"
@@ -135,7 +136,7 @@ export function releaseLock(layout: HostLayout, owner: LockOwner | "force"): str
 /** Prints "unlocked", or the lock's fields plus age= and heartbeat_age= (seconds). */
 export function inspectLock(layout: HostLayout): string {
   return [
-    ...enter(layout, "", "shared", sh`[ -d ${layout.appDir} ] || { echo unlocked; exit 0; }`),
+    ...enterLockSection(layout, "", "shared", sh`[ -d ${layout.appDir} ] || { echo unlocked; exit 0; }`),
     `[ -d "$lock" ] || { echo unlocked; exit 0; }`,
     `now=$(date +%s)`,
     ...readInfo,

@@ -7,6 +7,7 @@
 import { parseObservation, type HostObservation } from "../../components/host-commands/observe.js";
 import { parseDeploymentStatus } from "../../components/host-commands/status.js";
 import type { VolumeArchive, VolumeToRestore } from "../../components/host-commands/volumes.js";
+import { auditLine, parseAuditLog, type AuditEntry, type AuditLog } from "../../components/host-commands/audit.js";
 import type {
   BackupSet,
   DeploymentRecord,
@@ -93,6 +94,10 @@ export class FakeHost implements HostDoor {
   sets: { name: string; release: DeploymentRecord | null; backedUpAt: string; problem?: string; volumes?: VolumeArchive[] }[] = [];
   /** The volume archives each restore was asked to put back (restore --volumes), in order. */
   restoredVolumes: VolumeToRestore[][] = [];
+  /** audit.log, line by line as the real append writes them (a test may add malformed ones). */
+  auditLines: string[] = [];
+  /** When set, appendAudit fails with this (the run must go on and say so). */
+  failAudit: string | undefined;
   /** When set, the next restoreBackupSet fails with this (the real one then puts the previous files back). */
   failNextRestore: string | undefined;
   /** While true every call fails like a host SSH cannot reach. */
@@ -231,6 +236,23 @@ export class FakeHost implements HostDoor {
     // As the real command: the reason goes into deployment.json as one line.
     if (/[\n\r\0]/.test(reason)) throw new Error("the reason must be a single line");
     if (this.record) this.record.failed = { id: releaseId, reason, failedAt: this.timestamp() };
+  }
+
+  /** As the real command: validated, one JSON line appended. */
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    this.enter("appendAudit");
+    if (this.failAudit) this.failed("appending to audit.log", 1, this.failAudit);
+    this.auditLines.push(auditLine(entry));
+  }
+
+  async auditLog(limit: number): Promise<AuditLog> {
+    this.enter("auditLog");
+    return parseAuditLog(this.auditLines.slice(-limit).join("\n"));
+  }
+
+  /** The entries of audit.log, oldest first (malformed lines left out). */
+  get auditEntries(): AuditEntry[] {
+    return parseAuditLog(this.auditLines.join("\n")).entries.reverse();
   }
 
   async backups(): Promise<string[]> {

@@ -13,6 +13,7 @@ import { rollback, type RollbackRequest } from "../../automation/commands/rollba
 import { status } from "../../automation/commands/status.js";
 import { unlock } from "../../automation/commands/unlock.js";
 import { parseDeploymentStatus } from "../../components/host-commands/status.js";
+import { runActor } from "../../automation/common/actor.js";
 import { Cancellation } from "../../automation/common/cancel.js";
 import { lockHolder } from "../../automation/host/lock.js";
 import type { Prober } from "../../automation/monitor/probers.js";
@@ -698,7 +699,7 @@ describe("rollback", () => {
     expectEnd(s, "rollback-done", "rollback");
     expect(ops()).toEqual(["up"]);
     expect(s.rollback).toMatchObject({ from: "v2", to: "v1", reason: "bad release", monitor: { verdict: { state: "passed" } } });
-    expect(w.stack.updates.at(-1)?.message).toBe("rollback to v1: manual: bad release");
+    expect(w.stack.updates.at(-1)?.message).toBe(`${runActor().who}: rollback to v1: manual: bad release`);
     expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 3)} v2@${key(w, 2)} v1@${key(w, 1)}`);
     expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" } });
     expect(releaseInConfig(w)).toBe("v1");
@@ -828,7 +829,7 @@ describe("preview", () => {
     expect(ops()).toEqual(["preview"]);
     expect(s.preview?.plan).toEqual([expect.stringMatching(/^update +command:remote:Command awareness-sandbox-switch$/)]);
     expect(w.stack.config).toEqual(before);
-    expect(w.host.calls.slice(hostCalls)).toEqual(["tryLock", "unlock", "close"]);
+    expect(w.host.calls.slice(hostCalls)).toEqual(["tryLock", "appendAudit", "unlock", "close"]);
     expect(w.host.lock).toBeNull();
   });
 
@@ -932,7 +933,7 @@ describe("restore", () => {
     expectEnd(s, "restored", "watch");
     expect(ops()).toEqual(["refresh"]);
     expect(w.host.calls.slice(hostCalls)).toEqual([
-      "tryLock", "backupSets", "status", "restoreBackupSet", "markVerified", "unlock", "close",
+      "tryLock", "backupSets", "status", "restoreBackupSet", "markVerified", "appendAudit", "unlock", "close",
     ]);
     expect(s.restore).toEqual({ set: v1Set, release: "v1", from: "v1", backup: `backups/${w.host.sets.at(-1)!.name}` });
     expect(w.host.record).toMatchObject({ current: { id: "v1", images: w.host.sets[0]!.release!.images }, verified: { id: "v1" }, failed: { id: "v2" } });
@@ -1222,5 +1223,109 @@ describe("secrets", () => {
     expectEnd(s, "rolled-back", "rollback");
     expect(w.stack.releaseInConfig()?.id).toBe("v1");
     expect(w.stack.config["awareness:secretEnv"]).toEqual(rotated);
+  });
+});
+
+// ---- the audit trail: one line per run on the host, read back by `status --audit` ----
+
+describe("the audit trail", () => {
+  const who = () => runActor().who;
+
+  it("each run that reached the host appends who, what, when and the outcome; status only reads", async () => {
+    const w = world();
+    await deployed(w, "v1");
+    w.broken.add("v2");
+    const s = await w.deploy("v2");
+    expect(s.outcome).toBe("rolled-back");
+    await status(w.base());
+    const entries = w.host.auditEntries;
+    expect(entries.map((e) => [e.command, e.release, e.outcome, e.exitCode])).toEqual([
+      ["deploy", "v1", "deployed-verified", 0],
+      ["deploy", "v2", "rolled-back", outcomes["rolled-back"].exitCode],
+    ]);
+    expect(entries.every((e) => e.who === who() && e.stack === "sandbox")).toBe(true);
+    // Why: the automatic rollback says from, to, and the failed verdict.
+    expect(entries[1]!.reason).toMatch(/^rollback v2 -> v1: .*(checks|rounds)/);
+    expect(entries[0]!.reason).toBeUndefined();
+    expect(Date.parse(entries[1]!.finishedAt)).toBeGreaterThanOrEqual(Date.parse(entries[1]!.startedAt));
+    // Appended while the run still held the lock, before the way out closed the host.
+    const calls = w.host.calls;
+    expect(calls.lastIndexOf("appendAudit")).toBeLessThan(calls.lastIndexOf("unlock"));
+    // Who is in the stack history too: every update message starts with it.
+    expect(w.stack.updates.map((u) => u.message)).toEqual([`${who()}: deploy v1`, `${who()}: deploy v2`, expect.stringMatching(/: rollback to v1: automatic: v2 failed its health check/)]);
+    expect(w.stack.updates[2]!.message.startsWith(`${who()}: rollback to v1`)).toBe(true);
+  });
+
+  it("a manual rollback records its reason; a run that never reached the host records nothing", async () => {
+    const w = world();
+    await deployed(w, "v1", "v2");
+    await w.rollback({ reason: "login broken for some users" });
+    expect(w.host.auditEntries.at(-1)).toMatchObject({ command: "rollback", release: "v1", outcome: "rollback-done", reason: "rollback v2 -> v1: login broken for some users" });
+    const before = w.host.auditLines.length;
+    const refused = await rollback({ ...w.base(), reason: "x", confirm: "nope" });
+    expect(refused.outcome).toBe("usage");
+    expect(w.host.auditLines.length).toBe(before);
+  });
+
+  it("a cancelled run and a blocked one are in the trail too, with their outcomes", async () => {
+    const w = world();
+    await deployed(w, "v1");
+    w.onProbe = (round) => {
+      if (round === 1) w.cancellation.cancel("SIGTERM");
+    };
+    expect((await w.deploy("v2")).outcome).toBe("cancelled");
+    w.onProbe = undefined;
+    w.cancellation = new Cancellation();
+    w.host.factsReport.diskFreeMb = 1;
+    expect((await w.deploy("v3")).outcome).toBe("blocked");
+    expect(w.host.auditEntries.map((e) => [e.release, e.outcome, e.exitCode])).toEqual([
+      ["v1", "deployed-verified", 0],
+      ["v2", "cancelled", outcomes.cancelled.exitCode],
+      ["v3", "blocked", outcomes.blocked.exitCode],
+    ]);
+  });
+
+  it("a failed append never fails the run: the outcome stands and the summary says so", async () => {
+    const w = world();
+    w.host.failAudit = "disk full";
+    const s = await w.deploy("v1");
+    expectEnd(s, "deployed-verified", "verdict");
+    expect(s.messages.join("\n")).toMatch(/audit log on the host could not be appended .*disk full/);
+    expect(w.host.auditLines).toEqual([]);
+    expect(w.host.lock).toBeNull();
+    expectHostLeftClean(w);
+  });
+
+  it("a secret in the reason is masked in the entry", async () => {
+    const secret = "s3ssion-secret-for-the-audit";
+    const config = stackConfig();
+    config["awareness:secretEnv"] = { value: JSON.stringify({ SESSION_SECRET: secret }), secret: true };
+    const w = world({ config });
+    await deployed(w, "v1");
+    w.host.composeOnDisk = "0".repeat(64);
+    w.stack.onUp({ kind: "fail", error: new Error(`backend exited 1:\nstarting with SESSION_SECRET=${secret}`) });
+    expect((await w.deploy("v2")).outcome).toBe("rolled-back");
+    expect(w.host.auditLines.join("\n")).not.toContain(secret);
+    expect(w.host.auditEntries.at(-1)?.reason).toContain("SESSION_SECRET=***");
+  });
+
+  it("status --audit lists the newest entries first, at most --limit, and reports malformed lines without failing", async () => {
+    const w = world();
+    await deployed(w, "v1", "v2", "v3");
+    w.host.auditLines.push("{not json", JSON.stringify({ schema: 1, who: "x" }));
+    const { summary, report } = await status({ ...w.base(), auditLimit: 4 });
+    expectEnd(summary, "ok", "status");
+    expect(report?.audit?.entries.map((e) => e.release)).toEqual(["v3", "v2"]);
+    expect(report?.audit?.malformed.map((m) => [m.line, m.why])).toEqual([
+      [3, "not JSON"],
+      [4, expect.stringMatching(/^command /)],
+    ]);
+    const text = renderStatus(report!);
+    expect(text).toMatch(/audit \(newest first, 2 entries\):\n {4}\S+ deployed-verified +deploy v3 by /);
+    expect(text).toContain("! line 3 of those read is not an entry (not JSON): {not json");
+    // Without --audit the log is not read.
+    w.host.calls.length = 0;
+    expect((await status(w.base())).report?.audit).toBeUndefined();
+    expect(w.host.calls).not.toContain("auditLog");
   });
 });

@@ -99,7 +99,7 @@ describe("the lock stage's heartbeat", () => {
     });
     expect(s.outcome).toBe("ok");
     expect(heartbeatAge).toBe(5);
-    expect(host.calls).toEqual(["tryLock", "renewLock", "renewLock", "renewLock", "lockInfo", "lockInfo", "unlock"]);
+    expect(host.calls).toEqual(["tryLock", "renewLock", "renewLock", "renewLock", "lockInfo", "lockInfo", "appendAudit", "unlock"]);
     expect(host.lock).toBeNull();
     expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(120_000);

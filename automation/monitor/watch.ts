@@ -4,26 +4,17 @@ import type { StackConfig } from "../../components/config/schema.js";
 import type { Logger } from "../common/log.js";
 import type { HostExec } from "../host/ssh.js";
 import { runMonitor, type Clock, type MonitorReport } from "./monitor.js";
-import { hostProber, httpProber, type Prober } from "./probers.js";
+import { checkersFor, checksPerRoundOf } from "./checkers/index.js";
+import type { Prober } from "./probers.js";
 import { formatPercent, monitorPolicyFromConfig, toleranceOf, type MonitorPolicy } from "./policy.js";
 
+/** Every check of a round: the endpoints and the extra checks (exec, prometheus), as one prober. */
 export function proberFor(config: StackConfig, host: () => HostExec): Prober {
-  const args = {
-    baseUrl: config.health.baseUrl,
-    endpoints: config.health.endpoints,
-    timeoutMs: Math.round(config.health.probeTimeoutSeconds * 1000),
-  };
-  if (config.health.probeMode === "ssh") {
-    return hostProber({
-      ...args,
-      exec: (command: string) => host().run(command, { timeoutMs: args.timeoutMs * args.endpoints.length + 15_000 }),
-    });
-  }
-  return httpProber(args);
+  return checkersFor(config, host);
 }
 
 export function policyFor(config: StackConfig): MonitorPolicy {
-  return monitorPolicyFromConfig(config.monitor, config.health);
+  return { ...monitorPolicyFromConfig(config.monitor, config.health), checksPerRound: checksPerRoundOf(config.health) };
 }
 
 /** Watches a release and logs one line per round. */

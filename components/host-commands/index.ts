@@ -12,3 +12,4 @@ export { probeFromHost } from "./probe.js";
 export * from "./running.js";
 export * from "./registry.js";
 export * from "./observe.js";
+export * from "./exec-check.js";

@@ -57,16 +57,23 @@ export function jsonFailure(body: unknown, rule: JsonExpectation): string | unde
   return undefined;
 }
 
+/** What `parseJson` gives for text that is not JSON (distinct from any parsed value). */
+export const notJson: unique symbol = Symbol("not JSON");
+
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return notJson;
+  }
+}
+
 /** Why a body (text) fails the endpoint's JSON rules, if it does: the first broken rule. */
 export function bodyFailure(endpoint: HealthEndpoint, text: string): string | undefined {
   const rules = endpoint.expect?.json ?? [];
   if (rules.length === 0) return undefined;
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return "the body is not JSON";
-  }
+  const body = parseJson(text);
+  if (body === notJson) return "the body is not JSON";
   for (const rule of rules) {
     const failure = jsonFailure(body, rule);
     if (failure) return failure;

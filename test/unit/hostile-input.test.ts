@@ -434,7 +434,11 @@ function proveInert(cfg: StackConfig, label: string): void {
   for (const c of cfg.health.checks) {
     if (c.kind !== "exec") continue;
     expect(c.command.length, `${label}: exec arguments`).toBeLessThanOrEqual(limits.execArgs);
-    for (const arg of c.command) expect(arg, `${label}: exec argument`).toMatch(/^[\x20-\x7e]*$/);
+    for (const arg of c.command) {
+      expect(arg, `${label}: exec argument`).toMatch(/^[\x20-\x7e]*$/);
+      // Quoted as one word each: the /bin/sh round trip below must give it back byte for byte.
+      reachedCommands.add(arg);
+    }
     expect(c.timeoutSeconds >= 1 && c.timeoutSeconds <= 300 && Number.isInteger(c.timeoutSeconds), `${label}: exec timeout`).toBe(true);
   }
   for (const h of cfg.hosts) {

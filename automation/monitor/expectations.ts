@@ -57,6 +57,30 @@ export function jsonFailure(body: unknown, rule: JsonExpectation): string | unde
   return undefined;
 }
 
+/** Bodies the checks read are capped: a health or query answer is small. */
+export const maxBodyBytes = 1024 * 1024;
+
+/**
+ * The body as text, read until `maxBodyBytes` (the rest is not downloaded: the stream is
+ * cancelled), or undefined when it is longer. Bounded by the fetch's own signal.
+ */
+export async function readCappedBody(response: Response, max = maxBodyBytes): Promise<string | undefined> {
+  if (!response.body) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks).toString("utf8");
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+}
+
 /** What `parseJson` gives for text that is not JSON (distinct from any parsed value). */
 export const notJson: unique symbol = Symbol("not JSON");
 

@@ -1,7 +1,16 @@
 // Probers take one round of samples: every endpoint, in parallel, each bounded by a timeout.
 // httpProber probes from the driver; hostProber (host-prober.ts) asks the host to probe itself.
 // Each endpoint's answer is judged by its expectations (status, latency budget, JSON body).
-import { bodyFailure, endpointOf, latencyFailure, needsBody, statusFailure, type EndpointSpec } from "./expectations.js";
+import {
+  bodyFailure,
+  endpointOf,
+  latencyFailure,
+  maxBodyBytes,
+  needsBody,
+  readCappedBody,
+  statusFailure,
+  type EndpointSpec,
+} from "./expectations.js";
 import type { ProbeSample } from "./verdict.js";
 
 export interface Prober {
@@ -25,9 +34,6 @@ export function endpointUrl(baseUrl: string, endpoint: string): string {
 export function timeoutMessage(timeoutMs: number): string {
   return `timeout after ${timeoutMs} ms`;
 }
-
-/** Bodies read for JSON rules are capped: a health answer is small. */
-const maxBodyBytes = 1024 * 1024;
 
 /**
  * Probes over HTTP from the driver with Node's fetch; a 2xx response (or the expected status)
@@ -60,12 +66,12 @@ async function probeHttp(
       redirect: "manual",
     });
     // Reading the body (under the same timeout) frees the connection and times a full answer.
-    const body = await response.arrayBuffer();
+    const body = await readCappedBody(response);
     const latency = latencyMs();
     const error =
       statusFailure(spec, response.status) ??
       latencyFailure(spec, latency) ??
-      (!needsBody(spec) ? undefined : body.byteLength > maxBodyBytes ? `the body is over ${maxBodyBytes} bytes` : bodyFailure(spec, Buffer.from(body).toString("utf8")));
+      (!needsBody(spec) ? undefined : body === undefined ? `the body is over ${maxBodyBytes} bytes` : bodyFailure(spec, body));
     const sample: ProbeSample = { round, endpoint, startedAt, ok: error === undefined, status: response.status, latencyMs: latency };
     if (error !== undefined) sample.error = error;
     return sample;

@@ -61,6 +61,11 @@ beforeAll(async () => {
     if (url.pathname === "/degraded") return json(200, { status: "degraded", checks: [{ name: "db", state: "down" }] });
     if (url.pathname === "/created") return json(201, { status: "ok" });
     if (url.pathname === "/html") return void res.end("<html>ok</html>");
+    if (url.pathname === "/huge") {
+      // 2 MiB of JSON-looking text: past the 1 MiB the checks read.
+      res.writeHead(200, { "content-type": "application/json" });
+      return void res.end(`{"status":"ok","pad":"${"x".repeat(2 * 1024 * 1024)}"}`);
+    }
     if (url.pathname === "/proto") return json(200, '{"__proto__": {"status": "ok"}}');
     if (url.pathname === "/slowish") return void setTimeout(() => json(200, { status: "ok" }), 300);
     res.statusCode = 404;
@@ -107,6 +112,11 @@ describe("endpoint expectations over HTTP (real local server)", () => {
     // JSON.parse makes "__proto__" an own key: it is read as data, nothing more.
     expect(await probeOne({ path: "/proto", expect: { json: [{ path: "__proto__.status", equals: "ok" }] } })).toMatchObject({ ok: true });
     expect(await probeOne({ path: "/health", expect: { json: [{ path: "toString", exists: true }] } })).toMatchObject({ ok: false });
+  });
+
+  it("a body over 1 MiB is not read to its end and fails a JSON rule; without a rule the status decides", async () => {
+    expect(await probeOne({ path: "/huge", expect: { json: [{ path: "status", equals: "ok" }] } })).toMatchObject({ ok: false, error: "the body is over 1048576 bytes" });
+    expect(await probeOne("/huge")).toMatchObject({ ok: true, status: 200 });
   });
 
   it("latency budget: an answer slower than maxLatencyMs is a failed check saying by how much", async () => {

@@ -1,7 +1,7 @@
 // The metrics checker: a Prometheus HTTP API instant query (GET <url>/api/v1/query?query=…)
 // whose single value must satisfy "<op> <value>". No data, several series, or an answer that
 // is not the API's success shape are failed checks, each said plainly.
-import { notJson, parseJson } from "../expectations.js";
+import { maxBodyBytes, notJson, parseJson, readCappedBody } from "../expectations.js";
 import { endpointUrl, timeoutMessage } from "../probers.js";
 import type { ProbeSample } from "../verdict.js";
 import type { Checker } from "./checker.js";
@@ -69,7 +69,9 @@ export function prometheusChecker(args: PrometheusCheckerArgs): Checker {
       const timeout = AbortSignal.timeout(args.timeoutMs);
       try {
         const response = await fetch(url, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout, redirect: "manual" });
-        const body = parseJson(await response.text());
+        const text = await readCappedBody(response);
+        if (text === undefined) return [sample(false, `HTTP ${response.status}, the answer is over ${maxBodyBytes} bytes`, response.status)];
+        const body = parseJson(text);
         if (body === notJson) return [sample(false, `HTTP ${response.status}, not JSON`, response.status)];
         const result = queryValue(body);
         if ("error" in result) return [sample(false, response.ok ? result.error : `HTTP ${response.status}: ${result.error}`, response.status)];

@@ -13,6 +13,14 @@ export function proberFor(config: StackConfig, host: () => HostExec): Prober {
   return checkersFor(config, host);
 }
 
+/** "3 endpoints" or "3 endpoints, 1 exec and 1 prometheus check". */
+export function checksOfRound(health: StackConfig["health"]): string {
+  const kinds = (["exec", "prometheus"] as const).map((kind) => [kind, health.checks.filter((c) => c.kind === kind).length] as const).filter(([, n]) => n > 0);
+  const endpoints = `${health.endpoints.length} endpoint${health.endpoints.length === 1 ? "" : "s"}`;
+  if (kinds.length === 0) return endpoints;
+  return `${endpoints}, ${kinds.map(([kind, n]) => `${n} ${kind}`).join(" and ")} check${health.checks.length === 1 ? "" : "s"}`;
+}
+
 export function policyFor(config: StackConfig): MonitorPolicy {
   return { ...monitorPolicyFromConfig(config.monitor, config.health), checksPerRound: checksPerRoundOf(config.health) };
 }
@@ -33,6 +41,7 @@ export async function watchRelease(args: {
   const prober = args.prober ?? proberFor(args.config, args.host);
   args.log.info(
     `monitor: watching ${args.releaseId} for ${policy.durationMs / 1000} s, a round every ${policy.intervalMs / 1000} s ` +
+      `of ${checksOfRound(args.config.health)} ` +
       `(${toleranceOf(policy).text})`,
   );
   const report = await runMonitor({

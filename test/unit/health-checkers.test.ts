@@ -16,7 +16,7 @@ import { parseHostProbeOutput } from "../../automation/monitor/host-prober.js";
 import { runMonitor } from "../../automation/monitor/monitor.js";
 import { toleranceOf } from "../../automation/monitor/policy.js";
 import { httpProber } from "../../automation/monitor/probers.js";
-import { policyFor } from "../../automation/monitor/watch.js";
+import { checksOfRound, policyFor } from "../../automation/monitor/watch.js";
 import { parseStackConfig } from "../../components/config/parse.js";
 import * as hc from "../../components/host-commands/index.js";
 import { fakeClock } from "../support/fake-clock.js";
@@ -278,6 +278,8 @@ describe("every checker result is one check", () => {
     const policy = policyFor(config);
     expect(policy.checksPerRound).toBe(4);
     expect(toleranceOf(policy).text).toBe("fails after 3 bad rounds in a row or 3 failed checks of 40");
+    expect(checksOfRound(config.health)).toBe("2 endpoints, 1 exec and 1 prometheus checks");
+    expect(checksOfRound(configWith({ endpoints: ["/a"] }).health)).toBe("1 endpoint");
   });
 
   it("a round of the configured checkers yields one sample per check, each judged by its kind", async () => {

@@ -13,7 +13,7 @@ export interface MonitorPolicy {
   successRate: number;
   /** Time each probe may take before it counts as failed. Default: 5 000. */
   probeTimeoutMs: number;
-  /** Checks in a round (the endpoints probed); default: as many as the rounds so far hold. */
+  /** Checks in a round (the endpoints probed and the extra checks); default: as many as the rounds so far hold. */
   checksPerRound?: number | undefined;
 }
 
@@ -50,7 +50,7 @@ export function plannedRounds(policy: Pick<MonitorPolicy, "durationMs" | "interv
 /** Converts the stack config's monitor and health sections (in seconds) to a policy. */
 export function monitorPolicyFromConfig(
   monitor: { durationSeconds: number; intervalSeconds: number; consecutiveFailures: number; successRate: number },
-  health: { probeTimeoutSeconds: number; endpoints?: readonly string[] },
+  health: { probeTimeoutSeconds: number; endpoints?: readonly unknown[]; checks?: readonly unknown[] },
 ): MonitorPolicy {
   return {
     durationMs: Math.round(monitor.durationSeconds * 1000),
@@ -58,7 +58,8 @@ export function monitorPolicyFromConfig(
     consecutiveFailures: monitor.consecutiveFailures,
     successRate: monitor.successRate,
     probeTimeoutMs: Math.round(health.probeTimeoutSeconds * 1000),
-    ...(health.endpoints ? { checksPerRound: health.endpoints.length } : {}),
+    // Each endpoint and each extra check (exec, prometheus) is one check a round.
+    ...(health.endpoints ? { checksPerRound: health.endpoints.length + (health.checks?.length ?? 0) } : {}),
   };
 }
 

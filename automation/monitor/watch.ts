@@ -4,26 +4,25 @@ import type { StackConfig } from "../../components/config/schema.js";
 import type { Logger } from "../common/log.js";
 import type { HostExec } from "../host/ssh.js";
 import { runMonitor, type Clock, type MonitorReport } from "./monitor.js";
-import { hostProber, httpProber, type Prober } from "./probers.js";
+import { checkersFor, checksPerRoundOf } from "./checkers/index.js";
+import type { Prober } from "./probers.js";
 import { formatPercent, monitorPolicyFromConfig, toleranceOf, type MonitorPolicy } from "./policy.js";
 
+/** Every check of a round: the endpoints and the extra checks (exec, prometheus), as one prober. */
 export function proberFor(config: StackConfig, host: () => HostExec): Prober {
-  const args = {
-    baseUrl: config.health.baseUrl,
-    endpoints: config.health.endpoints,
-    timeoutMs: Math.round(config.health.probeTimeoutSeconds * 1000),
-  };
-  if (config.health.probeMode === "ssh") {
-    return hostProber({
-      ...args,
-      exec: (command: string) => host().run(command, { timeoutMs: args.timeoutMs * args.endpoints.length + 15_000 }),
-    });
-  }
-  return httpProber(args);
+  return checkersFor(config, host);
+}
+
+/** "3 endpoints" or "3 endpoints, 1 exec and 1 prometheus check". */
+export function checksOfRound(health: StackConfig["health"]): string {
+  const kinds = (["exec", "prometheus"] as const).map((kind) => [kind, health.checks.filter((c) => c.kind === kind).length] as const).filter(([, n]) => n > 0);
+  const endpoints = `${health.endpoints.length} endpoint${health.endpoints.length === 1 ? "" : "s"}`;
+  if (kinds.length === 0) return endpoints;
+  return `${endpoints}, ${kinds.map(([kind, n]) => `${n} ${kind}`).join(" and ")} check${health.checks.length === 1 ? "" : "s"}`;
 }
 
 export function policyFor(config: StackConfig): MonitorPolicy {
-  return monitorPolicyFromConfig(config.monitor, config.health);
+  return { ...monitorPolicyFromConfig(config.monitor, config.health), checksPerRound: checksPerRoundOf(config.health) };
 }
 
 /** Watches a release and logs one line per round. */
@@ -42,6 +41,7 @@ export async function watchRelease(args: {
   const prober = args.prober ?? proberFor(args.config, args.host);
   args.log.info(
     `monitor: watching ${args.releaseId} for ${policy.durationMs / 1000} s, a round every ${policy.intervalMs / 1000} s ` +
+      `of ${checksOfRound(args.config.health)} ` +
       `(${toleranceOf(policy).text})`,
   );
   const report = await runMonitor({

@@ -70,6 +70,19 @@ function configKeyOf(path: readonly PropertyKey[]): string {
 }
 
 /**
+ * A union (a plain path or an endpoint object) that failed: when exactly one of its branches
+ * took the value's type, that branch's issues say what is wrong, not "expected one of".
+ */
+function unionBranchIssues(issues: readonly z.core.$ZodIssue[]): z.core.$ZodIssue[] {
+  return issues.flatMap((issue) => {
+    if (issue.code !== "invalid_union") return [issue];
+    const typed = issue.errors.filter((branch) => !branch.every((inner) => inner.code === "invalid_type" && inner.path.length === 0));
+    if (typed.length !== 1) return [issue];
+    return unionBranchIssues(typed[0]!.map((inner) => ({ ...inner, path: [...issue.path, ...inner.path] }) as z.core.$ZodIssue));
+  });
+}
+
+/**
  * One problem per zod issue: the key (as `keyOf` names it), what is wrong, and the bad value
  * unless it is secret.
  */
@@ -80,7 +93,7 @@ function problemsFrom(
   isSecret: (path: readonly PropertyKey[]) => boolean,
 ): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  for (const issue of error.issues) {
+  for (const issue of unionBranchIssues(error.issues)) {
     if (issue.code === "unrecognized_keys") {
       for (const k of issue.keys) {
         const path = [...issue.path, k];

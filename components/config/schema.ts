@@ -28,6 +28,8 @@ const urlPathPattern = /^\/[A-Za-z0-9._~/-]*$/;
 const baseUrlPattern = /^https?:\/\/[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:\/[A-Za-z0-9._~/-]*)?$/;
 const volumeNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const volumePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]*:\/[A-Za-z0-9._/-]*(?::(?:ro|rw))?$/;
+const jsonPathPattern = /^[A-Za-z0-9_-]{1,64}(?:\.[A-Za-z0-9_-]{1,64}){0,15}$/;
+const checkNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const resourceTypePattern = /^[A-Za-z0-9:/._-]{1,200}$/;
 
 /**
@@ -65,6 +67,17 @@ export const limits = {
   volumesPerService: 50,
   envEntries: 500,
   replaceAllowances: 100,
+  /** Health checks besides the endpoints (exec, prometheus). */
+  checks: 20,
+  /** A JSON expectation's path (dot-separated keys and indexes) and an expected text. */
+  jsonPath: 256,
+  expectedText: 256,
+  jsonExpectations: 10,
+  /** An exec check's command: arguments and the length of each. */
+  execArgs: 16,
+  execArg: 256,
+  promQuery: 1000,
+  checkName: 64,
 } as const;
 
 const atMost = (n: number) => `at most ${n} characters`;
@@ -210,7 +223,7 @@ const serviceSchema = z.strictObject({
             .max(limits.volumeName, `expected a volume name of ${atMost(limits.volumeName)}`)
             .regex(volumeNamePattern, "expected the name of one of this service's volumes (letters, digits, _ . -)"),
         )
-        .max(limits.volumesPerService),
+        .max(limits.volumesPerService, `expected a list of at most ${limits.volumesPerService} of this service's volume names`),
     ], { error: `expected true, false or a list of at most ${limits.volumesPerService} of this service's volume names` })
     .default(false),
   dependsOn: z.array(z.string().regex(namePattern, "expected a service name")).max(limits.services).default([]),
@@ -236,6 +249,99 @@ export const releaseSchema = z.strictObject({
   env: envMapSchema.default({}),
 });
 
+const endpointPathSchema = z
+  .string()
+  .max(limits.endpoint, { message: `expected a URL path of ${atMost(limits.endpoint)}`, abort: true })
+  .regex(urlPathPattern, "expected a URL path like /api/health");
+
+/** Printable ASCII, blanks allowed: what reaches a report or (quoted) a command line. */
+const printableText = (max: number, what: string) =>
+  z
+    .string()
+    .max(max, { message: `expected ${what} of ${atMost(max)}`, abort: true })
+    .regex(/^[\x20-\x7e]*$/, `expected ${what} of printable ASCII characters (no control characters)`);
+
+/** A value a JSON field is compared with: text, a number or true/false. */
+const jsonScalarSchema = z.union([printableText(limits.expectedText, "a text"), z.number(), z.boolean()], {
+  error: `expected a text (${atMost(limits.expectedText)}), a number or true/false`,
+});
+
+/** One rule on the JSON body: the value at `path` equals one value, is one of several, or exists (no code, no eval). */
+const jsonExpectationSchema = z
+  .strictObject({
+    path: z
+      .string()
+      .max(limits.jsonPath, { message: `expected a JSON path of ${atMost(limits.jsonPath)}`, abort: true })
+      .regex(jsonPathPattern, "expected a dot-separated path of keys and array indexes, e.g. status or checks.0.state"),
+    equals: jsonScalarSchema.optional(),
+    oneOf: z.array(jsonScalarSchema).min(1).max(20).optional(),
+    exists: z.boolean().optional(),
+  })
+  .refine((e) => [e.equals, e.oneOf, e.exists].filter((m) => m !== undefined).length === 1, {
+    message: "expected exactly one of equals, oneOf or exists",
+  });
+
+const endpointObjectSchema = z.strictObject({
+  path: endpointPathSchema,
+  expect: z
+    .strictObject({
+      /** The exact HTTP status; default: any 2xx. */
+      status: numberSetting({ min: 100, max: 599, whole: true }).optional(),
+      json: z
+        .union([jsonExpectationSchema, z.array(jsonExpectationSchema).min(1).max(limits.jsonExpectations)], {
+          error: `expected a JSON expectation {path, equals|oneOf|exists} or a list of at most ${limits.jsonExpectations}`,
+        })
+        .transform((j) => (Array.isArray(j) ? j : [j]))
+        .optional(),
+    })
+    .optional(),
+  /** Latency budget: a slower answer is a failed check. */
+  maxLatencyMs: numberSetting({ min: 1, max: 600_000, whole: true }).optional(),
+});
+
+/** A plain path ("/api/health") or an object with expectations; both become the object. */
+const endpointSchema = z
+  .union([endpointPathSchema, endpointObjectSchema], {
+    error: "expected a URL path like /api/health or {path, expect: {status, json}, maxLatencyMs}",
+  })
+  .transform((e) => (typeof e === "string" ? { path: e } : e));
+
+const checkNameSchema = z.string().regex(checkNamePattern, `expected a check name of letters, digits, . _ - (${atMost(limits.checkName)})`);
+
+/** A command run in a service container on the primary host: `docker compose exec -T <service> <command…>`; exit 0 passes. */
+const execCheckSchema = z.strictObject({
+  kind: z.literal("exec"),
+  name: checkNameSchema.optional(),
+  service: z.string().regex(namePattern, "expected a service name"),
+  command: z
+    .array(printableText(limits.execArg, "an argument"))
+    .min(1, { message: 'expected the command and its arguments, e.g. ["pg_isready"]', abort: true })
+    .max(limits.execArgs, { message: `at most ${limits.execArgs} arguments`, abort: true })
+    .refine((c) => /^[A-Za-z0-9_./][A-Za-z0-9_./+-]*$/.test(c[0] ?? ""), {
+      message: "the first element must name a program (letters, digits and _ . / + -, not starting with -)",
+      path: [0],
+    }),
+  timeoutSeconds: numberSetting({ min: 1, max: 300, whole: true }).default(10),
+});
+
+/** A Prometheus instant query whose single value must satisfy `<op> value`. */
+const prometheusCheckSchema = z.strictObject({
+  kind: z.literal("prometheus"),
+  name: checkNameSchema.optional(),
+  url: z
+    .string()
+    .max(limits.baseUrl, { message: `expected a URL of ${atMost(limits.baseUrl)}`, abort: true })
+    .regex(baseUrlPattern, "expected http(s)://host[:port][/path] (letters, digits and . _ ~ / - only)")
+    .refine((url) => portInRange(/^https?:\/\/([^/]*)/.exec(url)?.[1] ?? ""), "the port must be from 1 to 65535"),
+  query: printableText(limits.promQuery, "a PromQL query").min(1, "expected a PromQL query"),
+  op: z.enum(["<", "<=", ">", ">=", "==", "!="]),
+  value: numberSetting({ min: -1e15, max: 1e15 }),
+});
+
+const healthCheckSchema = z.discriminatedUnion("kind", [execCheckSchema, prometheusCheckSchema], {
+  error: 'expected a check with kind "exec" or "prometheus"',
+});
+
 const healthSchema = z.strictObject({
   baseUrl: z
     .string()
@@ -244,15 +350,12 @@ const healthSchema = z.strictObject({
     .refine((url) => portInRange(/^https?:\/\/([^/]*)/.exec(url)?.[1] ?? ""), "the port must be from 1 to 65535")
     .default("http://127.0.0.1:18080"),
   endpoints: z
-    .array(
-      z
-        .string()
-        .max(limits.endpoint, { message: `expected a URL path of ${atMost(limits.endpoint)}`, abort: true })
-        .regex(urlPathPattern, "expected a URL path like /api/health"),
-    )
+    .array(endpointSchema)
     .min(1)
     .max(limits.endpoints)
-    .default(["/api/health", "/api/docs", "/api/auth/status"]),
+    .default(["/api/health", "/api/docs", "/api/auth/status"].map((path) => ({ path }))),
+  /** More checks each round (each result is one check): commands in containers, metrics queries. */
+  checks: z.array(healthCheckSchema).max(limits.checks, `at most ${limits.checks} checks`).default([]),
   probeTimeoutSeconds: numberSetting({ min: 0, max: 60, aboveMin: true }).default(5),
   /** "http": the driver probes the URL; "ssh": the host probes itself (for apps not reachable from outside). */
   probeMode: z.enum(["http", "ssh"]).default("http"),
@@ -395,6 +498,17 @@ export const stackConfigSchema = z
         });
       }
     }
+    cfg.health.checks.forEach((c, i) => {
+      if (c.kind === "exec" && !services.includes(c.service)) {
+        ctx.addIssue({ code: "custom", path: ["health", "checks", i, "service"], message: `no service "${c.service}" is declared in awareness:services` });
+      }
+    });
+    // The host-side probe prints the status and time only: a body rule there could never be checked.
+    cfg.health.endpoints.forEach((e, i) => {
+      if (cfg.health.probeMode === "ssh" && e.expect?.json) {
+        ctx.addIssue({ code: "custom", path: ["health", "endpoints", i, "expect", "json"], message: 'JSON body expectations need probeMode "http" (the host-side probe reads no body)' });
+      }
+    });
     const names = cfg.hosts.map(hostDisplayName);
     names.forEach((n, i) => {
       if (names.indexOf(n) !== i) {
@@ -423,6 +537,11 @@ export type StackConfig = z.output<typeof stackConfigSchema>;
 export type HostConfig = z.output<typeof hostSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type Release = z.output<typeof releaseSchema>;
+export type HealthEndpoint = z.output<typeof endpointObjectSchema>;
+export type JsonExpectation = z.output<typeof jsonExpectationSchema>;
+export type HealthCheck = z.output<typeof healthCheckSchema>;
+export type ExecCheck = z.output<typeof execCheckSchema>;
+export type PrometheusCheck = z.output<typeof prometheusCheckSchema>;
 
 /** The names of a service's named volumes ("name:/path[:ro]"), in order. */
 export const volumeNames = (svc: Pick<ServiceConfig, "volumes">): string[] => svc.volumes.map((v) => v.slice(0, v.indexOf(":")));

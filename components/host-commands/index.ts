@@ -14,3 +14,4 @@ export * from "./registry.js";
 export * from "./observe.js";
 export * from "./volumes.js";
 export * from "./audit.js";
+export * from "./exec-check.js";

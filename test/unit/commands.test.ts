@@ -428,6 +428,29 @@ describe("deploy", () => {
     expect(probes[0]).toContain("http://127.0.0.1:18080/api/health");
   });
 
+  it("an exec check in a service container counts as one check a round: precheck plans it, its failures fail the watch", async () => {
+    const health = {
+      baseUrl: "http://127.0.0.1:18080",
+      endpoints: ["/api/health", "/api/docs", "/api/auth/status"],
+      probeMode: "ssh",
+      checks: [{ kind: "exec", name: "backend-ready", service: "backend", command: ["sh", "-c", "test -f /tmp/ready"] }],
+    };
+    w = world({ config: stackConfig({ "awareness:health": health }), prober: (w) => proberFor(w.deps.hostOpens[0]!, () => w.host.exec) });
+    w.host.exec.respond("curl", { stdout: "0 0 200 0.010\n1 0 200 0.012\n2 0 200 0.011\n" });
+    w.host.exec.respond("exec -T backend", { code: 1, stderr: "not ready" });
+    const pre = await precheck({ ...w.base(), releaseId: "v1", gitSha: shaOf("v1"), images: imagesOf("v1") });
+    // 8 rounds of 3 endpoints + 1 exec check = 32 checks; 95 % tolerates 1.
+    expect(pre.prechecks.find((p) => p.name === "monitor policy")?.detail).toBe("fails after 3 bad rounds in a row or 2 failed checks of 32");
+    const s = await w.deploy("v1");
+    expectEnd(s, "failed-no-rollback", "verdict");
+    expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "success-rate", rounds: 2, checks: 8, failedChecks: 2 });
+    expect(s.monitor?.rounds[0]?.failures).toEqual(["backend-ready: exit code 1: not ready"]);
+    expect(w.host.exec.commands.filter((c) => c.includes("exec -T backend"))).toEqual([
+      "timeout 10 docker compose -p awareness -f /opt/awareness/docker-compose.yml exec -T backend sh -c 'test -f /tmp/ready'",
+      "timeout 10 docker compose -p awareness -f /opt/awareness/docker-compose.yml exec -T backend sh -c 'test -f /tmp/ready'",
+    ]);
+  });
+
   const failedRollbacks: { name: string; setup: (w: World) => void; message: RegExp }[] = [
     { name: "its watch fails too", setup: (w) => w.broken.add("v1"), message: /did not bring a healthy release back: see the monitor/ },
     { name: "its up fails", setup: (w) => w.stack.onUp({ kind: "succeed" }, { kind: "fail", error: new Error("pull access denied") }), message: /pull access denied/ },

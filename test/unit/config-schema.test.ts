@@ -58,7 +58,9 @@ describe("a valid config", () => {
     expect(cfg.hosts[0]).toEqual({ host: "server.example.com", user: "ubuntu", port: 22 });
     expect(cfg.health).toEqual({
       baseUrl: "http://127.0.0.1:18080",
-      endpoints: ["/api/health", "/api/docs", "/api/auth/status"],
+      // Plain paths become endpoint objects without expectations (any 2xx passes).
+      endpoints: [{ path: "/api/health" }, { path: "/api/docs" }, { path: "/api/auth/status" }],
+      checks: [],
       probeTimeoutSeconds: 5,
       probeMode: "http",
     });
@@ -364,5 +366,68 @@ describe("numbers are plain decimals in range; lengths are capped", () => {
     expect(problemsOf({ ...toRaw(baseConfig()), "awareness:__proto__": '{"appDir":"/x"}' })).toEqual([
       { key: "awareness:__proto__", message: expect.stringMatching(/unknown key/) },
     ]);
+  });
+});
+
+describe("health checks: endpoint expectations, exec and prometheus checks", () => {
+  const health = (h: Record<string, unknown>) => parseStackConfig(withValue(["health"], h)).health;
+  const keysOf = (h: Record<string, unknown>) => problemsOf(withValue(["health"], h)).map((p) => `${p.key}: ${p.message}`);
+
+  it("plain paths and endpoint objects mix; one JSON rule becomes a list of one", () => {
+    const h = health({
+      endpoints: ["/api/docs", { path: "/api/health", expect: { status: 200, json: { path: "status", equals: "ok" } }, maxLatencyMs: 500 }],
+      checks: [
+        { kind: "exec", service: "redis", command: ["redis-cli", "ping"] },
+        { kind: "prometheus", name: "error-rate", url: "http://127.0.0.1:9090", query: 'sum(rate(errors_total{job="app"}[1m]))', op: "<", value: "0.05" },
+      ],
+    });
+    expect(h.endpoints).toEqual([
+      { path: "/api/docs" },
+      { path: "/api/health", expect: { status: 200, json: [{ path: "status", equals: "ok" }] }, maxLatencyMs: 500 },
+    ]);
+    expect(h.checks).toEqual([
+      { kind: "exec", service: "redis", command: ["redis-cli", "ping"], timeoutSeconds: 10 },
+      { kind: "prometheus", name: "error-rate", url: "http://127.0.0.1:9090", query: 'sum(rate(errors_total{job="app"}[1m]))', op: "<", value: 0.05 },
+    ]);
+  });
+
+  it("errors name the key and say what is allowed", () => {
+    expect(keysOf({ endpoints: [{ path: "/a", expect: { status: 700 } }] })).toEqual(["awareness:health.endpoints[0].expect.status: expected a whole number from 100 to 599"]);
+    expect(keysOf({ endpoints: [{ path: "/a", maxLatencyMs: 0 }] })).toEqual(["awareness:health.endpoints[0].maxLatencyMs: expected a whole number from 1 to 600000"]);
+    expect(keysOf({ endpoints: [{ path: "/a", expect: { json: { path: "a..b", equals: 1 } } }] })).toEqual([
+      "awareness:health.endpoints[0].expect.json.path: expected a dot-separated path of keys and array indexes, e.g. status or checks.0.state",
+    ]);
+    expect(keysOf({ endpoints: [{ path: "/a", expect: { json: { path: "a", equals: 1, exists: true } } }] })).toEqual([
+      "awareness:health.endpoints[0].expect.json: expected exactly one of equals, oneOf or exists",
+    ]);
+    expect(keysOf({ endpoints: [{ path: "/a", expect: { json: { path: "a", equals: "ok" } } }], probeMode: "ssh" })).toEqual([
+      'awareness:health.endpoints[0].expect.json: JSON body expectations need probeMode "http" (the host-side probe reads no body)',
+    ]);
+    expect(keysOf({ endpoints: ["api"] })).toEqual(["awareness:health.endpoints[0]: expected a URL path like /api/health"]);
+    expect(keysOf({ endpoints: [{ path: "/a", eval: "x" }] })).toEqual(["awareness:health.endpoints[0].eval: unknown key (check its spelling against components/config/schema.ts)"]);
+    expect(keysOf({ checks: [{ kind: "exec", service: "db", command: ["pg_isready"] }] })).toEqual(['awareness:health.checks[0].service: no service "db" is declared in awareness:services']);
+    expect(keysOf({ checks: [{ kind: "exec", service: "redis", command: ["-rf"] }] })).toEqual([
+      "awareness:health.checks[0].command[0]: the first element must name a program (letters, digits and _ . / + -, not starting with -)",
+    ]);
+    expect(keysOf({ checks: [{ kind: "exec", service: "redis", command: ["sh", "a\nb"] }] })).toEqual([
+      "awareness:health.checks[0].command[1]: expected an argument of printable ASCII characters (no control characters)",
+    ]);
+    expect(keysOf({ checks: [{ kind: "exec", service: "redis", command: [] }] })).toEqual(['awareness:health.checks[0].command: expected the command and its arguments, e.g. ["pg_isready"]']);
+    expect(keysOf({ checks: [{ kind: "shell", command: "id" }] })[0]).toMatch(/^awareness:health.checks\[0\]\.kind: /);
+    expect(keysOf({ checks: [{ kind: "prometheus", url: "ftp://x", query: "up", op: "<", value: 1 }] })[0]).toMatch(/^awareness:health.checks\[0\]\.url: expected http/);
+    expect(keysOf({ checks: [{ kind: "prometheus", url: "http://p:9090", query: "up", op: "=~", value: 1 }] })[0]).toMatch(/^awareness:health.checks\[0\]\.op: /);
+  });
+
+  it("caps: checks, exec arguments and their length, JSON rules, the query", () => {
+    const exec = { kind: "exec", service: "redis", command: ["redis-cli"] };
+    expect(keysOf({ checks: Array.from({ length: 21 }, () => exec) })).toEqual(["awareness:health.checks: at most 20 checks"]);
+    expect(keysOf({ checks: [{ ...exec, command: Array.from({ length: 17 }, () => "x") }] })).toEqual(["awareness:health.checks[0].command: at most 16 arguments"]);
+    expect(keysOf({ checks: [{ ...exec, command: ["redis-cli", "x".repeat(257)] }] })).toEqual(["awareness:health.checks[0].command[1]: expected an argument of at most 256 characters"]);
+    expect(() => health({ checks: [{ ...exec, command: ["redis-cli", "x".repeat(256)] }] })).not.toThrow();
+    const rule = { path: "status", exists: true };
+    expect(keysOf({ endpoints: [{ path: "/a", expect: { json: Array.from({ length: 11 }, () => rule) } }] })[0]).toMatch(/^awareness:health.endpoints\[0\]\.expect\.json: /);
+    const prom = { kind: "prometheus", url: "http://p:9090", op: "<", value: 1 };
+    expect(keysOf({ checks: [{ ...prom, query: "u".repeat(1001) }] })).toEqual(["awareness:health.checks[0].query: expected a PromQL query of at most 1000 characters"]);
+    expect(keysOf({ checks: [{ ...prom, query: "up", value: 1e16 }] })).toEqual(["awareness:health.checks[0].value: expected a number from -1000000000000000 to 1000000000000000"]);
   });
 });

@@ -20,7 +20,8 @@ import { checkRollbackRequest } from "../../automation/commands/rollback.js";
 import { releaseCommand, releaseFields, rollbackCommand, type ReleaseOptions, type RollbackOptions } from "../../automation/common/cli-args.js";
 import { UsageError } from "../../automation/common/errors.js";
 import { checkStackName } from "../../automation/common/stack-name.js";
-import { endpointUrl, hostProbeCommand } from "../../automation/monitor/probers.js";
+import { hostProbeCommand } from "../../automation/monitor/host-prober.js";
+import { endpointUrl } from "../../automation/monitor/probers.js";
 import { configWithRelease, nextRelease } from "../../automation/stages/open.js";
 import { releaseIn } from "../../automation/stages/releases.js";
 import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "../../components/compose/render.js";
@@ -116,7 +117,16 @@ function baseConfig(): Json {
     },
     secretEnv: { DATABASE_PASSWORD: "pa$$;word`x`" },
     registryAuth: { server: "ghcr.io", username: "acme-bot", password: "token" },
-    health: { baseUrl: "http://127.0.0.1:18080", endpoints: ["/api/health", "/api/docs"], probeTimeoutSeconds: 5, probeMode: "ssh" },
+    health: {
+      baseUrl: "http://127.0.0.1:18080",
+      endpoints: ["/api/health", "/api/version", { path: "/api/docs", expect: { status: 200 }, maxLatencyMs: 800 }],
+      checks: [
+        { kind: "exec", service: "redis", command: ["redis-cli", "ping"], timeoutSeconds: 5 },
+        { kind: "prometheus", url: "http://prometheus:9090", query: "sum(rate(http_errors_total[1m]))", op: "<", value: 0.05 },
+      ],
+      probeTimeoutSeconds: 5,
+      probeMode: "ssh",
+    },
     monitor: { durationSeconds: 300, intervalSeconds: 30 },
     backups: { retain: 5 },
     precheck: { minFreeDiskMb: 2048, minFreeMemoryMb: 256 },
@@ -229,6 +239,36 @@ const fields: Field[] = [
       return keyOf(["health", "endpoints"]);
     },
   },
+  { name: "health.endpoints[].path", valid: "/api/docs", apply: at("health", "endpoints", 2, "path") },
+  { name: "health.endpoints[].expect.status", valid: "200", filler: "2", numeric: "whole", apply: at("health", "endpoints", 2, "expect", "status") },
+  { name: "health.endpoints[].maxLatencyMs", valid: "800", filler: "8", numeric: "whole", apply: at("health", "endpoints", 2, "maxLatencyMs") },
+  {
+    name: "health.endpoints[].expect.json.path (probeMode http)",
+    valid: "checks.0.state",
+    apply: (cfg, v) => {
+      setAt(cfg, ["health", "probeMode"], "http");
+      setAt(cfg, ["health", "endpoints", 2, "expect", "json"], { path: v, equals: "ok" });
+      return keyOf(["health", "endpoints", 2, "expect", "json"]);
+    },
+  },
+  {
+    name: "health.endpoints[].expect.json.equals (probeMode http)",
+    valid: "ok",
+    apply: (cfg, v) => {
+      setAt(cfg, ["health", "probeMode"], "http");
+      setAt(cfg, ["health", "endpoints", 2, "expect", "json"], [{ path: "status", equals: v }]);
+      return keyOf(["health", "endpoints", 2, "expect", "json"]);
+    },
+  },
+  { name: "health.checks[].service (exec)", valid: "redis", apply: at("health", "checks", 0, "service") },
+  { name: "health.checks[].command[0] (exec)", valid: "redis-cli", apply: at("health", "checks", 0, "command", 0) },
+  { name: "health.checks[].command[1] (exec)", valid: "ping", apply: at("health", "checks", 0, "command", 1) },
+  { name: "health.checks[].timeoutSeconds (exec)", valid: "5", filler: "5", numeric: "whole", apply: at("health", "checks", 0, "timeoutSeconds") },
+  { name: "health.checks[].name", valid: "redis-ping", apply: at("health", "checks", 0, "name") },
+  { name: "health.checks[].url (prometheus)", valid: "http://prometheus:9090", filler: "9", apply: at("health", "checks", 1, "url") },
+  { name: "health.checks[].query (prometheus)", valid: "sum(rate(http_errors_total[1m]))", apply: at("health", "checks", 1, "query") },
+  { name: "health.checks[].op (prometheus)", valid: "<", apply: at("health", "checks", 1, "op") },
+  { name: "health.checks[].value (prometheus)", valid: "0.05", filler: "5", numeric: "decimal", apply: at("health", "checks", 1, "value") },
   { name: "health.probeTimeoutSeconds", valid: "5", filler: "5", numeric: "decimal", apply: at("health", "probeTimeoutSeconds") },
   { name: "monitor.intervalSeconds", valid: "30", filler: "3", numeric: "decimal", apply: at("monitor", "intervalSeconds") },
   { name: "backups.retain", valid: "5", filler: "5", numeric: "whole", apply: at("backups", "retain") },
@@ -303,15 +343,18 @@ function builtCommands(cfg: StackConfig): { name: string; command: string; line:
     ...names.map((n, i): [string, string, boolean] => [`pullAndResolveDigest #${i}`, hc.pullAndResolveDigest(n, refs[i]!, login), true]),
     ...cfg.health.endpoints.map((e, i): [string, string, boolean] => [
       `probeFromHost #${i}`,
-      hc.probeFromHost(endpointUrl(cfg.health.baseUrl, e), cfg.health.probeTimeoutSeconds),
+      hc.probeFromHost(endpointUrl(cfg.health.baseUrl, e.path), cfg.health.probeTimeoutSeconds),
       true,
     ]),
+    ...cfg.health.checks.flatMap((c, i): [string, string, boolean][] =>
+      c.kind === "exec" ? [[`execInService #${i}`, hc.execInService(layout, c), true]] : [],
+    ),
   ];
   if (login) commands.push(["registryLogin", hc.registryLogin(login), true]);
   return commands.map(([name, command, line]) => ({ name, command, line }));
 }
 
-const enumKeys = new Set(["composeCommand", "networkMode", "restart", "probeMode", "imageResolver"]);
+const enumKeys = new Set(["composeCommand", "networkMode", "restart", "probeMode", "imageResolver", "kind", "op"]);
 
 /** The config with every string (and name) replaced by its harmless twin; enums stay. */
 function twinConfig<T>(value: T, key?: string): T {
@@ -340,7 +383,8 @@ function commandValues(cfg: StackConfig): [string, string][] {
     ["composeProject", cfg.composeProject],
     ["release.id", cfg.release.id],
     ["health.baseUrl", cfg.health.baseUrl],
-    ...cfg.health.endpoints.map((e): [string, string] => ["health.endpoints", e]),
+    ...cfg.health.endpoints.map((e): [string, string] => ["health.endpoints", e.path]),
+    ...cfg.health.checks.flatMap((c): [string, string][] => (c.kind === "exec" ? [["health.checks.service", c.service], ["health.checks.command[0]", c.command[0]!]] : [])),
     ...cfg.hosts.flatMap((h): [string, string][] => [
       ["hosts.host", h.host],
       ["hosts.user", h.user],
@@ -383,13 +427,26 @@ function proveInert(cfg: StackConfig, label: string): void {
     ["image references", [...Object.values(cfg.release.images), ...Object.values(cfg.services).flatMap((s) => (s.image ? [s.image] : []))], limits.imageReference],
     ["volumes", Object.values(cfg.services).flatMap((s) => s.volumes), limits.volume],
     ["health.baseUrl", [cfg.health.baseUrl], limits.baseUrl],
-    ["health.endpoints", cfg.health.endpoints, limits.endpoint],
+    ["health.endpoints", cfg.health.endpoints.map((e) => e.path), limits.endpoint],
+    ["health.checks exec arguments", cfg.health.checks.flatMap((c) => (c.kind === "exec" ? c.command : [])), limits.execArg],
+    ["health.checks prometheus query", cfg.health.checks.flatMap((c) => (c.kind === "prometheus" ? [c.query] : [])), limits.promQuery],
+    ["health.checks prometheus url", cfg.health.checks.flatMap((c) => (c.kind === "prometheus" ? [c.url] : [])), limits.baseUrl],
     ["hosts.host", cfg.hosts.map((h) => h.host), 253],
     ["hosts.user", cfg.hosts.map((h) => h.user), 32],
     ["registryAuth.server", cfg.registryAuth ? [cfg.registryAuth.server] : [], limits.registryServer],
   ];
   for (const [where, values, cap] of caps) {
     for (const v of values) expect(v.length, `${label}: ${where} over its cap`).toBeLessThanOrEqual(cap);
+  }
+  for (const c of cfg.health.checks) {
+    if (c.kind !== "exec") continue;
+    expect(c.command.length, `${label}: exec arguments`).toBeLessThanOrEqual(limits.execArgs);
+    for (const arg of c.command) {
+      expect(arg, `${label}: exec argument`).toMatch(/^[\x20-\x7e]*$/);
+      // Quoted as one word each: the /bin/sh round trip below must give it back byte for byte.
+      reachedCommands.add(arg);
+    }
+    expect(c.timeoutSeconds >= 1 && c.timeoutSeconds <= 300 && Number.isInteger(c.timeoutSeconds), `${label}: exec timeout`).toBe(true);
   }
   for (const h of cfg.hosts) {
     expect(Number.isInteger(h.port) && h.port >= 1 && h.port <= 65535, `${label}: port ${h.port}`).toBe(true);

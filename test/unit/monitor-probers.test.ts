@@ -3,15 +3,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { realClock, runMonitor } from "../../automation/monitor/monitor.js";
-import {
-  endpointUrl,
-  hostProbeCommand,
-  hostProber,
-  hostProbeSshGraceMs,
-  httpProber,
-  parseHostProbeOutput,
-  type HostExec,
-} from "../../automation/monitor/probers.js";
+import { hostProbeCommand, hostProber, hostProbeSshGraceMs, parseHostProbeOutput, type HostExec } from "../../automation/monitor/host-prober.js";
+import { endpointUrl, httpProber } from "../../automation/monitor/probers.js";
 
 // A real local app: /ok answers 200, /boom 500, /slow answers after 2 s (beyond every timeout here).
 let server: Server;

@@ -1,0 +1,14 @@
+// A health check run inside a service container (a database or Redis ping), bounded on the
+// host by timeout(1) (coreutils and busybox alike): exit 0 passes, 124 is the timeout.
+import { composeCli, type HostLayout } from "./layout.js";
+import { raw, sh } from "./shell.js";
+
+/** `timeout <s> docker compose -p P -f FILE exec -T <service> <command…>`, every value quoted. */
+export function execInService(layout: HostLayout, args: { service: string; command: readonly string[]; timeoutSeconds: number }): string {
+  if (args.command.length === 0) throw new Error("an exec check needs a command");
+  if (!Number.isInteger(args.timeoutSeconds) || args.timeoutSeconds < 1) throw new Error("an exec check's timeout is a whole number of seconds >= 1");
+  return sh`timeout ${args.timeoutSeconds} ${raw(composeCli(layout, "exec", "-T"))} ${args.service} ${args.command}`;
+}
+
+/** The exit code timeout(1) gives a command it stopped. */
+export const execTimedOutCode = 124;

@@ -4,6 +4,7 @@ import { UsageError } from "../common/errors.js";
 import { printable } from "../common/stack-name.js";
 import type { RunSummary } from "../report/summary.js";
 import { takeLock } from "../stages/lock.js";
+import { announceRun } from "../stages/notify.js";
 import { loadConfig, openStack } from "../stages/open.js";
 import { releaseIn, verifiedReleases, type VerifiedRef } from "../stages/releases.js";
 import { rollbackTo } from "../stages/rollback.js";
@@ -85,7 +86,7 @@ export async function rollback(req: RollbackRequest): Promise<RunSummary> {
   const ctx = newContext<RollbackContext>("rollback", req, { request: req });
   return runStages(
     ctx,
-    [checkRequest, openStack, loadConfig, pickTarget, takeLock((c) => ({ label: `rollback-${c.target!.id}` })), reapply],
+    [checkRequest, openStack, loadConfig, pickTarget, takeLock((c) => ({ label: `rollback-${c.target!.id}` })), announceRun(), reapply],
     req.onStage,
   );
 }

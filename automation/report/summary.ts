@@ -39,6 +39,8 @@ export interface RunSummary {
   rollback?: { from: string; to: string; reason: string; up?: UpSummary | undefined; monitor?: MonitorReport | undefined };
   /** A restore: the backup set put back, its release, what ran before, and the set the replaced files went to. */
   restore?: { set: string; release: string; from: string; backup: string };
+  /** Notifications: how many deliveries were taken, and the ones that were not (they never change the outcome). */
+  notifications?: { delivered: number; failures: { notifier: string; event: string; attempts: number; error: string }[] };
   /** The stage the run was in when it ended (where a cancel or an error struck). */
   lastStage?: string;
   startedAt: string;

@@ -25,7 +25,8 @@ const endEvents: Readonly<Record<Outcome, readonly NotifyEvent[]>> = {
   "invalid-config": [],
   blocked: ["blocked"],
   "rolled-back": ["failed", "rolled-back"],
-  "up-failed": ["failed", "rolled-back"],
+  // The switch put the previous release back itself: nothing new runs, so no rollback marker.
+  "up-failed": ["failed"],
   "failed-no-rollback": ["failed"],
   "rollback-failed": ["failed"],
   "restore-failed": ["failed"],
@@ -65,7 +66,9 @@ const startedHeadline: Readonly<Record<string, string>> = {
 export function runEvent(event: NotifyEvent, summary: RunSummary, now: Date, env: NodeJS.ProcessEnv = process.env): RunEvent {
   const ended = event !== "started";
   const target = summary.rollback?.to ?? summary.restore?.release;
-  const release = ended && event === "rolled-back" && target ? { id: target } : summary.release && { id: summary.release.id, gitSha: summary.release.gitSha };
+  // A rollback is about the release it brings back (a manual one names no release of its own).
+  const release =
+    target && (event === "rolled-back" || !summary.release) ? { id: target } : summary.release && { id: summary.release.id, gitSha: summary.release.gitSha };
   const runUrl =
     env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
       ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`

@@ -1118,6 +1118,22 @@ describe("notifications", () => {
     expect(hook.requests.map((q) => q.body).join("")).not.toContain(hookSecret);
   });
 
+  it("a manual rollback sends started and rolled-back, both naming the release it brings back; a blocked deploy sends blocked", async () => {
+    hook = await httpRecorder();
+    const w = world({ config: withWebhook(hook.url) });
+    await deployed(w, "v1", "v2");
+    hook.requests.length = 0;
+    expectEnd(await w.rollback({}), "rollback-done", "rollback");
+    w.host.factsReport.diskFreeMb = 1;
+    expectEnd(await w.deploy("v3"), "blocked", "prechecks");
+    expect(eventsOf(hook)).toEqual([
+      ["started", "v1"],
+      ["rolled-back", "v1"],
+      ["started", "v3"],
+      ["blocked", "v3"],
+    ]);
+  });
+
   it("a webhook that keeps failing is reported, and the outcome and exit code stand", async () => {
     hook = await httpRecorder(() => ({ status: 503, body: "down" }));
     const w = world({ config: withWebhook(hook.url) });

@@ -4,7 +4,7 @@
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { notifierSecretFields, type NotifierConfig } from "../../components/config/notify.js";
 import { ConfigError } from "../../components/config/parse.js";
-import { eventsAtEnd, runEvent } from "../notify/events.js";
+import { eventsAtEnd, runEvent, type NotifyEvent } from "../notify/events.js";
 import { describeFailure, sendEvents, type SendOptions, type SendResult } from "../notify/notifiers.js";
 import type { RunSummary } from "../report/summary.js";
 import { stage, type RunContext } from "./run.js";
@@ -29,11 +29,11 @@ export function announceRun(options: NotifyOptions = {}) {
     const notifiers = ctx.config?.notify ?? [];
     if (notifiers.length === 0) return;
     requireSecretNotifierFields(notifiers, await ctx.engine!.getConfig());
-    const send = (summary: RunSummary, events: readonly ReturnType<typeof runEvent>["event"][]) =>
+    const send = (summary: RunSummary, events: readonly NotifyEvent[]) =>
       sendEvents(notifiers, events.map((e) => runEvent(e, summary, new Date())), { ...options, secrets: ctx.secrets });
     // Not awaited: a slow notifier must not hold the deploy; the end waits for it.
     const started = send(ctx.summary, ["started"]);
-    ctx.log.info(`  ${notifiers.length} notifier(s) told the run started`);
+    ctx.log.info(`  telling ${notifiers.length} notifier(s) the run started`);
     ctx.notifier = {
       async ended(summary) {
         const results = [await started, await send(summary, eventsAtEnd(summary.command, summary.outcome))];

@@ -1138,7 +1138,12 @@ describe("notifications", () => {
     hook = await httpRecorder(() => ({ status: 503, body: "down" }));
     const w = world({ config: withWebhook(hook.url) });
     w.broken.add("v1");
-    const s = await w.deploy("v1", { notify: { backoffMs: 1 } });
+    const logged: string[] = [];
+    const log = { info: (l: string) => logged.push(l), warn: (l: string) => logged.push(l) };
+    const s = await w.deploy("v1", { notify: { backoffMs: 1 }, log });
+    // The webhook's URL is one of its secrets (with its signing key): neither shows anywhere.
+    expect(JSON.stringify(s) + logged.join("\n")).not.toMatch(new RegExp(`${hookSecret}|127\\.0\\.0\\.1:${new URL(hook.url).port}`));
+    expect(logged.some((l) => l.includes('did not take "failed"'))).toBe(true);
     expectEnd(s, "failed-no-rollback", "verdict");
     expect(hook.requests).toHaveLength(6); // started and failed, three attempts each
     expect(s.notifications?.failures.map((f) => [f.event, f.attempts])).toEqual([["started", 3], ["failed", 3]]);

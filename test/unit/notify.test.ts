@@ -243,5 +243,9 @@ describe("awareness:notify in the stack config", () => {
     const notify = [{ kind: "webhook", url: "https://hooks.example.com/deploy", secret: webhookSecret, events: ["failed"] }, { kind: "datadog", apiKey }];
     const values = secretValuesIn({ "awareness:notify": { value: JSON.stringify(notify), secret: true } }, secretPaths);
     expect(values.sort()).toEqual([apiKey, "https://hooks.example.com/deploy", webhookSecret].sort());
+    // A key named whole (secretEnv) or not named at all keeps every string secret.
+    const whole = secretValuesIn({ "awareness:secretEnv": { value: JSON.stringify({ A: "alpha-secret" }), secret: true } }, secretPaths);
+    expect(whole).toEqual(['{"A":"alpha-secret"}', "alpha-secret"]);
+    expect(secretValuesIn({ "awareness:other": { value: '["x-secret"]', secret: true } }, secretPaths)).toEqual(['["x-secret"]', "x-secret"]);
   });
 });

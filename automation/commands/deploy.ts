@@ -3,6 +3,7 @@
 // failed verdict rolls back by itself to the last verified release, which is watched again.
 import { upRelease } from "../stages/apply.js";
 import { takeLock } from "../stages/lock.js";
+import { announceRun } from "../stages/notify.js";
 import { newReleaseConfig, openStack, releaseConfigUnderLock, type ReleaseRequest } from "../stages/open.js";
 import { runPrecheckStage, type PrecheckFlags } from "../stages/prechecks.js";
 import { previewRelease } from "../stages/preview.js";
@@ -11,6 +12,7 @@ import { rollBackAutomatically } from "../stages/rollback.js";
 import { newContext, runStages, type RunOptions, type Stage } from "../stages/run.js";
 import { judgeRelease, monitorRelease, type WatchContext } from "../stages/watch.js";
 import type { RunSummary } from "../report/summary.js";
+import type { NotifyOptions } from "../stages/notify.js";
 
 export interface DeployRequest extends RunOptions, ReleaseRequest, PrecheckFlags {
   /** Queue behind a deploy in progress instead of failing. */
@@ -24,6 +26,8 @@ export interface DeployRequest extends RunOptions, ReleaseRequest, PrecheckFlags
   upDeadlineMs?: number | undefined;
   /** After the deadline, how long the engine may take to cancel before it is killed (default 60 s). */
   upGraceMs?: number | undefined;
+  /** How notifications are sent (tests shorten the retries' pauses). */
+  notify?: NotifyOptions | undefined;
 }
 
 type DeployContext = WatchContext & { readonly flags: PrecheckFlags };
@@ -39,6 +43,7 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
     newReleaseConfig,
     takeLock(() => ({ label: req.releaseId, wait: req.waitLock, waitTimeoutMs: req.waitLockTimeoutMs, leaseSeconds: req.lockLeaseSeconds ?? req.staleLockSeconds })),
     releaseConfigUnderLock,
+    announceRun(req.notify),
     runPrecheckStage({ lockFree: false }),
     reconcileHost,
     previewRelease,

@@ -3,6 +3,7 @@
 // make the stack config name it -> refresh (a failure fails the run) -> watch it like a rollback.
 import type { RunSummary } from "../report/summary.js";
 import { takeLock } from "../stages/lock.js";
+import { announceRun } from "../stages/notify.js";
 import { loadConfig, openStack } from "../stages/open.js";
 import {
   checkRestoreRequest,
@@ -24,7 +25,7 @@ export async function restore(req: RestoreRequest): Promise<RunSummary> {
   const ctx = newContext<RestoreContext>("restore", req, { request: { confirm, release, force, volumes } });
   return runStages(
     ctx,
-    [checkRestoreRequest, openStack, loadConfig, takeLock(() => ({ label: "restore" })), pickBackupSet, restoreBackupSet, refreshAfterRestore, watchRestored],
+    [checkRestoreRequest, openStack, loadConfig, takeLock(() => ({ label: "restore" })), announceRun(), pickBackupSet, restoreBackupSet, refreshAfterRestore, watchRestored],
     req.onStage,
   );
 }

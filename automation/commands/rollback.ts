@@ -4,6 +4,7 @@ import { UsageError } from "../common/errors.js";
 import { printable } from "../common/stack-name.js";
 import type { RunSummary } from "../report/summary.js";
 import { takeLock } from "../stages/lock.js";
+import { announceRun } from "../stages/notify.js";
 import { loadConfig, openStack } from "../stages/open.js";
 import { releaseIn, verifiedReleases, type VerifiedRef } from "../stages/releases.js";
 import { rollbackTo } from "../stages/rollback.js";
@@ -68,15 +69,15 @@ const pickTarget = stage<RollbackContext>("target", async (ctx) => {
     );
   }
   ctx.target = target;
+  ctx.summary.rollback = { from: ctx.liveId ?? "unknown", to: target.id, reason: ctx.request.reason };
 });
 
 const reapply = stage<RollbackContext>("rollback", async (ctx) => {
   const { target, liveId, request } = ctx;
   ctx.log.info(`  ${liveId ?? "?"} -> ${target!.id}: ${request.reason}`);
-  ctx.summary.rollback = { from: liveId ?? "unknown", to: target!.id, reason: request.reason };
   const rb = await rollbackTo(ctx, target!, `manual: ${request.reason}`, { deadlineMs: request.deadlineMs });
   ctx.summary.release = releaseIn(await ctx.engine!.getConfig(), "the stack config awareness:release");
-  ctx.summary.rollback = { ...ctx.summary.rollback, up: rb.up, monitor: rb.monitor };
+  ctx.summary.rollback = { ...ctx.summary.rollback!, up: rb.up, monitor: rb.monitor };
   if (rb.ok) return stop("rollback-done", `Rolled back to ${target!.id}; it passed its health check.`);
   return stop("rollback-failed", `Rollback to ${target!.id} failed: ${rb.error ?? "health check failed"}`);
 });
@@ -86,7 +87,7 @@ export async function rollback(req: RollbackRequest): Promise<RunSummary> {
   return runStages(
     ctx,
     // The target again under the lock: a run that held it before may have verified or replaced a release.
-    [checkRequest, openStack, loadConfig, pickTarget, takeLock((c) => ({ label: `rollback-${c.target!.id}` })), pickTarget, reapply],
+    [checkRequest, openStack, loadConfig, pickTarget, takeLock((c) => ({ label: `rollback-${c.target!.id}` })), pickTarget, announceRun(), reapply],
     req.onStage,
   );
 }

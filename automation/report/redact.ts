@@ -55,22 +55,42 @@ export function redact<T>(value: T, secrets: readonly string[]): T {
 /**
  * The secret values of a stack config map (`{value, secret}` entries, as the engine hands them
  * over): each secret value, and each string inside a structured one (e.g. secretEnv's values).
+ * When `secretPaths` ("notify.*.apiKey") name only parts of a key, only those parts are taken:
+ * a structured key turns secret as a whole when one of its paths is set with --secret, and its
+ * plain words ("webhook", "failed") must not be masked all over the report.
  */
-export function secretValuesIn(config: Record<string, { value: string; secret?: boolean | undefined }>): string[] {
+export function secretValuesIn(
+  config: Record<string, { value: string; secret?: boolean | undefined }>,
+  secretPaths: readonly string[] = [],
+): string[] {
   const out: string[] = [];
-  const leaves = (v: unknown): void => {
-    if (typeof v === "string") out.push(v);
-    else if (Array.isArray(v)) v.forEach(leaves);
-    else if (v && typeof v === "object") Object.values(v).forEach(leaves);
+  const leaves = (v: unknown, pattern: readonly string[] = []): void => {
+    const [head, ...rest] = pattern;
+    if (head !== undefined) {
+      if (v && typeof v === "object") {
+        for (const [k, inner] of Object.entries(v)) if (head === "*" || head === k) leaves(inner, rest);
+      }
+    } else if (typeof v === "string") out.push(v);
+    else if (Array.isArray(v)) v.forEach((x) => leaves(x));
+    else if (v && typeof v === "object") Object.values(v).forEach((x) => leaves(x));
   };
-  for (const entry of Object.values(config)) {
+  for (const [key, entry] of Object.entries(config)) {
     if (!entry.secret) continue;
-    out.push(entry.value);
+    const top = key.slice(key.indexOf(":") + 1);
+    const paths = secretPaths.map((p) => p.split(".")).filter((p) => p[0] === top);
+    const partial = paths.length > 0 && paths.every((p) => p.length > 1);
+    let parsed: unknown;
     try {
-      leaves(JSON.parse(entry.value));
+      parsed = JSON.parse(entry.value);
     } catch {
-      // a plain string secret: already added whole
+      // a plain string secret: taken whole below
     }
+    if (partial && parsed && typeof parsed === "object") {
+      for (const p of paths) leaves(parsed, p.slice(1));
+      continue;
+    }
+    out.push(entry.value);
+    leaves(parsed);
   }
   return out;
 }

@@ -40,6 +40,8 @@ export interface RunSummary {
   /** A restore: the backup set put back, its release, what ran before, and the set the replaced files went to. */
   /** `volumes`: the named volumes put back (restore --volumes). */
   restore?: { set: string; release: string; from: string; backup: string; volumes?: string[] };
+  /** Notifications: how many deliveries were taken, and the ones that were not (they never change the outcome). */
+  notifications?: { delivered: number; failures: { notifier: string; event: string; attempts: number; error: string }[] };
   /** The stage the run was in when it ended (where a cancel or an error struck). */
   lastStage?: string;
   startedAt: string;

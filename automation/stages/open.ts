@@ -2,7 +2,7 @@
 // before any remote command, the new release computed from the request, and the host door.
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
-import type { Release, StackConfig } from "../../components/config/schema.js";
+import { secretPaths, type Release, type StackConfig } from "../../components/config/schema.js";
 import { UsageError } from "../common/errors.js";
 import { checkStackName } from "../common/stack-name.js";
 import { secretValuesIn } from "../report/redact.js";
@@ -20,7 +20,7 @@ export const openStack = stage("open stack", async (ctx) => {
 /** The stack config map as it is now; its secret values join the run's secrets (masked everywhere). */
 export async function readConfig(ctx: RunContext): Promise<ConfigMap> {
   const all = await ctx.engine!.getConfig();
-  ctx.secrets.push(...secretValuesIn(all));
+  ctx.secrets.push(...secretValuesIn(all, secretPaths));
   return all;
 }
 

@@ -37,6 +37,8 @@ export interface RunContext {
   /** The primary host (the lock, the probes); `hosts` holds every host of the stack. */
   host?: HostDoor;
   hosts?: StackHost[];
+  /** Set once the run announced itself to its notifiers: tells them how it ended (stages/notify.ts). */
+  notifier?: { ended(summary: RunSummary): Promise<void> };
   /** Work for the way out; `urgent` work also runs on a second signal (lock releases). */
   onEnd(work: () => Promise<void> | void, opts?: { urgent?: boolean }): void;
 }
@@ -149,6 +151,7 @@ export async function runStages<C extends RunContext>(
       }
     }
     summary.finishedAt = new Date().toISOString();
+    await ctx.notifier?.ended(summary).catch((err) => summary.messages.push(`Notifications: ${firstLine(err)}`));
     // Whatever leaked into a message (a host's error, an engine diagnostic) leaves masked.
     Object.assign(summary, redact(summary, ctx.secrets));
   }

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { githubConfigSchema, githubSecretPaths } from "../github/config.js";
 import type { HostLayout } from "../host-commands/layout.js";
+import { notifySchema, notifySecretPaths } from "./notify.js";
 
 export const configNamespace = "awareness";
 
@@ -449,6 +450,8 @@ export const stackConfigSchema = z
     rollout: rolloutSchema.prefault({}),
     replacePolicy: replacePolicySchema.prefault({}),
     github: githubConfigSchema.optional(),
+    /** Who hears about runs: signed webhooks, Slack, Datadog events, New Relic deployment markers. */
+    notify: notifySchema.default([]),
     /**
      * Set by the driver when a host runs something else than the state says was applied (an
      * interrupted switch): host name -> a token that makes the engine really run that host's
@@ -582,4 +585,5 @@ export const secretPaths: readonly string[] = [
   "secretEnv",
   "registryAuth.password",
   ...githubSecretPaths,
+  ...notifySecretPaths,
 ];

@@ -4,7 +4,7 @@
 // the run ended in, which engine calls happened, and what the host and the stack hold after.
 import { createHash } from "node:crypto";
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { precheck } from "../../automation/commands/precheck.js";
 import { preview } from "../../automation/commands/preview.js";
@@ -30,6 +30,7 @@ import type { RunOptions } from "../../automation/stages/run.js";
 import { fakeClock, type FakeClock } from "../support/fake-clock.js";
 import { defaultPreviewEvents, fakeDeps, FakeStack, stepEvent } from "../support/fake-engine.js";
 import { FakeHost } from "../support/fake-host.js";
+import { httpRecorder, type Recorder } from "../support/http-recorder.js";
 
 // ---- the made-up sandbox: three releases of two services, pinned by digest ----
 
@@ -1350,5 +1351,79 @@ describe("the audit trail", () => {
     w.host.calls.length = 0;
     expect((await status(w.base())).report?.audit).toBeUndefined();
     expect(w.host.calls).not.toContain("auditLog");
+  });
+});
+
+// ---- notifications ----
+
+describe("notifications", () => {
+  const hookSecret = "hook-secret-0123456789";
+  const withWebhook = (url: string, asSecret = true) => {
+    const config = stackConfig();
+    config["awareness:notify"] = { value: JSON.stringify([{ kind: "webhook", url, secret: hookSecret }]), secret: asSecret };
+    return config;
+  };
+  let hook: Recorder | undefined;
+  afterEach(async () => hook?.close());
+  const eventsOf = (r: Recorder) => r.requests.map((q) => [q.headers["x-awareness-event"], (JSON.parse(q.body) as { release?: { id: string } }).release?.id]);
+
+  it("a deploy that rolls back sends started, failed and rolled-back to the webhook", async () => {
+    hook = await httpRecorder();
+    const w = world({ config: withWebhook(`${hook.url}/deploys`) });
+    await deployed(w, "v1");
+    w.broken.add("v2");
+    const s = await w.deploy("v2");
+    expectEnd(s, "rolled-back", "rollback");
+    expect(eventsOf(hook)).toEqual([
+      ["started", "v1"],
+      ["verified", "v1"],
+      ["started", "v2"],
+      ["failed", "v2"],
+      ["rolled-back", "v1"],
+    ]);
+    expect(s.notifications).toEqual({ delivered: 3, failures: [] });
+    expect(hook.requests.map((q) => q.body).join("")).not.toContain(hookSecret);
+  });
+
+  it("a manual rollback sends started and rolled-back, both naming the release it brings back; a blocked deploy sends blocked", async () => {
+    hook = await httpRecorder();
+    const w = world({ config: withWebhook(hook.url) });
+    await deployed(w, "v1", "v2");
+    hook.requests.length = 0;
+    expectEnd(await w.rollback({}), "rollback-done", "rollback");
+    w.host.factsReport.diskFreeMb = 1;
+    expectEnd(await w.deploy("v3"), "blocked", "prechecks");
+    expect(eventsOf(hook)).toEqual([
+      ["started", "v1"],
+      ["rolled-back", "v1"],
+      ["started", "v3"],
+      ["blocked", "v3"],
+    ]);
+  });
+
+  it("a webhook that keeps failing is reported, and the outcome and exit code stand", async () => {
+    hook = await httpRecorder(() => ({ status: 503, body: "down" }));
+    const w = world({ config: withWebhook(hook.url) });
+    w.broken.add("v1");
+    const logged: string[] = [];
+    const log = { info: (l: string) => logged.push(l), warn: (l: string) => logged.push(l) };
+    const s = await w.deploy("v1", { notify: { backoffMs: 1 }, log });
+    // The webhook's URL is one of its secrets (with its signing key): neither shows anywhere.
+    expect(JSON.stringify(s) + logged.join("\n")).not.toMatch(new RegExp(`${hookSecret}|127\\.0\\.0\\.1:${new URL(hook.url).port}`));
+    expect(logged.some((l) => l.includes('did not take "failed"'))).toBe(true);
+    expectEnd(s, "failed-no-rollback", "verdict");
+    expect(hook.requests).toHaveLength(6); // started and failed, three attempts each
+    expect(s.notifications?.failures.map((f) => [f.event, f.attempts])).toEqual([["started", 3], ["failed", 3]]);
+    expect(s.messages).toContain('Notifier webhook #1 did not take "failed" (3 attempts): HTTP 503: down. The outcome stands.');
+  });
+
+  it("a notifier secret that is not a Pulumi secret is refused, naming the key, before any change", async () => {
+    hook = await httpRecorder();
+    const w = world({ config: withWebhook(hook.url, false) });
+    const s = await w.deploy("v1");
+    expectEnd(s, "invalid-config", "notify");
+    expect(s.messages.join("\n")).toContain("awareness:notify[0].secret: must be a Pulumi secret");
+    expect(hook.requests).toHaveLength(0);
+    expect(w.host.currentId).toBeUndefined();
   });
 });

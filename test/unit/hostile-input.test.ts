@@ -25,6 +25,7 @@ import { endpointUrl } from "../../automation/monitor/probers.js";
 import { configWithRelease, nextRelease } from "../../automation/stages/open.js";
 import { releaseIn } from "../../automation/stages/releases.js";
 import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "../../components/compose/render.js";
+import { notifyLimits } from "../../components/config/notify.js";
 import { ConfigError, parseStackConfig } from "../../components/config/parse.js";
 import { limits, volumesToSnapshot, type StackConfig } from "../../components/config/schema.js";
 import * as hc from "../../components/host-commands/index.js";
@@ -131,6 +132,10 @@ function baseConfig(): Json {
     backups: { retain: 5 },
     precheck: { minFreeDiskMb: 2048, minFreeMemoryMb: 256 },
     rollout: { startTimeoutSeconds: 90, stableChecks: 2 },
+    notify: [
+      { kind: "webhook", url: "https://hooks.example.com/deploys", secret: "whsec-0123456789abcdef" },
+      { kind: "newrelic", apiKey: "NRAK-0123456789", entityGuid: "MXxBUE18QVBQTElDQVRJT058MQ" },
+    ],
   };
 }
 
@@ -276,6 +281,9 @@ const fields: Field[] = [
   { name: "precheck.minFreeMemoryMb", valid: "256", filler: "5", numeric: "whole", apply: at("precheck", "minFreeMemoryMb") },
   { name: "rollout.stableChecks", valid: "2", filler: "2", numeric: "whole", apply: at("rollout", "stableChecks") },
   { name: "registryAuth.server", valid: "ghcr.io", apply: at("registryAuth", "server") },
+  { name: "notify[].url", valid: "https://hooks.example.com/deploys", filler: "a", apply: at("notify", 0, "url") },
+  { name: "notify[].secret", valid: "whsec-0123456789abcdef", secret: true, apply: at("notify", 0, "secret") },
+  { name: "notify[].entityGuid", valid: "MXxBUE18QVBQTElDQVRJT058MQ", filler: "M", apply: at("notify", 1, "entityGuid") },
   { name: "registryAuth.username", valid: "acme-bot", apply: at("registryAuth", "username") },
 ];
 
@@ -434,6 +442,7 @@ function proveInert(cfg: StackConfig, label: string): void {
     ["hosts.host", cfg.hosts.map((h) => h.host), 253],
     ["hosts.user", cfg.hosts.map((h) => h.user), 32],
     ["registryAuth.server", cfg.registryAuth ? [cfg.registryAuth.server] : [], limits.registryServer],
+    ["notify urls", cfg.notify.flatMap((n) => (n.url ? [n.url] : [])), notifyLimits.url],
   ];
   for (const [where, values, cap] of caps) {
     for (const v of values) expect(v.length, `${label}: ${where} over its cap`).toBeLessThanOrEqual(cap);

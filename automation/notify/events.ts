@@ -1,0 +1,94 @@
+// What a run tells the notifiers: the events of its outcome (from the outcome table's names)
+// and one payload every vendor format is rendered from.
+import type { NotifyEvent } from "../../components/config/notify.js";
+import { outcomes, type Outcome } from "../report/outcomes.js";
+import type { CommandName, RunSummary } from "../report/summary.js";
+
+export type { NotifyEvent };
+
+/** The commands that change what a host runs: only they notify. */
+const notifyingCommands: readonly CommandName[] = ["deploy", "rollback", "restore"];
+
+/**
+ * The events a run's end sends, in order. A deploy that rolled back failed first, then rolled
+ * back; usage errors, held locks, cancels and plain commands send nothing ("paused" is sent by
+ * the pause stage when there is one).
+ */
+const endEvents: Readonly<Record<Outcome, readonly NotifyEvent[]>> = {
+  running: [],
+  "deployed-verified": ["verified"],
+  "rollback-done": ["rolled-back"],
+  restored: ["verified"],
+  ok: [],
+  error: ["failed"],
+  "host-unreachable": ["failed"],
+  usage: [],
+  "invalid-config": [],
+  blocked: ["blocked"],
+  "rolled-back": ["failed", "rolled-back"],
+  // The switch put the previous release back itself: nothing new runs, so no rollback marker.
+  "up-failed": ["failed"],
+  "failed-no-rollback": ["failed"],
+  "rollback-failed": ["failed"],
+  "restore-failed": ["failed"],
+  "lock-held": [],
+  cancelled: [],
+};
+
+export function eventsAtEnd(command: CommandName, outcome: Outcome): readonly NotifyEvent[] {
+  return notifyingCommands.includes(command) ? endEvents[outcome] : [];
+}
+
+/** One event of one run, as every notifier receives it (the signed webhook's JSON body). */
+export interface RunEvent {
+  event: NotifyEvent;
+  stack: string;
+  command: CommandName;
+  /** The release the run is about (for a rollback: the one it goes back to). */
+  release: { id: string; gitSha?: string | undefined } | undefined;
+  /** Set once the run ended. */
+  outcome?: Outcome | undefined;
+  exitCode?: number | undefined;
+  headline: string;
+  messages: string[];
+  /** Who started the run (the CI actor or the local user). */
+  actor: string;
+  /** The CI run, when there is one. */
+  runUrl?: string | undefined;
+  timestamp: string;
+}
+
+const startedHeadline: Readonly<Record<string, string>> = {
+  deploy: "deploy started",
+  rollback: "rollback started",
+  restore: "restore started",
+};
+
+export function runEvent(event: NotifyEvent, summary: RunSummary, now: Date, env: NodeJS.ProcessEnv = process.env): RunEvent {
+  const ended = event !== "started";
+  const target = summary.rollback?.to ?? summary.restore?.release;
+  // A rollback is about the release it brings back (a manual one names no release of its own).
+  const release =
+    target && (event === "rolled-back" || !summary.release) ? { id: target } : summary.release && { id: summary.release.id, gitSha: summary.release.gitSha };
+  const runUrl =
+    env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+      ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+      : undefined;
+  return {
+    event,
+    stack: summary.stack,
+    command: summary.command,
+    release,
+    ...(ended ? { outcome: summary.outcome, exitCode: summary.exitCode } : {}),
+    headline: ended ? outcomes[summary.outcome].headline : (startedHeadline[summary.command] ?? "started"),
+    messages: ended ? summary.messages.slice(0, 20) : [],
+    actor: env.GITHUB_ACTOR ?? env.USER ?? "unknown",
+    ...(runUrl ? { runUrl } : {}),
+    timestamp: now.toISOString(),
+  };
+}
+
+/** One line for humans: "[production] v42: failed, rolled back to the last verified release". */
+export function titleOf(e: RunEvent): string {
+  return `[${e.stack}] ${e.release?.id ?? "?"}: ${e.event} (${e.headline})`;
+}

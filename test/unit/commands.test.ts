@@ -287,7 +287,7 @@ describe("deploy", () => {
     expect(s.preview?.blocked).toEqual([]);
   });
 
-  it("a failed up is up-failed: failed tag, config put back, the previous release still verified", async () => {
+  it("a failed up is up-failed: failed tag and host record, config put back, the previous release still verified", async () => {
     await deployed(w, "v1");
     w.stack.onUp({ kind: "fail", error: new Error("error: update failed\nDiagnostics:\n  the container backend did not start") });
     const before = structuredClone(w.stack.config);
@@ -299,7 +299,7 @@ describe("deploy", () => {
     expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 1)}`);
     expect(w.stack.config).toEqual(before);
     expect(s.up).toMatchObject({ result: "failed", update: key(w, 2), error: expect.stringContaining("the container backend did not start") });
-    expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" } });
+    expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" }, failed: { id: "v2", reason: expect.stringContaining("the container backend did not start") } });
     expectHostLeftClean(w);
   });
 

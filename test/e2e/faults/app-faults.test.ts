@@ -30,7 +30,7 @@ type Record_ = { id: string; images: Record<string, string> };
 const record = () =>
   JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)) as { current: Record_; verified?: Record_; failed?: { id: string; reason: string } };
 const composeHash = () => onHost(`sha256sum ${corner.appDir}/docker-compose.yml | cut -d' ' -f1`).trim();
-const backupSets = () => onHost(`ls -1 ${corner.appDir}/backups`).trim();
+const backupSets = () => onHost(`ls -1 ${corner.appDir}/backups 2>/dev/null; true`).trim();
 const containerIds = () => onHost(`docker ps -q --filter label=com.docker.compose.project=${corner.composeProject} | sort`).trim();
 const hostLock = () => onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim();
 const failedTag = async () => (await (await ds.engine()).tags())[lastFailedTag];

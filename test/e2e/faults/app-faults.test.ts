@@ -89,7 +89,7 @@ afterAll(async () => {
     unmount();
   } finally {
     clearCorner(corner);
-    for (const s of services) onHost(`docker rmi ${cornerRepo(s)}:v1 >/dev/null 2>&1 || true`);
+    for (const s of services) onHost(`docker rmi ${cornerRepo(s)}:v1 ${v1[s] ?? ""} >/dev/null 2>&1 || true`);
     await ds?.cleanup();
   }
 });
@@ -150,7 +150,9 @@ describe("the rollback image deleted from the host", () => {
   it("v1's images removed from the host during v2's watch: the automatic rollback pulls them again by digest and ends on v1", async () => {
     const since = onHost("date +%s").trim();
     const removed: string[] = [];
-    // Once v2 is live (v1's images no longer in use) and before its watch can fail it.
+    // Once v2 is live (v1's images no longer in use) and before its watch can fail it. What goes is
+    // the reference v1 runs by; the layers stay, shared with the sandbox's own tags, so the pull
+    // that brings it back transfers no layer (after a real prune it would download them).
     const onStage = (stage: string) => {
       if (stage !== "monitor") return;
       for (const s of services) {

@@ -137,7 +137,7 @@ export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
     throw err;
   });
   if (off.length === 0) {
-    await recordFailed(ctx.engine!.detached(), release.id, up.summary.update);
+    await recordFailure(ctx, release.id, why);
     const where = stackHosts(ctx).length > 1 ? "checked on every host" : "checked on the host";
     return stop("up-failed", `${why} The previous release ${before.id} still runs (${where}).`);
   }
@@ -147,18 +147,22 @@ export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
 /** Records the release failed and picks the rollback target; no target ends the run. */
 export async function failRelease(ctx: DeployUpContext, reason: string): Promise<Stop | void> {
   const id = ctx.release!.id;
+  await recordFailure(ctx, id, reason);
+  const target = (await verifiedReleases(ctx.engine!)).find((v) => v.id !== id);
+  ctx.failure = { reason, ...(target ? { target } : {}) };
+  if (!target) {
+    return stop("failed-no-rollback", `${id} failed (${reason}) and there is no verified release to roll back to (first deploy): the host is left as it is.`);
+  }
+}
+
+/** A failed release in the stack tag and on the host (a restore reads the host when the stack state is gone). */
+async function recordFailure(ctx: DeployUpContext, id: string, reason: string): Promise<void> {
   await recordFailed(ctx.engine!.detached(), id, ctx.up?.summary.update);
-  // The host keeps its own record (a restore reads it when the stack state is gone).
   // deployment.json is readable by every user of the host and holds one line per record: the
   // reason goes there masked and on one line (a host's error can quote an app's secret).
   const onHost = redactText(reason, ctx.secrets).replace(/\s*[\r\n]+\s*/g, " | ");
   for (const f of await onEveryHost(ctx, (door) => door.markFailed(id, onHost))) {
     ctx.log.warn(`could not record ${id} as failed on ${hostLabel(ctx, f.host) || "the host: "}${firstLine(f.error)}`);
-  }
-  const target = (await verifiedReleases(ctx.engine!)).find((v) => v.id !== id);
-  ctx.failure = { reason, ...(target ? { target } : {}) };
-  if (!target) {
-    return stop("failed-no-rollback", `${id} failed (${reason}) and there is no verified release to roll back to (first deploy): the host is left as it is.`);
   }
 }
 

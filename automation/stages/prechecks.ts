@@ -134,7 +134,7 @@ async function hostChecks(opts: PrecheckOptions, target: HostToCheck): Promise<P
       ok: resources.length === 0,
       detail: resources.length
         ? resources.join("; ")
-        : `${facts.f.diskFreeMb} MB disk free (floor ${config.precheck.minFreeDiskMb}), ` +
+        : `${facts.f.diskFreeMb} MB disk free at ${facts.f.diskPath} (floor ${config.precheck.minFreeDiskMb}), ` +
           `${facts.f.memAvailableMb} MB memory available (floor ${config.precheck.minFreeMemoryMb})`,
     });
 
@@ -153,12 +153,17 @@ async function hostChecks(opts: PrecheckOptions, target: HostToCheck): Promise<P
         if (!rollbackImages || !opts.rollbackReleaseId)
           return { ok: true, detail: "first verified deploy: no earlier verified release to roll back to" };
         const { missing } = await host.imagesOnHost(rollbackImages);
-        if (missing.length)
+        if (!missing.length) return { ok: true, detail: `${opts.rollbackReleaseId}'s ${rollbackImages.length} image(s) are on the host` };
+        // Gone from the host (pruned) is still possible when the registry has them: the rollback pulls them by digest.
+        const gone = (await host.registryCheck(missing)).missing;
+        if (gone.length)
           return {
             ok: false,
-            detail: `images of the last verified release ${opts.rollbackReleaseId} are gone from the host: ${missing.join(", ")}`,
+            detail:
+              `images of the last verified release ${opts.rollbackReleaseId} are gone from the host and from the registry: ` +
+              gone.map((g) => `${g.ref} (${g.reason})`).join(", "),
           };
-        return { ok: true, detail: `${opts.rollbackReleaseId}'s ${rollbackImages.length} image(s) are on the host` };
+        return { ok: true, detail: `${opts.rollbackReleaseId}'s image(s) ${missing.join(", ")} are not on the host; the registry has them (a rollback pulls them)` };
       }),
     );
   } else {

@@ -1,6 +1,6 @@
 // Which Pulumi CLI the driver runs: the version pinned in package.json, from the project's
 // own build (.tools/bin) or from PATH (e.g. a runner's tool cache). Nothing is downloaded.
-import { existsSync, mkdirSync, realpathSync, rmSync, symlinkSync } from "node:fs";
+import { existsSync, mkdirSync, realpathSync, symlinkSync, unlinkSync } from "node:fs";
 import { basename, delimiter, dirname, join } from "node:path";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import { repoRoot } from "../common/process.js";
@@ -40,7 +40,14 @@ function rootFor(binary: string): string {
   if (basename(dirname(binary)) === "bin") return dirname(dirname(binary));
   const root = join(repoRoot, ".tools", "path-cli");
   mkdirSync(join(root, "bin"), { recursive: true });
-  rmSync(join(root, "bin", "pulumi"), { force: true });
-  symlinkSync(binary, join(root, "bin", "pulumi"));
+  const link = join(root, "bin", "pulumi");
+  // unlink, not rmSync({ force }): Node 24's rmSync leaves a dangling link in place (the one a
+  // finished test's temp folder leaves), and the symlink below then fails with EEXIST.
+  try {
+    unlinkSync(link);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+  }
+  symlinkSync(binary, link);
   return root;
 }

@@ -7,7 +7,9 @@ export function precheckProbe(layout: HostLayout): string {
   const composeVersion =
     layout.composeCommand === "docker compose" ? "docker compose version --short" : "docker-compose version --short";
   return [
+    // The app dir's own file system (its nearest existing folder on a first deploy).
     sh`d=${layout.appDir}; while [ ! -d "$d" ]; do d=$(dirname "$d"); done`,
+    `echo "disk_path=$d"`,
     `echo "disk_free_mb=$(df -Pm "$d" | awk 'NR==2 {print $4}')"`,
     `echo "mem_available_mb=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)"`,
     `echo "docker_server=$(docker version --format '{{.Server.Version}}' 2>/dev/null | head -n 1)"`,
@@ -18,6 +20,8 @@ export function precheckProbe(layout: HostLayout): string {
 
 export interface PrecheckReport {
   diskFreeMb: number | null;
+  /** Where the free disk was measured: the app dir, or its nearest existing folder. */
+  diskPath: string | null;
   memAvailableMb: number | null;
   dockerServer: string | null;
   compose: string | null;
@@ -35,6 +39,7 @@ export function parsePrecheck(stdout: string): PrecheckReport {
   const str = (k: string) => (f.get(k) ? f.get(k)! : null);
   return {
     diskFreeMb: num("disk_free_mb"),
+    diskPath: str("disk_path"),
     memAvailableMb: num("mem_available_mb"),
     dockerServer: str("docker_server"),
     compose: str("compose"),
@@ -45,9 +50,10 @@ export function parsePrecheck(stdout: string): PrecheckReport {
 /** Each failed check as a sentence with the next step; empty when all pass. */
 export function judgePrecheck(report: PrecheckReport, floors: { minFreeDiskMb: number; minFreeMemoryMb: number }): string[] {
   const failures: string[] = [];
-  if (report.diskFreeMb === null) failures.push("free disk space could not be read on the host");
+  const at = report.diskPath ? ` at ${report.diskPath}` : "";
+  if (report.diskFreeMb === null) failures.push(`free disk space could not be read on the host${at}`);
   else if (report.diskFreeMb < floors.minFreeDiskMb)
-    failures.push(`only ${report.diskFreeMb} MB free disk (need ${floors.minFreeDiskMb} MB): free space on the host`);
+    failures.push(`only ${report.diskFreeMb} MB free disk${at} (need ${floors.minFreeDiskMb} MB): free space on the host`);
   if (report.memAvailableMb === null) failures.push("available memory could not be read on the host");
   else if (report.memAvailableMb < floors.minFreeMemoryMb)
     failures.push(`only ${report.memAvailableMb} MB memory available (need ${floors.minFreeMemoryMb} MB)`);

@@ -71,7 +71,7 @@ function lockInfoAt(lock: FakeLock, now: number): LockInfo {
 /** The files of every set. */
 const setFiles = [".env", "deployment.json", "docker-compose.yml", "manifest.json"] as const;
 
-export const healthyFacts: PrecheckReport = { diskFreeMb: 20_000, memAvailableMb: 4_000, dockerServer: "27.3.1", compose: "2.29.7", flock: true };
+export const healthyFacts: PrecheckReport = { diskFreeMb: 20_000, diskPath: "/opt/awareness", memAvailableMb: 4_000, dockerServer: "27.3.1", compose: "2.29.7", flock: true };
 
 export class FakeHost implements HostDoor {
   readonly exec: FakeExec;

@@ -234,15 +234,28 @@ describe("deploy", () => {
     expectHostLeftClean(w);
   });
 
-  it("the images of the last verified release gone from the host block the deploy (rollback possible)", async () => {
+  it("the images of the last verified release gone from the host and the registry block the deploy (rollback possible)", async () => {
     await deployed(w, "v1");
     w.host.images.delete(imagesOf("v1").frontend);
+    w.host.registryMissing.set(imagesOf("v1").frontend, "manifest unknown");
     const ops = w.mark();
     const s = await w.deploy("v2");
     expectEnd(s, "blocked", "prechecks");
-    expect(s.prechecks.find((p) => !p.ok)).toMatchObject({ name: "rollback possible", detail: expect.stringContaining(imagesOf("v1").frontend) });
+    expect(s.prechecks.filter((p) => !p.ok)).toEqual([
+      { name: "rollback possible", ok: false, detail: `images of the last verified release v1 are gone from the host and from the registry: ${imagesOf("v1").frontend} (manifest unknown)` },
+    ]);
     expect(ops()).toEqual([]);
     expect(releaseInConfig(w)).toBe("v1");
+  });
+
+  it("the images of the last verified release gone from the host but in the registry pass (a rollback pulls them)", async () => {
+    await deployed(w, "v1");
+    w.host.images.delete(imagesOf("v1").frontend);
+    const s = await w.deploy("v2");
+    expect(s.prechecks.find((p) => p.name === "rollback possible")).toMatchObject({
+      ok: true,
+      detail: `v1's image(s) ${imagesOf("v1").frontend} are not on the host; the registry has them (a rollback pulls them)`,
+    });
   });
 
   it("an unreachable host blocks at the lock (ssh reachable fails) and nothing runs", async () => {
@@ -277,7 +290,7 @@ describe("deploy", () => {
     expect(s.preview?.blocked).toEqual([]);
   });
 
-  it("a failed up is up-failed: failed tag, config put back, the previous release still verified", async () => {
+  it("a failed up is up-failed: failed tag and host record, config put back, the previous release still verified", async () => {
     await deployed(w, "v1");
     w.stack.onUp({ kind: "fail", error: new Error("error: update failed\nDiagnostics:\n  the container backend did not start") });
     const before = structuredClone(w.stack.config);
@@ -289,7 +302,7 @@ describe("deploy", () => {
     expect(w.stack.tags[verifiedTag]).toBe(`v1@${key(w, 1)}`);
     expect(w.stack.config).toEqual(before);
     expect(s.up).toMatchObject({ result: "failed", update: key(w, 2), error: expect.stringContaining("the container backend did not start") });
-    expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" } });
+    expect(w.host.record).toMatchObject({ current: { id: "v1" }, verified: { id: "v1" }, failed: { id: "v2", reason: expect.stringContaining("the container backend did not start") } });
     expectHostLeftClean(w);
   });
 

@@ -892,6 +892,7 @@ describe("prechecks and host-side probes", () => {
     expect(hc.precheckProbe(v1)).toBe(
       [
         `d=/opt/awareness; while [ ! -d "$d" ]; do d=$(dirname "$d"); done`,
+        `echo "disk_path=$d"`,
         `echo "disk_free_mb=$(df -Pm "$d" | awk 'NR==2 {print $4}')"`,
         `echo "mem_available_mb=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)"`,
         `echo "docker_server=$(docker version --format '{{.Server.Version}}' 2>/dev/null | head -n 1)"`,
@@ -902,15 +903,16 @@ describe("prechecks and host-side probes", () => {
     // The disk and memory lines run on this machine too.
     const report = hc.parsePrecheck(execFileSync("/bin/sh", ["-c", hc.precheckProbe({ ...v2, appDir: "/nonexistent/app" })], { encoding: "utf8" }));
     expect(report.diskFreeMb).toBeGreaterThan(0);
+    expect(report.diskPath).toBe("/"); // the nearest existing folder of a dir not made yet
     expect(report.memAvailableMb).toBeGreaterThan(0);
     expect(report.flock).toBe(true); // util-linux, as on the hosts the switch runs on
   });
 
   it("judges the report against the floors, with the next step", () => {
-    const ok = { diskFreeMb: 5000, memAvailableMb: 900, dockerServer: "20.10.24", compose: "2.40.3", flock: true };
+    const ok = { diskFreeMb: 5000, diskPath: "/opt/awareness", memAvailableMb: 900, dockerServer: "20.10.24", compose: "2.40.3", flock: true };
     expect(hc.judgePrecheck(ok, { minFreeDiskMb: 2048, minFreeMemoryMb: 256 })).toEqual([]);
     expect(hc.judgePrecheck({ ...ok, diskFreeMb: 100, compose: null }, { minFreeDiskMb: 2048, minFreeMemoryMb: 256 })).toEqual([
-      "only 100 MB free disk (need 2048 MB): free space on the host",
+      "only 100 MB free disk at /opt/awareness (need 2048 MB): free space on the host",
       "the configured compose command is not installed on the host",
     ]);
     expect(hc.judgePrecheck({ ...ok, flock: false }, { minFreeDiskMb: 2048, minFreeMemoryMb: 256 })).toEqual([

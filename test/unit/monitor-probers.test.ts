@@ -1,12 +1,13 @@
 import { execFile } from "node:child_process";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { realClock, runMonitor } from "../../automation/monitor/monitor.js";
 import { hostProbeCommand, hostProber, hostProbeSshGraceMs, parseHostProbeOutput, type HostExec } from "../../automation/monitor/host-prober.js";
 import { endpointUrl, httpProber } from "../../automation/monitor/probers.js";
 
-// A real local app: /ok answers 200, /boom 500, /slow answers after 2 s (beyond every timeout here).
+// A real local app: /ok answers 200, /boom 500, /slow answers after 2 s (beyond every timeout here),
+// /stall sends its headers and part of its body, then nothing more.
 let server: Server;
 let baseUrl: string;
 const slowTimers = new Set<NodeJS.Timeout>();
@@ -28,6 +29,10 @@ beforeAll(async () => {
     if (req.url === "/app/boom") {
       res.statusCode = 500;
       return void res.end("boom");
+    }
+    if (req.url === "/app/stall") {
+      res.writeHead(200, { "content-length": "1000" });
+      return void res.write("part of the body");
     }
     if (req.url === "/app/slow") {
       const timer = setTimeout(() => res.end("late"), 2_000);
@@ -116,6 +121,35 @@ describe("httpProber (real local server)", () => {
   it("joins base URLs and paths with exactly one slash", () => {
     expect(endpointUrl("http://h:1/", "/api/health")).toBe("http://h:1/api/health");
     expect(endpointUrl("http://h:1/app", "api/health")).toBe("http://h:1/app/api/health");
+  });
+});
+
+describe("an app that accepts TCP and never answers, or stops mid-answer", () => {
+  let silent: ReturnType<typeof createTcpServer>;
+  let silentUrl: string;
+  const sockets = new Set<Socket>();
+  beforeAll(async () => {
+    silent = createTcpServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it("each probe gives up at its timeout, from the driver and from the host, and the round ends with it", async () => {
+    const started = performance.now();
+    const [fromDriver, midBody, fromHost] = await Promise.all([
+      httpProber({ baseUrl: silentUrl, endpoints: ["/api/health"], timeoutMs: 300 }).probe(0),
+      httpProber({ baseUrl, endpoints: ["/stall"], timeoutMs: 300 }).probe(0),
+      hostProber({ exec: localShell, baseUrl: silentUrl, endpoints: ["/api/health"], timeoutMs: 300 }).probe(0),
+    ]);
+    for (const [sample] of [fromDriver, midBody, fromHost]) {
+      expect(sample).toMatchObject({ ok: false, error: "timeout after 300 ms" });
+      expect(sample!.latencyMs).toBeGreaterThanOrEqual(280);
+    }
+    expect(performance.now() - started).toBeLessThan(1_500);
   });
 });
 

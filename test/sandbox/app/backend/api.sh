@@ -1,8 +1,13 @@
 #!/bin/sh
 # One HTTP request per run: nc -ll -e connects this script's stdin/stdout to the client.
-# Behaviour comes from the image's env: BEHAVIOUR (healthy|broken-auth|flaky|slow|crash),
+# Behaviour comes from the image's env: BEHAVIOUR (healthy|broken-auth|flaky|slow|crash|hang),
 # APP_VERSION, SLOW_SECONDS.
 CR=$(printf '\r')
+
+if [ "$BEHAVIOUR" = "hang" ]; then
+  # Accepts the connection and never answers; the handler ends when the client hangs up.
+  exec cat >/dev/null
+fi
 
 read -r _method target _ || exit 0
 # Drain the request headers; the body (if any) is ignored.

@@ -3,7 +3,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseStackConfig } from "./config/parse.js";
 import { GitHubDelivery } from "./github/delivery.js";
-import { hostDisplayName, hostLayoutOf, type HostConfig, type StackConfig } from "./config/schema.js";
+import { hostDisplayName, type HostConfig, type StackConfig } from "./config/schema.js";
+import { hostLayoutOf } from "./host-commands/layout.js";
 import { RemoteComposeStack } from "./remote-compose-stack.js";
 
 /** The SSH connection of one host; the private key only ever as a secret. */

@@ -2,7 +2,8 @@
 // the SSH door), the health prober, the forge's CI status, the clock. Real by default; unit
 // tests hand in fakes of the same interfaces (test/support/).
 import { execFileSync } from "node:child_process";
-import { hostDisplayName, hostLayoutOf, type StackConfig } from "../../components/config/schema.js";
+import { hostDisplayName, type StackConfig } from "../../components/config/schema.js";
+import { hostLayoutOf } from "../../components/host-commands/layout.js";
 import type { Logger } from "../common/log.js";
 import { repoRoot } from "../common/process.js";
 import { HostOps, type HostDoor } from "../host/operations.js";

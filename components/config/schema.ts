@@ -3,7 +3,6 @@
 // names, paths and references of a known shape (and still quote them).
 import { z } from "zod";
 import { githubConfigSchema, githubSecretPaths } from "../github/config.js";
-import type { HostLayout } from "../host-commands/layout.js";
 import { notifySchema, notifySecretPaths } from "./notify.js";
 
 export const configNamespace = "awareness";
@@ -569,11 +568,6 @@ function snapshotProblems(svc: Pick<ServiceConfig, "volumes" | "snapshotVolumes"
 }
 
 /** The name a host goes by in resource names and outputs. */
-/** Where the app lives on `host` and how compose runs there. */
-export function hostLayoutOf(cfg: Pick<StackConfig, "appDir" | "composeProject" | "composeCommand">, host: HostConfig): HostLayout {
-  return { appDir: host.appDir ?? cfg.appDir, composeProject: cfg.composeProject, composeCommand: cfg.composeCommand };
-}
-
 export function hostDisplayName(host: { name?: string | undefined; host: string }): string {
   return host.name ?? host.host.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
 }

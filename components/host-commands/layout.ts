@@ -1,4 +1,5 @@
 // Where things live on the host, and how compose is invoked there (v2 plugin or v1 binary).
+import type { HostConfig, StackConfig } from "../config/schema.js";
 import { raw, sh } from "./shell.js";
 
 export type ComposeCommand = "docker compose" | "docker-compose";
@@ -9,6 +10,11 @@ export interface HostLayout {
   /** Compose project name (lowercase letters, digits, _ and -). */
   composeProject: string;
   composeCommand: ComposeCommand;
+}
+
+/** Where the app lives on `host` and how compose runs there. */
+export function hostLayoutOf(cfg: Pick<StackConfig, "appDir" | "composeProject" | "composeCommand">, host: HostConfig): HostLayout {
+  return { appDir: host.appDir ?? cfg.appDir, composeProject: cfg.composeProject, composeCommand: cfg.composeCommand };
 }
 
 const composeFileName = "docker-compose.yml";

@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseStackConfig } from "../../components/config/parse.js";
-import { hostLayoutOf } from "../../components/config/schema.js";
+import { hostLayoutOf } from "../../components/host-commands/layout.js";
 
 const digest = `sha256:${"c".repeat(64)}`;
 

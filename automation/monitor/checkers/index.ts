@@ -1,6 +1,7 @@
 // The checkers a stack's health config asks for, as one: the endpoints (from the driver over
 // HTTP, or from the host over SSH), then each extra check (exec in a container, a metrics query).
-import { hostLayoutOf, type HealthCheck, type StackConfig } from "../../../components/config/schema.js";
+import type { HealthCheck, StackConfig } from "../../../components/config/schema.js";
+import { hostLayoutOf } from "../../../components/host-commands/layout.js";
 import type { HostExec as SshExec } from "../../host/ssh.js";
 import { hostProber } from "../host-prober.js";
 import { httpProber } from "../probers.js";

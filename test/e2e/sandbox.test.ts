@@ -482,9 +482,14 @@ describe("sandbox.sh lifecycle (a throwaway sandbox)", () => {
     expect(t2.ssh.host).not.toBe(main.ssh.host);
     expect(t2.releases.v1.backend.split("@")[1]).toBe(main.releases.v1.backend.split("@")[1]);
     expect(t2.releases.v1.backend.startsWith(`${t2.registry}/`)).toBe(true);
-    expect(status().parts.filter((p) => p.name.startsWith("t2-")).map((p) => p.state)).toEqual(
-      ["present", "running", "running", "running"],
-    );
+    // netns, dockerd, the registry on the veth, the registry on its own loopback (same storage), sshd.
+    expect(status().parts.filter((p) => p.name.startsWith("t2-")).map((p) => [p.name, p.state])).toEqual([
+      ["t2-netns", "present"],
+      ["t2-dockerd", "running"],
+      ["t2-registry", "running"],
+      ["t2-registry-lo", "running"],
+      ["t2-sshd", "running"],
+    ]);
     const sshT2 = (command: string, input?: string) => {
       const result = spawnSync("ssh", ["-i", t2.ssh.privateKeyPath, "-o", `UserKnownHostsFile=${t2.ssh.knownHostsPath}`,
         "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", `root@${t2.ssh.host}`, command],

@@ -127,11 +127,15 @@ describe("deploy, monitor, verdict", () => {
   });
 
   it("v3 (flaky) never fails 3 rounds in a row but is rolled back on its success rate", async () => {
-    const s = await release("v3");
+    // v3 fails every 5th /api/health request (probes and Docker's healthcheck share the count),
+    // so how many of the default 8 rounds fail varies with timing. A 16-round watch at 98 % (0 of
+    // 48 checks tolerated) fails it for sure, on the rate, at its first failed check.
+    const monitor = { durationSeconds: 8, intervalSeconds: 0.5, consecutiveFailures: 3, successRate: 0.98 };
+    const s = await withConfig({ "awareness:monitor": monitor }, () => release("v3"));
     expect(s.outcome, explain(s)).toBe("rolled-back");
-    expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "success-rate" });
+    expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "success-rate", failedChecks: 1 });
     const v = s.monitor!.verdict as { successRate: number; longestFailureStreak: number };
-    expect(v.successRate).toBeLessThan(0.95);
+    expect(v.successRate).toBeLessThan(0.98);
     expect(v.longestFailureStreak).toBeLessThan(3);
     expect(await liveVersion()).toBe("v1");
   });

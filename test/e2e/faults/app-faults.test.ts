@@ -232,8 +232,9 @@ describe("an app that accepts TCP but never answers (v6)", () => {
       // The switch only waited until the containers ran: v6 went live and the monitor judged it.
       expect(s.up?.result).toBe("succeeded");
       const samples = s.monitor!.rounds.flatMap((r) => r.samples);
-      expect(s.monitor!.rounds.length).toBeGreaterThanOrEqual(2);
-      expect(s.monitor!.verdict.state).toBe("failed");
+      // Every check of the first round timed out: more failed checks than the rate allows, at once.
+      expect(s.monitor!.rounds.length).toBeGreaterThanOrEqual(1);
+      expect(s.monitor!.verdict).toMatchObject({ state: "failed", reason: "success-rate" });
       for (const sample of samples) {
         expect(sample).toMatchObject({ ok: false, error: `timeout after ${probeTimeoutMs} ms` });
         // Each probe gave up at its timeout (with room for a busy 2-core machine), never later.

@@ -47,9 +47,9 @@ const engineLocks = () => readdirSync(join(ds.dir, ".pulumi", "locks"), { recurs
 const composeSha = () => onHost(`sha256sum ${corner.appDir}/docker-compose.yml | cut -d' ' -f1`).trim();
 const composeShaAsync = async () => (await onHostAsync(`sha256sum ${corner.appDir}/docker-compose.yml | cut -d' ' -f1`)).trim();
 /** Everything a change would touch: the managed files, the backup sets, the containers (by id). */
-const hostSnapshot = () =>
+const hostSnapshot = (files = "docker-compose.yml .env deployment.json") =>
   onHost(
-    `cd ${corner.appDir} && sha256sum docker-compose.yml .env deployment.json && ls backups && ` +
+    `cd ${corner.appDir} && sha256sum ${files} && ls backups && ` +
       `docker ps -a -q --no-trunc --filter label=com.docker.compose.project=${corner.composeProject} | sort`,
   );
 const version = async () => {
@@ -196,7 +196,9 @@ describe("registry down at the pull", () => {
     expect(onHost(`docker image inspect ${digest} >/dev/null 2>&1 && echo present || echo absent`).trim()).toBe("absent");
     const images = { ...target.releases.v1!, backend: digest };
 
-    const before = hostSnapshot();
+    // deployment.json gains the failed record; everything else stays byte for byte.
+    const before = hostSnapshot("docker-compose.yml .env");
+    const currentBefore = record().current;
     let failed: RunSummary;
     try {
       // The prechecks found the image in the registry; it goes away as the update starts.
@@ -212,8 +214,10 @@ describe("registry down at the pull", () => {
     expect(said(failed)).not.toContain("Outputs:");
     expect((await (await ds.engine()).tags())[lastFailedTag]).toMatch(/^r-pull@\d+$/);
     expect(said(failed)).toContain("The previous release r-registry still runs (checked on the host).");
-    // The switch stopped before the backup and the file switch: the host exactly as it was.
-    expect(hostSnapshot()).toBe(before);
+    // The switch stopped before the backup and the file switch: the host as it was, its record
+    // naming the same current release and r-pull as the last failed one.
+    expect(hostSnapshot("docker-compose.yml .env")).toBe(before);
+    expect(record()).toMatchObject({ current: currentBefore, failed: { id: "r-pull" } });
     await expectConverged("r-registry");
 
     const again = await deploy({ ...base, releaseId: "r-pull", images });

@@ -17,7 +17,7 @@ import { conclude, newSummary, type CommandName, type Outcome, type RunSummary }
 import type { EngineDoor, OpenMode } from "../runner.js";
 import { appendAudit } from "./audit.js";
 import type { RunDeps } from "./deps.js";
-import type { StackHost } from "./hosts.js";
+import { stackHosts, type StackHost } from "./hosts.js";
 
 export interface RunContext {
   readonly command: CommandName;
@@ -135,7 +135,7 @@ export async function runStages<C extends RunContext>(
     const outcome = outcomeOfError(err, cancellation.signal, summary.lastStage);
     conclude(summary, outcome, messageOf(err, outcome, summary.lastStage, cancellation.reason));
     if (outcome === "cancelled") {
-      const hosts = ctx.hosts ?? (ctx.host ? [{ name: "", door: ctx.host }] : []);
+      const hosts = stackHosts(ctx);
       for (const h of hosts) summary.messages.push(await whatRuns(h.door, hosts.length > 1 ? `host ${h.name}` : "The host"));
     }
   } finally {

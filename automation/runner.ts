@@ -15,7 +15,7 @@ import {
 import { CancelledError, UsageError } from "./common/errors.js";
 import type { Logger } from "./common/log.js";
 import { repoRoot } from "./common/process.js";
-import { clearStaleEngineLock, defaultBackendUrl, hasStackFile, passphraseFor, projectName } from "./toolchain/backend.js";
+import { backendUrlFor, clearStaleEngineLock, hasStackFile, passphraseFor, projectName } from "./toolchain/backend.js";
 import { locateCli } from "./toolchain/cli.js";
 import { ensurePlugins } from "./toolchain/plugins.js";
 import { setSecretConfig } from "./toolchain/secret-config.js";
@@ -212,7 +212,7 @@ const tee = (o: LongOpOptions, progress: (line: string) => void) => (out: string
 /** Opens a stack of the inline program with engine, backend, secrets and plugins checked. */
 export async function openEngine(args: OpenEngineArgs): Promise<Engine> {
   const cli = await locateCli();
-  const backendUrl = args.backendUrl ?? defaultBackendUrl();
+  const backendUrl = backendUrlFor(args.stackName, args.backendUrl);
   const passphrase = passphraseFor(args.stackName);
   const envVars: Record<string, string> = {
     PULUMI_BACKEND_URL: backendUrl,

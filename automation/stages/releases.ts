@@ -21,6 +21,8 @@ export const lastFailedTag = "awareness:last-failed-release";
 /** A release left live without a verdict (its watch was cancelled): "<id>@<update>". */
 export const unverifiedTag = "awareness:unverified-release";
 const keepVerified = 10;
+/** Pulumi Cloud refuses longer stack tag names and values (the CLI's ValidateStackTags). */
+export const stackTagLimits = { name: 40, value: 256 } as const;
 
 /**
  * Names one update of the stack: the engine's version number where the backend keeps one
@@ -50,11 +52,15 @@ function parseVerifiedTag(value: string | undefined): VerifiedRef[] {
     .filter((r) => r.id !== "" && Number.isInteger(r.update) && r.update > 0);
 }
 
+/** The newest verified releases that fit in one tag value (at least 3: ids are at most 64 characters). */
 function formatVerifiedTag(refs: VerifiedRef[]): string {
-  return refs
-    .slice(0, keepVerified)
-    .map((r) => `${r.id}@${r.update}`)
-    .join(" ");
+  let value = "";
+  for (const r of refs.slice(0, keepVerified)) {
+    const next = value ? `${value} ${r.id}@${r.update}` : `${r.id}@${r.update}`;
+    if (next.length > stackTagLimits.value) break;
+    value = next;
+  }
+  return value;
 }
 
 export async function verifiedReleases(engine: EngineDoor): Promise<VerifiedRef[]> {

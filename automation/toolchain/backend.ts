@@ -5,6 +5,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { processAlive, repoRoot } from "../common/process.js";
+import { UsageError } from "../common/errors.js";
 import { EngineSetupError } from "./cli.js";
 
 /** The project name in Pulumi.yaml; inline programs must use the same one so the stack files apply. */
@@ -20,8 +21,36 @@ export const localSandboxPassphrase = "awareness-local-sandbox-only";
 /** Stacks that may fall back to the documented local passphrase. */
 export const localStackNames: readonly string[] = ["sandbox"];
 
-export function defaultBackendUrl(): string {
-  if (process.env.PULUMI_BACKEND_URL) return process.env.PULUMI_BACKEND_URL;
+/** Pulumi Cloud's API: PULUMI_ACCESS_TOKEN without PULUMI_BACKEND_URL selects it, as the CLI does. */
+export const pulumiCloudUrl = "https://api.pulumi.com";
+
+/** Opt-in for a file backend on a disk the operator knows to be durable and shared (never under GitHub Actions). */
+export const allowFileBackendVar = "AWARENESS_ALLOW_FILE_BACKEND";
+
+const isLocalStack = (stackName: string) => localStackNames.includes(stackName) || stackName.startsWith("test-");
+
+/**
+ * Where the stack's state lives: `given` (tests), else PULUMI_BACKEND_URL, else Pulumi Cloud when
+ * PULUMI_ACCESS_TOKEN is set, else the local `.pulumi-state/`. A file backend is refused for any
+ * stack but the local sandbox and test stacks, and always on a GitHub runner: its disk vanishes
+ * with the job, and with it the verified releases a rollback needs.
+ */
+export function backendUrlFor(stackName: string, given?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const url = given ?? (env.PULUMI_BACKEND_URL?.trim() || (env.PULUMI_ACCESS_TOKEN ? pulumiCloudUrl : localStateUrl()));
+  if (!url.startsWith("file://")) return url;
+  const onRunner = env.GITHUB_ACTIONS === "true";
+  if (onRunner || (!isLocalStack(stackName) && env[allowFileBackendVar] !== "1")) {
+    throw new UsageError(
+      `Stack "${stackName}" would keep its state in a file backend (${url})${onRunner ? " on this GitHub runner, whose disk is gone after the job" : ""}: ` +
+        "every run would start from an empty history, so verified releases and rollback targets would be lost. " +
+        "Set PULUMI_BACKEND_URL to shared durable state (s3://…, azblob://…, gs://…) or PULUMI_ACCESS_TOKEN for Pulumi Cloud" +
+        (onRunner ? " (as repository or environment secrets)." : `, or ${allowFileBackendVar}=1 when ${url} is on a durable shared disk.`),
+    );
+  }
+  return url;
+}
+
+function localStateUrl(): string {
   const dir = join(repoRoot, ".pulumi-state");
   mkdirSync(dir, { recursive: true });
   return `file://${dir}`;

@@ -3,6 +3,8 @@
 // from and the key path, never a cast that fails later.
 import { describe, expect, it } from "vitest";
 import { InvalidDataError, parseRelease, parseReleaseJson, parseStackConfig } from "../../components/config/parse.js";
+import type { EngineDoor } from "../../automation/runner.js";
+import { lastFailedTag, recordVerified, stackTagLimits, unverifiedTag, verifiedReleases, verifiedTag } from "../../automation/stages/releases.js";
 import { deploymentStatusSchema, parseDeploymentStatus, releaseRecordSchema } from "../../components/host-commands/status.js";
 
 const digest = `sha256:${"a".repeat(64)}`;
@@ -134,5 +136,36 @@ describe("parseDeploymentStatus: the host's deployment.json", () => {
     expect(releaseRecordSchema.safeParse(record("v1", { gitSha: "0123456" })).success).toBe(true);
     expect(releaseRecordSchema.safeParse(record("v1", { gitSha: undefined })).success).toBe(false);
     expect(deploymentStatusSchema.safeParse({ ...status, verified: record("v2", { verifiedAt: "2026-11-27T06:05:00Z" }) }).success).toBe(true);
+  });
+});
+
+describe("stack tags stay within Pulumi Cloud's limits", () => {
+  const tagStore = () => {
+    const tags: Record<string, string> = {};
+    const engine = { tags: async () => ({ ...tags }), setTag: async (k: string, v: string) => void (tags[k] = v) } as unknown as EngineDoor;
+    return { tags, engine };
+  };
+
+  it("every tag name is at most 40 characters of the allowed set", () => {
+    for (const name of [verifiedTag, lastFailedTag, unverifiedTag]) {
+      expect(name.length).toBeLessThanOrEqual(stackTagLimits.name);
+      expect(name).toMatch(/^[a-zA-Z0-9-_.:]{1,40}$/);
+    }
+  });
+
+  it("after many deploys of long release ids the verified tag keeps the newest that fit in 256 characters", async () => {
+    const { tags, engine } = tagStore();
+    const id = (n: number) => `release-${String(n).padStart(4, "0")}-${"x".repeat(50)}`; // 64 characters
+    for (let n = 1; n <= 20; n++) await recordVerified(engine, { id: id(n), update: 1_795_800_000 + n });
+    expect(tags[verifiedTag]!.length).toBeLessThanOrEqual(stackTagLimits.value);
+    const kept = await verifiedReleases(engine);
+    expect(kept.map((r) => r.id)).toEqual([id(20), id(19), id(18)]);
+    expect(kept[0]!.update).toBe(1_795_800_020);
+  });
+
+  it("short ids keep the ten newest", async () => {
+    const { engine } = tagStore();
+    for (let n = 1; n <= 12; n++) await recordVerified(engine, { id: `v${n}`, update: 1_795_800_000 + n });
+    expect((await verifiedReleases(engine)).map((r) => r.id)).toEqual(["v12", "v11", "v10", "v9", "v8", "v7", "v6", "v5", "v4", "v3"]);
   });
 });

@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repoRoot } from "../../automation/common/process.js";
-import { localSandboxPassphrase, passphraseFor } from "../../automation/toolchain/backend.js";
+import { UsageError } from "../../automation/common/errors.js";
+import { backendUrlFor, localSandboxPassphrase, passphraseFor, pulumiCloudUrl } from "../../automation/toolchain/backend.js";
 import { EngineSetupError } from "../../automation/toolchain/cli.js";
 import { DeadlineExceededError, withDeadline } from "../../automation/toolchain/processes.js";
 import { pinnedToolchain, pluginFor } from "../../automation/toolchain/versions.js";
@@ -75,5 +76,36 @@ describe("withDeadline", () => {
         throw new Error("boom");
       }),
     ).rejects.toThrow("boom");
+  });
+});
+
+describe("where the state lives", () => {
+  const s3 = "s3://acme-pulumi-state?region=eu-west-1";
+
+  it("PULUMI_BACKEND_URL wins; PULUMI_ACCESS_TOKEN alone selects Pulumi Cloud", () => {
+    expect(backendUrlFor("production", undefined, { PULUMI_BACKEND_URL: s3, PULUMI_ACCESS_TOKEN: "pul-x" })).toBe(s3);
+    expect(backendUrlFor("production", undefined, { PULUMI_ACCESS_TOKEN: "pul-x" })).toBe(pulumiCloudUrl);
+    expect(backendUrlFor("production", undefined, { PULUMI_BACKEND_URL: "  ", PULUMI_ACCESS_TOKEN: "pul-x" })).toBe(pulumiCloudUrl);
+  });
+
+  it("the local sandbox and test stacks keep their state in .pulumi-state/ by default", () => {
+    expect(backendUrlFor("sandbox", undefined, {})).toMatch(/^file:\/\/.*\.pulumi-state$/);
+    expect(backendUrlFor("test-driver-1", "file:///tmp/x", {})).toBe("file:///tmp/x");
+  });
+
+  it("a real stack is refused a file backend, with what to set", () => {
+    for (const env of [{}, { PULUMI_BACKEND_URL: "file:///srv/state" }]) {
+      expect(() => backendUrlFor("production", undefined, env)).toThrow(UsageError);
+      expect(() => backendUrlFor("production", undefined, env)).toThrow(/file backend .*verified releases .*PULUMI_BACKEND_URL .*PULUMI_ACCESS_TOKEN .*AWARENESS_ALLOW_FILE_BACKEND=1/);
+    }
+    expect(backendUrlFor("production", undefined, { PULUMI_BACKEND_URL: "file:///srv/state", AWARENESS_ALLOW_FILE_BACKEND: "1" })).toBe("file:///srv/state");
+  });
+
+  it("on a GitHub runner every file backend is refused, even the sandbox's and the opt-in's", () => {
+    const runner = { GITHUB_ACTIONS: "true", AWARENESS_ALLOW_FILE_BACKEND: "1" };
+    for (const stack of ["sandbox", "staging", "production"]) {
+      expect(() => backendUrlFor(stack, undefined, runner)).toThrow(/on this GitHub runner, whose disk is gone after the job/);
+    }
+    expect(backendUrlFor("production", undefined, { ...runner, PULUMI_BACKEND_URL: s3 })).toBe(s3);
   });
 });

@@ -8,9 +8,11 @@ export interface Logger {
   emit?(event: RunEventBody): void;
 }
 
-export const consoleLogger: Logger = {
-  info: (line) => process.stderr.write(`${line}\n`),
-  warn: (line) => process.stderr.write(`warning: ${line}\n`),
-};
+/** Lines to a stream; warnings say so. */
+export function streamLogger(stream: { write(chunk: string): unknown }): Logger {
+  return { info: (line) => void stream.write(`${line}\n`), warn: (line) => void stream.write(`warning: ${line}\n`) };
+}
+
+export const consoleLogger: Logger = streamLogger(process.stderr);
 
 export const quietLogger: Logger = { info: () => {}, warn: () => {} };

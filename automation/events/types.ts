@@ -1,6 +1,7 @@
 // The run's event stream, version 1: what `--events ndjson` prints (one JSON object a line)
 // and what the terminal display and the plain progress lines are made from. Adding a field is
 // compatible; renaming or removing one bumps `v`.
+import type { MonitorStats } from "../monitor/verdict.js";
 import type { CommandName, Outcome, RunSummary } from "../report/summary.js";
 
 export const eventsVersion = 1;
@@ -44,7 +45,7 @@ export type RunEventBody =
       consecutiveFailures: number;
       verdict: "watching" | "passed" | "failed";
     }
-  | {
+  | ({
       type: "verdict";
       release: string;
       state: "passed" | "failed";
@@ -54,12 +55,7 @@ export type RunEventBody =
       early: boolean;
       /** The round that decided it (the last round taken). */
       round: number;
-      rounds: number;
-      failedRounds: number;
-      checks: number;
-      failedChecks: number;
-      successRate: number;
-    }
+    } & Pick<MonitorStats, "rounds" | "failedRounds" | "checks" | "failedChecks" | "successRate">)
   /** `how`: "config of update 7, images by digest". */
   | { type: "rollback-started"; to: string; how: string; reason: string }
   | { type: "rollback-ended"; to: string; ok: boolean; detail?: string | undefined }

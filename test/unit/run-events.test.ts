@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { deploy } from "../../automation/commands/deploy.js";
 import { command } from "../../automation/common/cli-args.js";
 import { UsageError } from "../../automation/common/errors.js";
-import { RunEvents } from "../../automation/events/emitter.js";
+import { inStage, RunEvents } from "../../automation/events/emitter.js";
 import { CliOutput, ndjsonSink, outputChoice } from "../../automation/events/output.js";
 import { chooseProgress, ProgressDisplay } from "../../automation/events/progress-display.js";
 import { emptyView, foldEvent, renderView } from "../../automation/events/progress-view.js";
@@ -140,6 +140,13 @@ describe("--events ndjson", () => {
     expect(parsed[1]).toMatchObject({ type: "notice", level: "warning", message: "the token *** and *** leaked" });
     expect(parsed[2]).toMatchObject({ type: "run-ended", outcome: "deployed-verified", exitCode: 0, headline: expect.any(String), summary: { messages: ["v2 is live (***)"] } });
     expect(chunks.join("")).not.toMatch(/hunter2|learnt-later/);
+  });
+
+  it("a stage that throws still ends (ok: false, it ends the run), timed", async () => {
+    const { events, seen } = recorded();
+    await expect(inStage(events, "up", async () => Promise.reject(new Error("engine died")))).rejects.toThrow("engine died");
+    await inStage(events, "config", async () => undefined);
+    expect(seen.map((e) => e.type === "stage-ended" && [e.stage, e.ok, e.endsRun, typeof e.ms])).toEqual([false, ["up", false, true, "number"], false, ["config", true, false, "number"]]);
   });
 
   it("a sink that cannot write does not stop the others (or the run)", () => {

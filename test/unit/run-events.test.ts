@@ -281,6 +281,20 @@ describe("the progress display", () => {
     expect(screen.indexOf("✅ deploy v2 on sandbox: deployed and verified\n")).toBeGreaterThan(final);
   });
 
+  it("a command's printed result (stdout, the same screen) comes below the finished area, never inside it", () => {
+    const screen: string[] = [];
+    const write = (c: string) => screen.push(c) > 0;
+    const output = new CliOutput({ stdout: { write }, stderr: { write, isTTY: true, columns: 80, rows: 24 } });
+    output.configure({}, {});
+    output.events.emit({ type: "stage-started", stage: "status" });
+    output.events.emit({ type: "stage-ended", stage: "status", ms: 300, ok: true, endsRun: false });
+    output.print("live: v2 (verified)\n");
+    output.end(newSummary("status", "sandbox"));
+    expect(stripVTControlCharacters(screen.join(""))).toMatch(/stage ✓ status 0\.3s\n?live: v2 \(verified\)\n$/);
+    // Nothing is drawn after it (a redraw would move the cursor up into the printed text).
+    expect(screen.at(-1)).toBe("live: v2 (verified)\n");
+  });
+
   it("auto is in place only on a terminal outside CI; plain and fancy force it", () => {
     expect(chooseProgress("auto", { isTTY: true }, {})).toBe("fancy");
     expect(chooseProgress("auto", { isTTY: false }, {})).toBe("plain");

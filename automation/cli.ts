@@ -23,8 +23,8 @@ import {
   type RollbackOptions,
 } from "./common/cli-args.js";
 import { UsageError } from "./common/errors.js";
-import { consoleLogger } from "./common/log.js";
 import { checkStackName } from "./common/stack-name.js";
+import { CliOutput } from "./events/output.js";
 import { GitHubRest } from "./github/rest.js";
 import { outcomes } from "./report/outcomes.js";
 import { redact, secretsFromEnv } from "./report/redact.js";
@@ -34,7 +34,9 @@ import { writeReports } from "./report/write.js";
 import { realDeps } from "./stages/deps.js";
 import { publishReports } from "./stages/publish.js";
 
-const log = consoleLogger;
+/** Progress on stderr, the result (or --events) on stdout; its event stream is also the CLI's logger. */
+const output = new CliOutput();
+const log = output.events;
 const cancellation = new Cancellation();
 /** The run in progress, for the report written on an urgent exit. */
 let running: { summary?: RunSummary; reportDir: string } = { reportDir: ".reports" };
@@ -48,6 +50,7 @@ async function exitNow(why: string): Promise<never> {
     conclude(running.summary, "cancelled", `${why}: the run was cut short; the locks were released${problems.length ? " (with problems: see the log)" : ""}.`);
     running.summary.finishedAt = new Date().toISOString();
     await writeReports(running.summary, { dir: running.reportDir }).catch(() => undefined);
+    output.end(running.summary);
   }
   process.exit(outcomes.cancelled.exitCode);
 }
@@ -72,16 +75,18 @@ function githubRepo(opt: string | undefined): { owner: string; repo: string } | 
 
 /** What every command runs with: the stack (a bad name is refused here), the real engine and host, the log, the cancel signal. */
 function runOptions(o: CommonOptions) {
+  output.configure(o);
   const stackName = checkStackName(o.stack);
   const repo = githubRepo(o.githubRepo);
   const gh = repo ? new GitHubRest() : undefined;
   const ciStatus = gh && repo ? (sha: string) => gh.ciStatusForCommit({ ...repo, sha }) : undefined;
   running = { reportDir: o.reportDir };
-  return { stackName, log, cancellation, deps: realDeps({ ciStatus }), onStart: (summary: RunSummary) => (running.summary = summary) };
+  return { stackName, events: output.events, cancellation, deps: realDeps({ ciStatus }), onStart: (summary: RunSummary) => (running.summary = summary) };
 }
 
 async function finish(summary: RunSummary, o: CommonOptions): Promise<never> {
   await publishReports(summary, { reportDir: o.reportDir, repo: githubRepo(o.githubRepo), log });
+  output.end(summary);
   if (o.json) process.stdout.write(`${JSON.stringify(redact(summary, secretsFromEnv()), null, 2)}\n`);
   process.exit(summary.exitCode);
 }
@@ -143,7 +148,8 @@ program.addCommand(
     .action(async (o: CommonOptions & { audit?: boolean; limit?: number }) => {
       const { summary, report } = await status({ ...runOptions(o), auditLimit: o.audit ? (o.limit ?? 20) : undefined });
       if (!report) return finish(summary, o);
-      process.stdout.write(o.json ? `${JSON.stringify(redact(report, secretsFromEnv()), null, 2)}\n` : renderStatus(report));
+      output.print(o.json ? `${JSON.stringify(redact(report, secretsFromEnv()), null, 2)}\n` : renderStatus(report));
+      output.end(summary);
       process.exit(summary.exitCode);
     }),
 );
@@ -152,8 +158,9 @@ program.addCommand(
     .requiredOption("--force", "yes, the holder is gone")
     .action(async (o: CommonOptions) => {
       const summary = await unlock(runOptions(o));
-      for (const m of summary.messages) process.stdout.write(`${m}\n`);
+      for (const m of summary.messages) output.print(`${m}\n`);
       if (summary.outcome !== "ok") return finish(summary, o);
+      output.end(summary);
       process.exit(summary.exitCode);
     }),
 );
@@ -163,7 +170,8 @@ program.addCommand(
     .option("--replace", "replace a pinned key that differs (the server was re-keyed)")
     .action(async (o: CommonOptions & { host?: string; replace?: boolean }) => {
       const summary = await trustHost({ ...runOptions(o), host: o.host, replace: o.replace });
-      for (const m of summary.messages) process.stdout.write(`${m}\n`);
+      for (const m of summary.messages) output.print(`${m}\n`);
+      output.end(summary);
       process.exit(summary.exitCode);
     }),
 );

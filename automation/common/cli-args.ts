@@ -30,18 +30,24 @@ export function auditLimit(value: string): number {
 export interface CommonOptions {
   stack: string;
   json?: boolean;
+  /** `ndjson`: each run event as one JSON line on stdout, as it happens. */
+  events?: string;
+  /** plain | fancy | auto: the progress on stderr (auto: in place on a terminal outside CI). */
+  progress?: string;
   reportDir: string;
   githubRepo?: string;
 }
 
-/** A command with the options every command has: the stack, the report dir, the GitHub repo, --json. */
+/** A command with the options every command has: the stack, the report dir, the GitHub repo, --json, --events, --progress. */
 export function command(name: string, description: string): Command {
   return new Command(name)
     .description(description)
     .addOption(new Option("--stack <name>", "the stack to act on").default("sandbox"))
     .addOption(new Option("--report-dir <dir>", "where the Markdown and JSON summaries go").default(".reports"))
     .option("--github-repo <owner/repo>", "where CI runs and failure issues live (default $GITHUB_REPOSITORY)")
-    .option("--json", "print the run summary as JSON on stdout");
+    .option("--json", "print the run summary as JSON on stdout")
+    .option("--events <format>", "stream the run's events on stdout as they happen: ndjson (one JSON object a line; not with --json)")
+    .option("--progress <mode>", "progress on stderr: plain (lines), fancy (in place), auto (fancy on a terminal outside CI; default)");
 }
 
 export interface ReleaseOptions extends CommonOptions {

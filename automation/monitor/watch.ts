@@ -2,11 +2,13 @@
 // from the host itself over SSH), which policy, and progress lines per round.
 import type { StackConfig } from "../../components/config/schema.js";
 import type { Logger } from "../common/log.js";
+import { emitEvent } from "../events/emitter.js";
+import { roundEvents, verdictEvent, watchStartedEvent } from "../events/watch-events.js";
 import type { HostExec } from "../host/ssh.js";
 import { runMonitor, type Clock, type MonitorReport } from "./monitor.js";
 import { checkersFor, checksPerRoundOf } from "./checkers/index.js";
 import type { Prober } from "./probers.js";
-import { formatPercent, monitorPolicyFromConfig, toleranceOf, type MonitorPolicy } from "./policy.js";
+import { monitorPolicyFromConfig, type MonitorPolicy } from "./policy.js";
 
 /** Every check of a round: the endpoints and the extra checks (exec, prometheus), as one prober. */
 export function proberFor(config: StackConfig, host: () => HostExec): Prober {
@@ -25,7 +27,7 @@ export function policyFor(config: StackConfig): MonitorPolicy {
   return { ...monitorPolicyFromConfig(config.monitor, config.health), checksPerRound: checksPerRoundOf(config.health) };
 }
 
-/** Watches a release and logs one line per round. */
+/** Watches a release: its plan, each round (its probes) and the verdict go to the run's events (a line each in plain mode). */
 export async function watchRelease(args: {
   releaseId: string;
   config: StackConfig;
@@ -39,26 +41,15 @@ export async function watchRelease(args: {
 }): Promise<MonitorReport> {
   const policy = args.policy ?? policyFor(args.config);
   const prober = args.prober ?? proberFor(args.config, args.host);
-  args.log.info(
-    `monitor: watching ${args.releaseId} for ${policy.durationMs / 1000} s, a round every ${policy.intervalMs / 1000} s ` +
-      `of ${checksOfRound(args.config.health)} ` +
-      `(${toleranceOf(policy).text})`,
-  );
+  emitEvent(args.log, watchStartedEvent(args.releaseId, policy, checksOfRound(args.config.health)));
+  const eventsOf = roundEvents(args.config.health);
   const report = await runMonitor({
     policy,
     prober,
     clock: args.clock,
     ...(args.signal ? { signal: args.signal } : {}),
-    onRound: (round) => {
-      args.log.info(
-        `monitor: round ${round.round + 1} ${round.ok ? "ok" : `FAILED (${round.failures.join("; ")})`}`,
-      );
-    },
+    onRound: (round, verdict) => eventsOf(round, verdict).forEach((e) => emitEvent(args.log, e)),
   });
-  const v = report.verdict;
-  args.log.info(
-    `monitor: ${v.state === "passed" ? "PASSED" : `FAILED: ${v.detail}`} ` +
-      `(${v.rounds - v.failedRounds}/${v.rounds} rounds ok, ${v.checks - v.failedChecks}/${v.checks} checks, ${formatPercent(v.successRate)})`,
-  );
+  emitEvent(args.log, verdictEvent(args.releaseId, report));
   return report;
 }

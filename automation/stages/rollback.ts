@@ -1,7 +1,8 @@
 // Rollback = re-apply the release data of a verified release (the config its update had,
 // images pinned to the digests the host recorded when it was verified), then watch it again.
 // The same steps serve the automatic rollback of a deploy and the manual `rollback`.
-import { CancelledError } from "../common/errors.js";
+import { CancelledError, firstLine } from "../common/errors.js";
+import { emitEvent } from "../events/emitter.js";
 import type { MonitorReport } from "../monitor/monitor.js";
 import type { UpSummary } from "../report/summary.js";
 import { applyStackConfig } from "./apply.js";
@@ -18,12 +19,21 @@ export interface RollbackOutcome {
   error?: string | undefined;
 }
 
-export async function rollbackTo(
-  ctx: RunContext,
-  target: VerifiedRef,
-  reason: string,
-  opts: { deadlineMs?: number | undefined; graceMs?: number | undefined } = {},
-): Promise<RollbackOutcome> {
+type RollbackOptions = { deadlineMs?: number | undefined; graceMs?: number | undefined };
+
+/** Rolls back to `target`; its end is an event whatever happened (rollback-ended). */
+export async function rollbackTo(ctx: RunContext, target: VerifiedRef, reason: string, opts: RollbackOptions = {}): Promise<RollbackOutcome> {
+  try {
+    const rb = await reapply(ctx, target, reason, opts);
+    emitEvent(ctx.log, { type: "rollback-ended", to: target.id, ok: rb.ok, detail: rb.error });
+    return rb;
+  } catch (err) {
+    emitEvent(ctx.log, { type: "rollback-ended", to: target.id, ok: false, detail: firstLine(err) });
+    throw err;
+  }
+}
+
+async function reapply(ctx: RunContext, target: VerifiedRef, reason: string, opts: RollbackOptions): Promise<RollbackOutcome> {
   const engine = ctx.engine!;
   const update = findUpdate(await engine.history(), target.update);
   if (!update) throw new Error(`update ${target.update} of ${target.id} is not in the stack history`);
@@ -32,7 +42,7 @@ export async function rollbackTo(
   await setReleaseData(engine, releaseDataOf(update));
   const pinned = await pinToVerifiedDigests(ctx, update);
   await reconcileWithHost(ctx);
-  ctx.log.info(`  re-applying ${target.id} (config of update ${target.update}${pinned ? ", images by digest" : ""}): ${reason}`);
+  emitEvent(ctx.log, { type: "rollback-started", to: target.id, how: `config of update ${target.update}${pinned ? ", images by digest" : ""}`, reason });
   const up = await applyStackConfig(ctx, { message: `rollback to ${target.id}: ${reason}`.slice(0, 200), ...opts });
   if (ctx.cancellation.signal.aborted) {
     throw new CancelledError(`the rollback to ${target.id} was cancelled ${up.ok ? "after its update, before its watch" : "during its update"}`);

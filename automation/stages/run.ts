@@ -9,10 +9,11 @@ import type { StackConfig } from "../../components/config/schema.js";
 import { runActor, type Actor } from "../common/actor.js";
 import { Cancellation } from "../common/cancel.js";
 import { CancelledError, errorDetail, firstLine, UsageError } from "../common/errors.js";
-import { quietLogger, type Logger } from "../common/log.js";
+import type { Logger } from "../common/log.js";
+import { inStage, runEventsFor, type RunEvents } from "../events/emitter.js";
 import type { HostDoor } from "../host/operations.js";
 import { HostUnreachableError } from "../host/ssh.js";
-import { redact, redactText, secretsFromEnv } from "../report/redact.js";
+import { redact, secretsFromEnv } from "../report/redact.js";
 import { conclude, newSummary, type CommandName, type Outcome, type RunSummary } from "../report/summary.js";
 import type { EngineDoor, OpenMode } from "../runner.js";
 import { appendAudit } from "./audit.js";
@@ -23,7 +24,10 @@ export interface RunContext {
   readonly command: CommandName;
   readonly stackName: string;
   readonly summary: RunSummary;
+  /** The run's progress lines: the same stream as `events` (masked, sent to every sink). */
   readonly log: Logger;
+  /** The run's event stream (stages, the watch, notices): plain lines, the display, --events ndjson. */
+  readonly events: RunEvents;
   readonly cancellation: Cancellation;
   readonly deps: RunDeps;
   /** How the stack is opened: select (must exist), deploy (created from its stack file), create. */
@@ -64,6 +68,8 @@ export function stage<C extends RunContext = RunContext>(name: string, run: (ctx
 export interface RunOptions {
   stackName: string;
   log?: Logger | undefined;
+  /** The run's event stream (the CLI's outputs); without it, events reach `log` as plain lines. */
+  events?: RunEvents | undefined;
   cancellation?: Cancellation | undefined;
   deps: RunDeps;
   openMode?: OpenMode;
@@ -87,13 +93,16 @@ export function newContext<C extends RunContext>(
   const ending: EndWork[] = [];
   const cancellation = opts.cancellation ?? new Cancellation();
   const secrets = secretsFromEnv();
+  const events = runEventsFor(opts);
+  events.maskWith(secrets);
   const base: RunContext & Ending = {
     command,
     stackName: opts.stackName,
     summary: newSummary(command, opts.stackName),
     secrets,
     actor: runActor(),
-    log: redactingLogger(opts.log ?? quietLogger, secrets),
+    log: events,
+    events,
     cancellation,
     deps: opts.deps,
     openMode: opts.openMode ?? "select",
@@ -103,6 +112,8 @@ export function newContext<C extends RunContext>(
     },
   };
   opts.onStart?.(base.summary);
+  const release = "releaseId" in opts && typeof opts.releaseId === "string" ? opts.releaseId : undefined;
+  events.emit({ type: "run-started", command, stack: opts.stackName, release, actor: base.actor.who });
   return Object.assign(base, extra) as C & Ending;
 }
 
@@ -123,8 +134,7 @@ export async function runStages<C extends RunContext>(
       if (cancellation.signal.aborted) throw new CancelledError(`cancelled before ${stage.name}`);
       summary.lastStage = stage.name;
       onStage?.(stage.name);
-      log.info(`== ${stage.name}`);
-      const ended = await stage.run(ctx);
+      const ended = await inStage(ctx.events, stage.name, () => stage.run(ctx));
       if (ended) {
         conclude(summary, ended.outcome, ...ended.messages);
         break;
@@ -156,11 +166,6 @@ export async function runStages<C extends RunContext>(
     Object.assign(summary, redact(summary, ctx.secrets));
   }
   return summary;
-}
-
-/** A logger that masks the run's secrets, including those learnt after it was made. */
-function redactingLogger(log: Logger, secrets: readonly string[]): Logger {
-  return { info: (line) => log.info(redactText(line, secrets)), warn: (line) => log.warn(redactText(line, secrets)) };
 }
 
 /** Stages that may have changed the host: once it stops answering there, what it runs is not known. */

@@ -5,6 +5,7 @@ import { createHmac } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { notifierSchema, type NotifierConfig } from "../../components/config/notify.js";
 import { ConfigError, parseStackConfig } from "../../components/config/parse.js";
+import { runActor } from "../../automation/common/actor.js";
 import { eventsAtEnd, runEvent, type RunEvent } from "../../automation/notify/events.js";
 import { sendEvents } from "../../automation/notify/notifiers.js";
 import { requestFor } from "../../automation/notify/requests.js";
@@ -35,8 +36,8 @@ function rolledBackSummary() {
   conclude(s, "rolled-back", "v42 failed its health check: 2 failed checks of 30.");
   return s;
 }
-const env = { GITHUB_ACTOR: "octocat", GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "acme/app", GITHUB_RUN_ID: "7" };
-const event = (name: RunEvent["event"]) => runEvent(name, rolledBackSummary(), new Date("2026-11-27T18:00:00Z"), env);
+const actor = runActor({ GITHUB_ACTIONS: "true", GITHUB_ACTOR: "octocat", GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "acme/app", GITHUB_RUN_ID: "7" });
+const event = (name: RunEvent["event"]) => runEvent(name, rolledBackSummary(), new Date("2026-11-27T18:00:00Z"), actor);
 const notifier = (value: Record<string, unknown>): NotifierConfig => notifierSchema.parse(value);
 const quick = { secrets: [webhookSecret, apiKey, nrKey], backoffMs: 5 };
 
@@ -55,6 +56,7 @@ describe("events of a run", () => {
     expect(event("rolled-back").release?.id).toBe("v41");
     expect(event("failed").release?.id).toBe("v42");
     expect(event("failed").runUrl).toBe("https://github.com/acme/app/actions/runs/7");
+    expect(event("failed").actor).toBe("octocat (GitHub Actions run 7)");
   });
 });
 
@@ -71,7 +73,7 @@ describe("each vendor's request, checked by a local server against its documente
     const timestamp = String(r!.headers["x-awareness-timestamp"]);
     expect(`sha256=${createHmac("sha256", "another-secret-of-16").update(`${timestamp}.${r!.body}`).digest("hex")}`).not.toBe(r!.headers["x-awareness-signature"]);
     expect(`sha256=${createHmac("sha256", webhookSecret).update(`${timestamp}.${r!.body} `).digest("hex")}`).not.toBe(r!.headers["x-awareness-signature"]);
-    expect(body).toMatchObject({ event: "failed", stack: "production", command: "deploy", outcome: "rolled-back", release: { id: "v42" }, actor: "octocat" });
+    expect(body).toMatchObject({ event: "failed", stack: "production", command: "deploy", outcome: "rolled-back", release: { id: "v42" }, actor: "octocat (GitHub Actions run 7)" });
   });
 
   it("slack: POST {text, blocks} to the incoming webhook URL", async () => {
@@ -107,7 +109,7 @@ describe("each vendor's request, checked by a local server against its documente
     const body = expectNewRelicMarker(s.requests[0]!, "", nrKey, "MXxBUE18QVBQTElDQVRJT058MQ");
     expect(eventOf("newrelic", s.requests[0]!)).toBe("rolled-back");
     expect(body.query).toContain('version: "v41"');
-    expect(body.query).toContain('user: "octocat"');
+    expect(body.query).toContain('user: "octocat (GitHub Actions run 7)"');
     expect(body.query).toMatch(/description: "rolled-back: [^"]+"/);
   });
 

@@ -3,7 +3,7 @@
 import type { NotifyEvent } from "../../components/config/notify.js";
 import type { Actor } from "../common/actor.js";
 import { outcomes, type Outcome } from "../report/outcomes.js";
-import type { CommandName, RunSummary } from "../report/summary.js";
+import { reasonOf, type CommandName, type RunSummary } from "../report/summary.js";
 
 export type { NotifyEvent };
 
@@ -51,6 +51,8 @@ export interface RunEvent {
   outcome?: Outcome | undefined;
   exitCode?: number | undefined;
   headline: string;
+  /** Set once the run ended, when it rolled back or restored: why (as its audit line says). */
+  reason?: string | undefined;
   messages: string[];
   /** Who started the run (the CI actor or the local user). */
   actor: string;
@@ -79,6 +81,7 @@ export function runEvent(event: NotifyEvent, summary: RunSummary, now: Date, act
     release,
     ...(ended ? { outcome: summary.outcome, exitCode: summary.exitCode } : {}),
     headline: ended ? outcomes[summary.outcome].headline : (startedHeadline[summary.command] ?? "started"),
+    ...(ended && reasonOf(summary) ? { reason: reasonOf(summary) } : {}),
     messages: ended ? summary.messages.slice(0, 20) : [],
     actor: actor.who,
     ...(actor.runUrl ? { runUrl: actor.runUrl } : {}),

@@ -58,6 +58,12 @@ describe("events of a run", () => {
     expect(event("failed").runUrl).toBe("https://github.com/acme/app/actions/runs/7");
     expect(event("failed").actor).toBe("octocat (GitHub Actions run 7)");
   });
+
+  it("an ended event says why the run rolled back, as its audit line does; started says nothing yet", () => {
+    expect(event("failed").reason).toBe("rollback v42 -> v41: health check failed");
+    expect(event("rolled-back").reason).toBe("rollback v42 -> v41: health check failed");
+    expect(event("started").reason).toBeUndefined();
+  });
 });
 
 describe("each vendor's request, checked by a local server against its documented API", () => {
@@ -83,6 +89,7 @@ describe("each vendor's request, checked by a local server against its documente
     const body = expectSlackMessage(s.requests[0]!, "/services/T000/B000/XXXX");
     expect(eventOf("slack", s.requests[0]!)).toBe("rolled-back");
     expect(body.text).toContain("v41");
+    expect(body.blocks[1]!.text!.text).toContain("why: rollback v42 -&gt; v41: health check failed");
   });
 
   it("datadog: POST /api/v1/events with DD-API-KEY and {title, text, alert_type, tags, aggregation_key, source_type_name}", async () => {
@@ -92,6 +99,7 @@ describe("each vendor's request, checked by a local server against its documente
     const body = expectDatadogEvent(s.requests[0]!, "", apiKey);
     expect(eventOf("datadog", s.requests[0]!)).toBe("failed");
     expect(body.alert_type).toBe("error");
+    expect(body.text.split("\n").slice(0, 2)).toEqual([event("failed").headline, "why: rollback v42 -> v41: health check failed"]);
     expect(body.tags).toEqual(expect.arrayContaining(["stack:production", "event:failed", "release:v42", "team:web"]));
   });
 
@@ -110,7 +118,7 @@ describe("each vendor's request, checked by a local server against its documente
     expect(eventOf("newrelic", s.requests[0]!)).toBe("rolled-back");
     expect(body.query).toContain('version: "v41"');
     expect(body.query).toContain('user: "octocat (GitHub Actions run 7)"');
-    expect(body.query).toMatch(/description: "rolled-back: [^"]+"/);
+    expect(body.query).toMatch(/description: "rolled-back: [^"]+ \(why: rollback v42 -> v41: health check failed\)"/);
   });
 
   it("new relic's URL by region, and a refused mutation (200 with errors) is a failure, not retried", async () => {

@@ -27,7 +27,7 @@ function run(cmd: string, args: string[]): void {
 export async function runDemo(opts: { keepSandbox: boolean; log: Logger; cancellation: Cancellation }): Promise<number> {
   const { log, cancellation } = opts;
   const say = (line: string) => log.info(`\ndemo: ${line}`);
-  say("bringing up the local sandbox target (sshd, dockerd, registry, demo releases v1..v6) ...");
+  say("bringing up the local sandbox target (sshd, dockerd, registry, demo releases v1..v8) ...");
   run("bash", [sandboxScript, "up"]);
   if (existsSync(pluginBuild)) run("bash", [pluginBuild]); // only used when the official plugin is absent
   const target = readSandboxTarget(repoRoot);

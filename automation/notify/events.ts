@@ -1,8 +1,9 @@
 // What a run tells the notifiers: the events of its outcome (from the outcome table's names)
 // and one payload every vendor format is rendered from.
 import type { NotifyEvent } from "../../components/config/notify.js";
+import type { Actor } from "../common/actor.js";
 import { outcomes, type Outcome } from "../report/outcomes.js";
-import type { CommandName, RunSummary } from "../report/summary.js";
+import { reasonOf, type CommandName, type RunSummary } from "../report/summary.js";
 
 export type { NotifyEvent };
 
@@ -50,6 +51,8 @@ export interface RunEvent {
   outcome?: Outcome | undefined;
   exitCode?: number | undefined;
   headline: string;
+  /** Set once the run ended, when it rolled back or restored: why (as its audit line says). */
+  reason?: string | undefined;
   messages: string[];
   /** Who started the run (the CI actor or the local user). */
   actor: string;
@@ -64,16 +67,13 @@ const startedHeadline: Readonly<Record<string, string>> = {
   restore: "restore started",
 };
 
-export function runEvent(event: NotifyEvent, summary: RunSummary, now: Date, env: NodeJS.ProcessEnv = process.env): RunEvent {
+/** `actor`: who started the run, the same as its audit line and update messages say (with the CI run's address). */
+export function runEvent(event: NotifyEvent, summary: RunSummary, now: Date, actor: Actor): RunEvent {
   const ended = event !== "started";
   const target = summary.rollback?.to ?? summary.restore?.release;
   // A rollback is about the release it brings back (a manual one names no release of its own).
   const release =
     target && (event === "rolled-back" || !summary.release) ? { id: target } : summary.release && { id: summary.release.id, gitSha: summary.release.gitSha };
-  const runUrl =
-    env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
-      ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
-      : undefined;
   return {
     event,
     stack: summary.stack,
@@ -81,9 +81,10 @@ export function runEvent(event: NotifyEvent, summary: RunSummary, now: Date, env
     release,
     ...(ended ? { outcome: summary.outcome, exitCode: summary.exitCode } : {}),
     headline: ended ? outcomes[summary.outcome].headline : (startedHeadline[summary.command] ?? "started"),
+    ...(ended && reasonOf(summary) ? { reason: reasonOf(summary) } : {}),
     messages: ended ? summary.messages.slice(0, 20) : [],
-    actor: env.GITHUB_ACTOR ?? env.USER ?? "unknown",
-    ...(runUrl ? { runUrl } : {}),
+    actor: actor.who,
+    ...(actor.runUrl ? { runUrl: actor.runUrl } : {}),
     timestamp: now.toISOString(),
   };
 }

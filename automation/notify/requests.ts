@@ -32,6 +32,9 @@ function webhookRequest(n: Extract<NotifierConfig, { kind: "webhook" }>, e: RunE
   };
 }
 
+/** The lines a human reads under the title: why (a rollback's reason), then the run's messages. */
+const whyAndMessages = (e: RunEvent) => [...(e.reason ? [`why: ${e.reason}`] : []), ...e.messages];
+
 /** Slack's mrkdwn treats &, < and > as markup. */
 const slackEscape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
@@ -52,7 +55,7 @@ function slackRequest(n: Extract<NotifierConfig, { kind: "slack" }>, e: RunEvent
   ];
   const blocks = [
     { type: "section", text: { type: "mrkdwn", text } },
-    ...(e.messages.length ? [{ type: "section", text: { type: "mrkdwn", text: slackEscape(e.messages.join("\n")).slice(0, 2900) } }] : []),
+    ...(whyAndMessages(e).length ? [{ type: "section", text: { type: "mrkdwn", text: slackEscape(whyAndMessages(e).join("\n")).slice(0, 2900) } }] : []),
     { type: "context", elements: details.map((d) => ({ type: "mrkdwn", text: d })) },
   ];
   return { url: n.url, headers: { ...json }, body: JSON.stringify({ text, blocks }) };
@@ -69,7 +72,7 @@ const datadogAlert: Readonly<Record<RunEvent["event"], "info" | "success" | "war
 
 function datadogRequest(n: Extract<NotifierConfig, { kind: "datadog" }>, e: RunEvent): HttpRequest {
   const base = (n.url ?? `https://api.${n.site}`).replace(/\/+$/, "");
-  const text = [e.headline, ...e.messages, ...(e.runUrl ? [e.runUrl] : [])].join("\n").slice(0, 4000);
+  const text = [e.headline, ...whyAndMessages(e), ...(e.runUrl ? [e.runUrl] : [])].join("\n").slice(0, 4000);
   const tags = [`stack:${e.stack}`, `event:${e.event}`, `command:${e.command}`, ...(e.release ? [`release:${e.release.id}`] : []), ...n.tags];
   const body = {
     title: titleOf(e).slice(0, 100),
@@ -91,7 +94,7 @@ function newRelicRequest(n: Extract<NotifierConfig, { kind: "newrelic" }>, e: Ru
   const fields = [
     `version: ${gqlString(e.release?.id ?? "unknown")}`,
     `entityGuid: ${gqlString(n.entityGuid)}`,
-    `description: ${gqlString(`${e.event}: ${e.headline}`.slice(0, 500))}`,
+    `description: ${gqlString(`${e.event}: ${e.headline}${e.reason ? ` (why: ${e.reason})` : ""}`.slice(0, 500))}`,
     `user: ${gqlString(e.actor)}`,
     ...(e.release?.gitSha ? [`commit: ${gqlString(e.release.gitSha)}`] : []),
   ];

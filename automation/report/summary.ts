@@ -67,3 +67,10 @@ export function conclude(summary: RunSummary, outcome: Outcome, ...messages: str
   summary.exitCode = outcomes[outcome].exitCode;
   summary.messages.push(...messages.filter(Boolean));
 }
+
+/** Why the run changed what runs (a rollback's reason, a restore's backup set): the audit line's and the notifications' "why". */
+export function reasonOf(summary: RunSummary): string | undefined {
+  if (summary.rollback) return `rollback ${summary.rollback.from} -> ${summary.rollback.to}: ${summary.rollback.reason}`;
+  if (summary.restore) return `restore of backup set ${summary.restore.set} (was ${summary.restore.from})`;
+  return undefined;
+}

@@ -3,7 +3,7 @@
 import type { AuditEntry } from "../../components/host-commands/index.js";
 import { errorDetail } from "../common/errors.js";
 import { redactText } from "../report/redact.js";
-import type { CommandName } from "../report/summary.js";
+import { reasonOf, type CommandName } from "../report/summary.js";
 import type { RunContext } from "./run.js";
 
 /** `status` only reads: a trail of every look would bury the changes. */
@@ -14,11 +14,7 @@ export function auditEntryOf(ctx: RunContext, finishedAt: Date): AuditEntry {
   const { summary, actor } = ctx;
   const mask = (text: string, max: number) => redactText(text, ctx.secrets).replace(/\s*[\r\n]+\s*/g, " ").slice(0, max);
   const release = summary.release?.id ?? summary.rollback?.to ?? summary.restore?.release;
-  const reason = summary.rollback
-    ? `rollback ${summary.rollback.from} -> ${summary.rollback.to}: ${summary.rollback.reason}`
-    : summary.restore
-      ? `restore of backup set ${summary.restore.set} (was ${summary.restore.from})`
-      : undefined;
+  const reason = reasonOf(summary);
   return {
     schema: 1,
     who: mask(actor.who, 200),

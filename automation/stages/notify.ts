@@ -30,7 +30,7 @@ export function announceRun(options: NotifyOptions = {}) {
     if (notifiers.length === 0) return;
     requireSecretNotifierFields(notifiers, await ctx.engine!.getConfig());
     const send = (summary: RunSummary, events: readonly NotifyEvent[]) =>
-      sendEvents(notifiers, events.map((e) => runEvent(e, summary, new Date())), { ...options, secrets: ctx.secrets });
+      sendEvents(notifiers, events.map((e) => runEvent(e, summary, new Date(), ctx.actor)), { ...options, secrets: ctx.secrets });
     // Not awaited: a slow notifier must not hold the deploy; the end waits for it.
     const started = send(ctx.summary, ["started"]);
     ctx.log.info(`  telling ${notifiers.length} notifier(s) the run started`);

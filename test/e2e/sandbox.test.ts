@@ -13,8 +13,8 @@ const sandboxScript = join(repoRoot, "test", "sandbox", "sandbox.sh");
 const targetFile = join(repoRoot, ".sandbox", "target.json");
 
 type Service = "backend" | "frontend";
-type Release = "v1" | "v2" | "v3" | "v4" | "v5";
-const releases: Release[] = ["v1", "v2", "v3", "v4", "v5"];
+type Release = "v1" | "v2" | "v3" | "v4" | "v5" | "v6" | "v7" | "v8";
+const releases: Release[] = ["v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8"];
 
 interface Target {
   ssh: { host: string; port: number; user: string; privateKeyPath: string; hostPublicKey: string; knownHostsPath: string };
@@ -310,6 +310,24 @@ describe("the sandbox target", () => {
     expect(backend.exitCode).toBe(1);
     expect(backend.configImage).toBe(target.releases.v5.backend);
     await expect(get(testPorts.backend, "/api/health", 1_000)).rejects.toThrow();
+  });
+
+  it.each([
+    ["v7", [200, 503, 200, 200, 200, 200]],
+    ["v8", [200, 503, 200, 200, 503, 200]],
+  ] as const)("%s (docker compose v2): fails exactly the /api/docs requests its count names; health requests never move that count", async (release, expected) => {
+    deploy(release, "docker compose");
+    await waitForHttp(testPorts.backend, "/api/version");
+    expectPinnedByDigest(release);
+    // Docker's healthcheck (every 5 s, /api/health only) has run at least once before the count is read.
+    await expect.poll(() => sshOk(`docker inspect -f '{{.State.Health.Status}}' ${project}-backend-1`).trim(), { timeout: 20_000 }).toBe("healthy");
+    const statuses: number[] = [];
+    for (let i = 0; i < expected.length; i++) {
+      expect((await get(testPorts.backend, "/api/health")).status).toBe(200);
+      statuses.push((await get(testPorts.backend, "/api/docs")).status);
+    }
+    expect(statuses).toEqual(expected);
+    expect(sshOk(`docker exec ${project}-backend-1 cat /tmp/docs-count`).trim()).toBe(String(expected.length));
   });
 });
 

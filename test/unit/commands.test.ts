@@ -1398,6 +1398,22 @@ describe("notifications", () => {
     expect(hook.requests.map((q) => q.body).join("")).not.toContain(hookSecret);
   });
 
+  it("every event names who started the run exactly as its audit line does (user@host here, even with USER unset)", async () => {
+    hook = await httpRecorder();
+    const w = world({ config: withWebhook(hook.url) });
+    const user = process.env.USER;
+    delete process.env.USER;
+    try {
+      await deployed(w, "v1");
+    } finally {
+      if (user === undefined) delete process.env.USER;
+      else process.env.USER = user;
+    }
+    const who = w.host.auditEntries.at(-1)!.who;
+    expect(who).toBe(runActor().who);
+    expect(hook.requests.map((q) => (JSON.parse(q.body) as { actor: string }).actor)).toEqual([who, who]);
+  });
+
   it("a manual rollback sends started and rolled-back, both naming the release it brings back; a blocked deploy sends blocked", async () => {
     hook = await httpRecorder();
     const w = world({ config: withWebhook(hook.url) });

@@ -1,10 +1,11 @@
 // Notifications against real local HTTP servers: each vendor's request checked against its
 // documented API (method, path, headers, body shape), the webhook signature verified as a
 // receiver would, bounded retries, failures reported, secrets masked.
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { notifierSchema, type NotifierConfig } from "../../components/config/notify.js";
 import { ConfigError, parseStackConfig } from "../../components/config/parse.js";
+import { runActor } from "../../automation/common/actor.js";
 import { eventsAtEnd, runEvent, type RunEvent } from "../../automation/notify/events.js";
 import { sendEvents } from "../../automation/notify/notifiers.js";
 import { requestFor } from "../../automation/notify/requests.js";
@@ -12,6 +13,7 @@ import { secretValuesIn } from "../../automation/report/redact.js";
 import { newSummary, conclude } from "../../automation/report/summary.js";
 import { secretPaths } from "../../components/config/schema.js";
 import { httpRecorder, type Answer, type Recorded, type Recorder } from "../support/http-recorder.js";
+import { eventOf, expectDatadogEvent, expectNewRelicMarker, expectSignedWebhook, expectSlackMessage } from "../support/notify-requests.js";
 
 const servers: Recorder[] = [];
 afterEach(async () => {
@@ -34,11 +36,10 @@ function rolledBackSummary() {
   conclude(s, "rolled-back", "v42 failed its health check: 2 failed checks of 30.");
   return s;
 }
-const env = { GITHUB_ACTOR: "octocat", GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "acme/app", GITHUB_RUN_ID: "7" };
-const event = (name: RunEvent["event"]) => runEvent(name, rolledBackSummary(), new Date("2026-11-27T18:00:00Z"), env);
+const actor = runActor({ GITHUB_ACTIONS: "true", GITHUB_ACTOR: "octocat", GITHUB_SERVER_URL: "https://github.com", GITHUB_REPOSITORY: "acme/app", GITHUB_RUN_ID: "7" });
+const event = (name: RunEvent["event"]) => runEvent(name, rolledBackSummary(), new Date("2026-11-27T18:00:00Z"), actor);
 const notifier = (value: Record<string, unknown>): NotifierConfig => notifierSchema.parse(value);
 const quick = { secrets: [webhookSecret, apiKey, nrKey], backoffMs: 5 };
-const json = (r: Recorded) => JSON.parse(r.body) as Record<string, unknown>;
 
 describe("events of a run", () => {
   it("maps outcomes to events; only deploy, rollback and restore notify", () => {
@@ -55,6 +56,13 @@ describe("events of a run", () => {
     expect(event("rolled-back").release?.id).toBe("v41");
     expect(event("failed").release?.id).toBe("v42");
     expect(event("failed").runUrl).toBe("https://github.com/acme/app/actions/runs/7");
+    expect(event("failed").actor).toBe("octocat (GitHub Actions run 7)");
+  });
+
+  it("an ended event says why the run rolled back, as its audit line does; started says nothing yet", () => {
+    expect(event("failed").reason).toBe("rollback v42 -> v41: health check failed");
+    expect(event("rolled-back").reason).toBe("rollback v42 -> v41: health check failed");
+    expect(event("started").reason).toBeUndefined();
   });
 });
 
@@ -65,50 +73,33 @@ describe("each vendor's request, checked by a local server against its documente
     const result = await sendEvents([n], [event("failed")], quick);
     expect(result).toEqual({ delivered: 1, failures: [] });
     const [r] = s.requests;
-    expect(r!.method).toBe("POST");
-    expect(r!.path).toBe("/hooks/deploy");
-    expect(r!.headers["content-type"]).toBe("application/json");
-    expect(r!.headers["x-awareness-event"]).toBe("failed");
-    // What a receiver does: recompute the HMAC over "<timestamp>.<raw body>", compare in constant time.
-    const timestamp = String(r!.headers["x-awareness-timestamp"]);
-    expect(Math.abs(Number(timestamp) - Date.now() / 1000)).toBeLessThan(300);
-    const expected = Buffer.from(`sha256=${createHmac("sha256", webhookSecret).update(`${timestamp}.${r!.body}`).digest("hex")}`);
-    const got = Buffer.from(String(r!.headers["x-awareness-signature"]));
-    expect(got.length === expected.length && timingSafeEqual(got, expected)).toBe(true);
+    const body = expectSignedWebhook(r!, "/hooks/deploy", webhookSecret);
+    expect(eventOf("webhook", r!)).toBe("failed");
     // Another secret or a changed body does not verify.
-    expect(createHmac("sha256", "another-secret-of-16").update(`${timestamp}.${r!.body}`).digest("hex")).not.toBe(got.toString().slice(7));
-    expect(json(r!)).toMatchObject({ event: "failed", stack: "production", command: "deploy", outcome: "rolled-back", release: { id: "v42" }, actor: "octocat" });
+    const timestamp = String(r!.headers["x-awareness-timestamp"]);
+    expect(`sha256=${createHmac("sha256", "another-secret-of-16").update(`${timestamp}.${r!.body}`).digest("hex")}`).not.toBe(r!.headers["x-awareness-signature"]);
+    expect(`sha256=${createHmac("sha256", webhookSecret).update(`${timestamp}.${r!.body} `).digest("hex")}`).not.toBe(r!.headers["x-awareness-signature"]);
+    expect(body).toMatchObject({ event: "failed", stack: "production", command: "deploy", outcome: "rolled-back", release: { id: "v42" }, actor: "octocat (GitHub Actions run 7)" });
   });
 
   it("slack: POST {text, blocks} to the incoming webhook URL", async () => {
     const s = await server();
     const n = notifier({ kind: "slack", url: `${s.url}/services/T000/B000/XXXX` });
     expect((await sendEvents([n], [event("rolled-back")], quick)).delivered).toBe(1);
-    const r = s.requests[0]!;
-    expect([r.method, r.path, r.headers["content-type"]]).toEqual(["POST", "/services/T000/B000/XXXX", "application/json"]);
-    const body = json(r) as { text: string; blocks: { type: string; text?: { type: string; text: string }; elements?: unknown[] }[] };
-    expect(Object.keys(body).sort()).toEqual(["blocks", "text"]);
+    const body = expectSlackMessage(s.requests[0]!, "/services/T000/B000/XXXX");
+    expect(eventOf("slack", s.requests[0]!)).toBe("rolled-back");
     expect(body.text).toContain("v41");
-    expect(body.blocks.length).toBeGreaterThan(0);
-    for (const b of body.blocks) {
-      expect(["section", "context"]).toContain(b.type);
-      if (b.type === "section") expect(b.text).toMatchObject({ type: "mrkdwn", text: expect.any(String) });
-      else expect(b.elements!.length).toBeGreaterThan(0);
-    }
+    expect(body.blocks[1]!.text!.text).toContain("why: rollback v42 -&gt; v41: health check failed");
   });
 
   it("datadog: POST /api/v1/events with DD-API-KEY and {title, text, alert_type, tags, aggregation_key, source_type_name}", async () => {
     const s = await server(() => ({ status: 202, body: '{"status":"ok"}' }));
     const n = notifier({ kind: "datadog", apiKey, url: s.url, tags: ["team:web"] });
     expect((await sendEvents([n], [event("failed")], quick)).delivered).toBe(1);
-    const r = s.requests[0]!;
-    expect([r.method, r.path, r.headers["dd-api-key"], r.headers["content-type"]]).toEqual(["POST", "/api/v1/events", apiKey, "application/json"]);
-    const body = json(r);
-    expect(Object.keys(body).sort()).toEqual(["aggregation_key", "alert_type", "source_type_name", "tags", "text", "title"]);
+    const body = expectDatadogEvent(s.requests[0]!, "", apiKey);
+    expect(eventOf("datadog", s.requests[0]!)).toBe("failed");
     expect(body.alert_type).toBe("error");
-    expect(["error", "warning", "info", "success"]).toContain(body.alert_type);
-    expect(String(body.title).length).toBeLessThanOrEqual(100);
-    expect(String(body.aggregation_key).length).toBeLessThanOrEqual(100);
+    expect(body.text.split("\n").slice(0, 2)).toEqual([event("failed").headline, "why: rollback v42 -> v41: health check failed"]);
     expect(body.tags).toEqual(expect.arrayContaining(["stack:production", "event:failed", "release:v42", "team:web"]));
   });
 
@@ -123,15 +114,11 @@ describe("each vendor's request, checked by a local server against its documente
     // Its default events: verified and rolled-back only.
     expect((await sendEvents([n], [event("failed"), event("rolled-back")], quick)).delivered).toBe(1);
     expect(s.requests).toHaveLength(1);
-    const r = s.requests[0]!;
-    expect([r.method, r.path, r.headers["api-key"], r.headers["content-type"]]).toEqual(["POST", "/graphql", nrKey, "application/json"]);
-    const body = json(r) as { query: string };
-    expect(Object.keys(body)).toEqual(["query"]);
-    expect(body.query).toMatch(/^mutation \{ changeTrackingCreateDeployment\(deployment: \{.*\}\) \{ deploymentId \} \}$/);
+    const body = expectNewRelicMarker(s.requests[0]!, "", nrKey, "MXxBUE18QVBQTElDQVRJT058MQ");
+    expect(eventOf("newrelic", s.requests[0]!)).toBe("rolled-back");
     expect(body.query).toContain('version: "v41"');
-    expect(body.query).toContain('entityGuid: "MXxBUE18QVBQTElDQVRJT058MQ"');
-    expect(body.query).toContain('user: "octocat"');
-    expect(body.query).toMatch(/description: "rolled-back: [^"]+"/);
+    expect(body.query).toContain('user: "octocat (GitHub Actions run 7)"');
+    expect(body.query).toMatch(/description: "rolled-back: [^"]+ \(why: rollback v42 -> v41: health check failed\)"/);
   });
 
   it("new relic's URL by region, and a refused mutation (200 with errors) is a failure, not retried", async () => {

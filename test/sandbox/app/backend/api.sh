@@ -1,7 +1,7 @@
 #!/bin/sh
 # One HTTP request per run: nc -ll -e connects this script's stdin/stdout to the client.
-# Behaviour comes from the image's env: BEHAVIOUR (healthy|broken-auth|flaky|slow|crash|hang),
-# APP_VERSION, SLOW_SECONDS.
+# Behaviour comes from the image's env: BEHAVIOUR (healthy|broken-auth|flaky|slow|crash|hang|
+# docs-fails-once|docs-fails-twice), APP_VERSION, SLOW_SECONDS.
 CR=$(printf '\r')
 
 if [ "$BEHAVIOUR" = "hang" ]; then
@@ -22,14 +22,29 @@ respond() { # status reason body
     "$1" "$2" "${#3}" "$APP_VERSION" "$3"
 }
 
-# Counts /api/health requests in a file so the flaky release fails deterministically:
-# every 5th request answers 503, so two health probes in a row never both fail.
-flaky_health_fails() {
-  until mkdir /tmp/health-count.lock 2>/dev/null; do sleep 0.01; done
-  count=$(( $(cat /tmp/health-count 2>/dev/null || echo 0) + 1 ))
-  echo "$count" > /tmp/health-count
-  rmdir /tmp/health-count.lock
-  [ $(( count % 5 )) -eq 0 ]
+# The number of this request among the container's requests to one endpoint (1, 2, ...),
+# counted in a file so the failing releases fail deterministically. One count per endpoint:
+# Docker's healthcheck only requests /api/health, so it never moves the /api/docs count.
+request_number() { # name
+  until mkdir "/tmp/$1-count.lock" 2>/dev/null; do sleep 0.01; done
+  count=$(( $(cat "/tmp/$1-count" 2>/dev/null || echo 0) + 1 ))
+  echo "$count" > "/tmp/$1-count"
+  rmdir "/tmp/$1-count.lock"
+  echo "$count"
+}
+
+# flaky: every 5th /api/health request answers 503 (the healthcheck's requests included), so
+# two health probes in a row never both fail.
+flaky_health_fails() { [ $(( $(request_number health) % 5 )) -eq 0 ]; }
+
+# docs-fails-once: the 2nd /api/docs request answers 503; docs-fails-twice: the 2nd and the
+# 5th (never two in a row). With one /api/docs probe a round, those are the watch's rounds 2 and 5.
+docs_fails() {
+  case "$BEHAVIOUR" in
+    docs-fails-once) [ "$(request_number docs)" -eq 2 ] ;;
+    docs-fails-twice) case "$(request_number docs)" in 2|5) return 0 ;; *) return 1 ;; esac ;;
+    *) return 1 ;;
+  esac
 }
 
 if [ "$BEHAVIOUR" = "slow" ]; then
@@ -44,7 +59,11 @@ case "$path" in
       respond 200 OK "{\"status\":\"ok\",\"version\":\"$APP_VERSION\"}"
     fi ;;
   /api/docs)
-    respond 200 OK "{\"service\":\"awareness-backend\",\"endpoints\":[\"/api/health\",\"/api/docs\",\"/api/auth/status\",\"/api/version\"],\"version\":\"$APP_VERSION\"}" ;;
+    if docs_fails; then
+      respond 503 "Service Unavailable" "{\"error\":\"docs unavailable\",\"version\":\"$APP_VERSION\"}"
+    else
+      respond 200 OK "{\"service\":\"awareness-backend\",\"endpoints\":[\"/api/health\",\"/api/docs\",\"/api/auth/status\",\"/api/version\"],\"version\":\"$APP_VERSION\"}"
+    fi ;;
   /api/auth/status)
     if [ "$BEHAVIOUR" = "broken-auth" ]; then
       respond 500 "Internal Server Error" "{\"auth\":\"error\",\"error\":\"auth backend unreachable\",\"version\":\"$APP_VERSION\"}"

@@ -17,6 +17,8 @@ const notifyingCommands: readonly CommandName[] = ["deploy", "rollback", "restor
 const endEvents: Readonly<Record<Outcome, readonly NotifyEvent[]>> = {
   running: [],
   "deployed-verified": ["verified"],
+  // A paused release someone (or the timeout) promoted: it is verified now.
+  promoted: ["verified"],
   "rollback-done": ["rolled-back"],
   restored: ["verified"],
   ok: [],

@@ -1,6 +1,6 @@
 // What every driver run reports: the outcome, its exit code, and everything that led there.
 // The exit code is never set by hand: `conclude` takes it from the outcome table.
-import type { Release } from "../../components/config/schema.js";
+import type { PauseDecision, Release } from "../../components/config/schema.js";
 import type { MonitorReport } from "../monitor/monitor.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { outcomes, type Outcome } from "./outcomes.js";
@@ -24,7 +24,22 @@ export interface UpSummary {
   error?: string | undefined;
 }
 
-export type CommandName = "deploy" | "rollback" | "restore" | "precheck" | "preview" | "status" | "unlock" | "trust-host";
+export type CommandName = "deploy" | "rollback" | "restore" | "precheck" | "preview" | "status" | "unlock" | "trust-host" | "promote" | "abort";
+
+/** A release held live after its failed verdict, and how the pause ended (stages/pause.ts). */
+export interface PauseSummary {
+  release: string;
+  /** The failed verdict that paused it. */
+  reason: string;
+  pausedAt: string;
+  deadline: string;
+  onTimeout: PauseDecision;
+  /** The commands that decide. */
+  promote: string;
+  abort: string;
+  /** Set once decided: by whom (a person, or the timeout) and why. */
+  decision?: { action: PauseDecision; by: string; reason: string; at: string; byTimeout: boolean };
+}
 
 export interface RunSummary {
   command: CommandName;
@@ -40,6 +55,8 @@ export interface RunSummary {
   /** A restore: the backup set put back, its release, what ran before, and the set the replaced files went to. */
   /** `volumes`: the named volumes put back (restore --volumes). */
   restore?: { set: string; release: string; from: string; backup: string; volumes?: string[] };
+  /** A pause after a failed verdict (deploy), or the decision a promote/abort handed over. */
+  pause?: PauseSummary;
   /** Notifications: how many deliveries were taken, and the ones that were not (they never change the outcome). */
   notifications?: { delivered: number; failures: { notifier: string; event: string; attempts: number; error: string }[] };
   /** The stage the run was in when it ended (where a cancel or an error struck). */

@@ -13,12 +13,14 @@ const unaudited: ReadonlySet<CommandName> = new Set(["status"]);
 export function auditEntryOf(ctx: RunContext, finishedAt: Date): AuditEntry {
   const { summary, actor } = ctx;
   const mask = (text: string, max: number) => redactText(text, ctx.secrets).replace(/\s*[\r\n]+\s*/g, " ").slice(0, max);
-  const release = summary.release?.id ?? summary.rollback?.to ?? summary.restore?.release;
-  const reason = summary.rollback
+  const release = summary.release?.id ?? summary.pause?.release ?? summary.rollback?.to ?? summary.restore?.release;
+  const pause = summary.pause && `paused (${summary.pause.reason})${summary.pause.decision ? `, ${decisionText(summary.pause.decision)}` : ""}`;
+  const why = summary.rollback
     ? `rollback ${summary.rollback.from} -> ${summary.rollback.to}: ${summary.rollback.reason}`
     : summary.restore
       ? `restore of backup set ${summary.restore.set} (was ${summary.restore.from})`
       : undefined;
+  const reason = [pause, why].filter(Boolean).join("; ") || undefined;
   return {
     schema: 1,
     who: mask(actor.who, 200),
@@ -44,4 +46,9 @@ export async function appendAudit(ctx: RunContext): Promise<void> {
     ctx.summary.messages.push(message);
     ctx.log.warn(message);
   }
+}
+
+/** "promote by alice@laptop: looks fine" or "abort by the pause timeout: nobody decided by …". */
+export function decisionText(d: NonNullable<NonNullable<RunContext["summary"]["pause"]>["decision"]>): string {
+  return `${d.action} by ${d.by}: ${d.reason}`;
 }

@@ -364,8 +364,8 @@ const healthSchema = z.strictObject({
 export const onFailureChoices = ["rollback", "pause"] as const;
 export const pauseDecisions = ["promote", "abort"] as const;
 export type PauseDecision = (typeof pauseDecisions)[number];
-/** A pause is bounded: a deploy job (and its host lock) cannot wait for a human forever. */
-export const pauseTimeoutMaxMinutes = 360;
+/** A pause is bounded: the deploy job holding it (and its host lock) must end within a hosted runner's 6 h, deploy and rollback included. */
+export const pauseTimeoutMaxMinutes = 300;
 
 const monitorSchema = z
   .strictObject({

@@ -260,11 +260,11 @@ describe("promote and abort refuse", () => {
 describe("pause settings", () => {
   it("monitor.onFailure, pauseTimeoutMinutes and onPauseTimeout are validated by the schema, naming the key", () => {
     const raw = (monitor: Record<string, unknown>) => rawFromAutomationConfig(stackConfig(monitor));
-    expect(parseStackConfig(raw({ onFailure: "pause", pauseTimeoutMinutes: 360, onPauseTimeout: "promote" })).monitor).toMatchObject({ onFailure: "pause", pauseTimeoutMinutes: 360, onPauseTimeout: "promote" });
+    expect(parseStackConfig(raw({ onFailure: "pause", pauseTimeoutMinutes: 300, onPauseTimeout: "promote" })).monitor).toMatchObject({ onFailure: "pause", pauseTimeoutMinutes: 300, onPauseTimeout: "promote" });
     for (const [bad, key] of [
       [{ onFailure: "later" }, "monitor.onFailure"],
       [{ pauseTimeoutMinutes: 0 }, "monitor.pauseTimeoutMinutes"],
-      [{ pauseTimeoutMinutes: 361 }, "monitor.pauseTimeoutMinutes"],
+      [{ pauseTimeoutMinutes: 301 }, "monitor.pauseTimeoutMinutes"],
       [{ onPauseTimeout: "rollback" }, "monitor.onPauseTimeout"],
     ] as const) {
       let err: unknown;
@@ -280,7 +280,7 @@ describe("pause settings", () => {
 
   it("a bad --on-failure or --pause-timeout is refused before any remote command; precheck shows the policy", async () => {
     const w = world(stackConfig());
-    for (const extra of [{ onFailure: "later" as "pause" }, { pauseTimeoutSeconds: 0 }, { pauseTimeoutSeconds: 360 * 60 + 1 }]) {
+    for (const extra of [{ onFailure: "later" as "pause" }, { pauseTimeoutSeconds: 0 }, { pauseTimeoutSeconds: 300 * 60 + 1 }]) {
       const s = await w.deploy("v1", extra);
       expectEnd(s, "usage");
       expect(w.host.calls).toEqual([]);

@@ -101,6 +101,6 @@ export interface DecideOptions extends CommonOptions {
 /** promote / abort: the decision for a deploy that holds a release paused. */
 export function decideCommand(name: "promote" | "abort", description: string): Command {
   return command(name, description)
-    .requiredOption("--reason <text>", "why (kept in the paused deploy's report, the audit log and the stack history)")
+    .requiredOption("--reason <text>", "why (kept in the paused deploy's report and the audit log)")
     .option("--release <id>", "the paused release it is about (refused when another one is paused)");
 }

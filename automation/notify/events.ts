@@ -66,8 +66,17 @@ const startedHeadline: Readonly<Record<string, string>> = {
   restore: "restore started",
 };
 
+export const pausedHeadline = "failed its health check: paused, live, waiting for promote or abort";
+
+/** Why it paused, until when, and the commands that decide. */
+function pausedMessages(summary: RunSummary): string[] {
+  const p = summary.pause;
+  return p ? [p.reason, `until ${p.deadline}, then ${p.onTimeout}`, p.promote, p.abort] : [];
+}
+
 export function runEvent(event: NotifyEvent, summary: RunSummary, now: Date, env: NodeJS.ProcessEnv = process.env): RunEvent {
-  const ended = event !== "started";
+  // "started" and "paused" are sent mid-run: no outcome yet.
+  const ended = event !== "started" && event !== "paused";
   const target = summary.rollback?.to ?? summary.restore?.release;
   // A rollback is about the release it brings back (a manual one names no release of its own).
   const release =
@@ -82,8 +91,8 @@ export function runEvent(event: NotifyEvent, summary: RunSummary, now: Date, env
     command: summary.command,
     release,
     ...(ended ? { outcome: summary.outcome, exitCode: summary.exitCode } : {}),
-    headline: ended ? outcomes[summary.outcome].headline : (startedHeadline[summary.command] ?? "started"),
-    messages: ended ? summary.messages.slice(0, 20) : [],
+    headline: ended ? outcomes[summary.outcome].headline : event === "paused" ? pausedHeadline : (startedHeadline[summary.command] ?? "started"),
+    messages: ended ? summary.messages.slice(0, 20) : event === "paused" ? pausedMessages(summary) : [],
     actor: env.GITHUB_ACTOR ?? env.USER ?? "unknown",
     ...(runUrl ? { runUrl } : {}),
     timestamp: now.toISOString(),

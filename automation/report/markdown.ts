@@ -2,6 +2,7 @@
 // a failure issue. Pure: a summary in, text out.
 import { formatDuration, oneLine, table } from "./format.js";
 import { renderMonitor, type MonitorRenderOptions } from "./monitor-markdown.js";
+import { pausedHeadline } from "../notify/events.js";
 import { outcomes, type Tone } from "./outcomes.js";
 import type { PauseSummary, RunSummary, UpSummary } from "./summary.js";
 import { redact, redactText } from "./redact.js";
@@ -20,7 +21,9 @@ export { formatDuration, table };
 const toneIcon: Record<Tone, string> = { ok: "✅", warn: "⚠️", fail: "❌" };
 
 export function headline(summary: RunSummary): string {
-  const { tone, headline: text } = outcomes[summary.outcome];
+  const { tone, headline: outcomeText } = outcomes[summary.outcome];
+  // A paused deploy's issue is filed before it has an outcome.
+  const text = summary.outcome === "running" && summary.pause ? pausedHeadline : outcomeText;
   const release = summary.release ? ` ${summary.release.id}` : "";
   return `${toneIcon[tone]} ${summary.command}${release} on ${summary.stack}: ${text}`;
 }

@@ -9,6 +9,7 @@ import { deploy, type DeployRequest } from "../../automation/commands/deploy.js"
 import { precheck } from "../../automation/commands/precheck.js";
 import { status } from "../../automation/commands/status.js";
 import { Cancellation } from "../../automation/common/cancel.js";
+import { onFailureChoice } from "../../automation/common/cli-args.js";
 import type { Prober } from "../../automation/monitor/probers.js";
 import { renderMarkdown } from "../../automation/report/markdown.js";
 import { outcomes, type Outcome } from "../../automation/report/outcomes.js";
@@ -276,6 +277,12 @@ describe("pause settings", () => {
       expect(err, JSON.stringify(bad)).toBeInstanceOf(ConfigError);
       expect((err as Error).message).toContain(key);
     }
+  });
+
+  it("the CLI's --on-failure takes rollback or pause only", () => {
+    expect(onFailureChoice("pause")).toBe("pause");
+    expect(onFailureChoice("rollback")).toBe("rollback");
+    expect(() => onFailureChoice("Pause")).toThrow('expected rollback or pause, got "Pause"');
   });
 
   it("a bad --on-failure or --pause-timeout is refused before any remote command; precheck shows the policy", async () => {

@@ -54,7 +54,7 @@ export function pauseDecisionWorkflow(): WorkflowFile {
               default: "production",
             },
             decision: { description: "promote: keep the release (verified); abort: roll back to the last verified release", required: true, type: "choice", options: DECISIONS },
-            reason: { description: "Why (kept in the deploy's report, the audit log and the stack history)", required: true, type: "string" },
+            reason: { description: "Why (kept in the paused deploy's report and the audit log)", required: true, type: "string" },
             release: { description: "The paused release id (refused when another one is paused; default: whichever is)", required: false, type: "string", default: "" },
           },
         },

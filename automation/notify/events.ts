@@ -1,7 +1,7 @@
 // What a run tells the notifiers: the events of its outcome (from the outcome table's names)
 // and one payload every vendor format is rendered from.
 import type { NotifyEvent } from "../../components/config/notify.js";
-import { outcomes, type Outcome } from "../report/outcomes.js";
+import { outcomes, pausedHeadline, type Outcome } from "../report/outcomes.js";
 import type { CommandName, RunSummary } from "../report/summary.js";
 
 export type { NotifyEvent };
@@ -65,8 +65,6 @@ const startedHeadline: Readonly<Record<string, string>> = {
   rollback: "rollback started",
   restore: "restore started",
 };
-
-export const pausedHeadline = "failed its health check: paused, live, waiting for promote or abort";
 
 /** Why it paused, until when, and the commands that decide. */
 function pausedMessages(summary: RunSummary): string[] {

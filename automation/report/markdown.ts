@@ -2,8 +2,7 @@
 // a failure issue. Pure: a summary in, text out.
 import { formatDuration, oneLine, table } from "./format.js";
 import { renderMonitor, type MonitorRenderOptions } from "./monitor-markdown.js";
-import { pausedHeadline } from "../notify/events.js";
-import { outcomes, type Tone } from "./outcomes.js";
+import { outcomes, pausedHeadline, type Tone } from "./outcomes.js";
 import type { PauseSummary, RunSummary, UpSummary } from "./summary.js";
 import { redact, redactText } from "./redact.js";
 

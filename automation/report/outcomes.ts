@@ -37,6 +37,9 @@ export const outcomes = {
 
 export type Outcome = keyof typeof outcomes;
 
+/** A deploy paused after a failed verdict has no outcome yet: its issue and notification say this. */
+export const pausedHeadline = "failed its health check: paused, live, waiting for promote or abort";
+
 /** What each exit code means, in words, for --help and the README. */
 const exitCodeWords: Readonly<Record<ExitCodeValue, string>> = {
   0: "success: deployed and verified (or promoted after a pause), rolled back or restored on request, or the command ran",

@@ -144,6 +144,7 @@ describe("pause, then a decision", () => {
     // The failure issue was filed at the pause, with the commands that decide.
     expect(w.issues).toHaveLength(1);
     expect(w.issues[0]!.title).toBe("Deployment failed: v2 on sandbox");
+    expect(w.issues[0]!.body).toContain("deploy v2 on sandbox: failed its health check: paused, live, waiting for promote or abort");
     expect(w.issues[0]!.body).toContain("npm run driver -- abort --stack sandbox --release v2");
     expect(renderMarkdown(s)).toContain(`Decision: **promote** by ${s.pause!.decision!.by}`);
     // The audit trail: the deploy (paused, promoted) and the promote command itself.
@@ -216,6 +217,10 @@ describe("pause, then a decision", () => {
       const w = world(config);
       await pausedV2(w, async () => undefined);
       expect(hook.requests.map((q) => q.headers["x-awareness-event"])).toEqual(["started", "verified", "started", "paused", "failed", "rolled-back"]);
+      const paused = JSON.parse(hook.requests[3]!.body) as { headline: string; outcome?: string; messages: string[] };
+      expect(paused.headline).toBe("failed its health check: paused, live, waiting for promote or abort");
+      expect(paused.outcome).toBeUndefined();
+      expect(paused.messages).toContain('npm run driver -- abort --stack sandbox --release v2 --reason "<why>"');
     } finally {
       await hook?.close();
     }

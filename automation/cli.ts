@@ -2,6 +2,7 @@
 // with the outcome's code. SIGTERM/SIGINT cancel the run; a second signal (or the grace
 // period running out) releases the locks at once and exits. No deployment logic lives here.
 import { Command, InvalidArgumentError } from "commander";
+import { abort, promote } from "./commands/decide.js";
 import { deploy, type DeployRequest } from "./commands/deploy.js";
 import { precheck } from "./commands/precheck.js";
 import { preview } from "./commands/preview.js";
@@ -14,7 +15,10 @@ import { Cancellation } from "./common/cancel.js";
 import {
   auditLimit,
   command,
+  decideCommand,
+  onFailureChoice,
   positiveNumber,
+  type DecideOptions,
   releaseCommand,
   releaseFields,
   rollbackCommand,
@@ -80,8 +84,9 @@ function runOptions(o: CommonOptions) {
   const repo = githubRepo(o.githubRepo);
   const gh = repo ? new GitHubRest() : undefined;
   const ciStatus = gh && repo ? (sha: string) => gh.ciStatusForCommit({ ...repo, sha }) : undefined;
+  const openIssue = gh && repo ? (issue: { title: string; body: string; labels: string[] }) => gh.openFailureIssue({ ...repo, ...issue }) : undefined;
   running = { reportDir: o.reportDir };
-  return { stackName, events: output.events, cancellation, deps: realDeps({ ciStatus }), onStart: (summary: RunSummary) => (running.summary = summary) };
+  return { stackName, events: output.events, cancellation, deps: realDeps({ ciStatus, openIssue }), onStart: (summary: RunSummary) => (running.summary = summary) };
 }
 
 async function finish(summary: RunSummary, o: CommonOptions): Promise<never> {
@@ -113,8 +118,22 @@ program.addCommand(
     .option("--wait-lock", "queue behind a deployment in progress instead of failing")
     .option("--wait-lock-timeout <seconds>", "with --wait-lock: give up after this long (default 1800)", positiveNumber)
     .option("--up-timeout <seconds>", "our own deadline for each engine update (default 900)", positiveNumber)
-    .action(async (o: ReleaseOptions) => finish(await deploy(releaseRequest(o)), o)),
+    .option("--on-failure <rollback|pause>", "a failed verdict rolls back, or pauses for promote/abort (default: monitor.onFailure)", onFailureChoice)
+    .option("--pause-timeout <seconds>", "how long a pause waits for a decision (default: monitor.pauseTimeoutMinutes)", positiveNumber)
+    .action(async (o: ReleaseOptions & { onFailure?: "rollback" | "pause"; pauseTimeout?: number }) =>
+      finish(await deploy({ ...releaseRequest(o), onFailure: o.onFailure, pauseTimeoutSeconds: o.pauseTimeout }), o),
+    ),
 );
+for (const [name, run, what] of [
+  ["promote", promote, "keep the paused release: the paused deploy marks it verified"],
+  ["abort", abort, "give up the paused release: the paused deploy rolls back to the last verified release"],
+] as const) {
+  program.addCommand(
+    decideCommand(name, `${what} (no lock: the paused deploy holds it)`).action(async (o: DecideOptions) =>
+      finish(await run({ ...runOptions(o), reason: o.reason, release: o.release }), o),
+    ),
+  );
+}
 program.addCommand(
   releaseCommand("precheck", "run the pre-deployment checks for a release; changes nothing").action(async (o: ReleaseOptions) =>
     finish(await precheck(releaseRequest(o)), o),

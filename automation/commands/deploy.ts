@@ -1,6 +1,7 @@
 // deploy = config -> lock -> config again (under the lock) -> prechecks -> reconcile -> preview -> up -> monitor -> verdict ->
 // rollback. Reconcile makes the switch really run when the host drifted from the state; a
-// failed verdict rolls back by itself to the last verified release, which is watched again.
+// failed verdict rolls back by itself to the last verified release, which is watched again
+// (or, with monitor.onFailure "pause", waits live for promote or abort first).
 import { upRelease } from "../stages/apply.js";
 import { takeLock } from "../stages/lock.js";
 import { announceRun } from "../stages/notify.js";
@@ -10,11 +11,12 @@ import { previewRelease } from "../stages/preview.js";
 import { reconcileHost } from "../stages/reconcile.js";
 import { rollBackAutomatically } from "../stages/rollback.js";
 import { newContext, runStages, type RunOptions, type Stage } from "../stages/run.js";
-import { judgeRelease, monitorRelease, type WatchContext } from "../stages/watch.js";
+import { judgeRelease, monitorRelease } from "../stages/watch.js";
+import { withPauseRequest, type PauseContext, type PauseRequest } from "../stages/pause.js";
 import type { RunSummary } from "../report/summary.js";
 import type { NotifyOptions } from "../stages/notify.js";
 
-export interface DeployRequest extends RunOptions, ReleaseRequest, PrecheckFlags {
+export interface DeployRequest extends RunOptions, ReleaseRequest, PrecheckFlags, PauseRequest {
   /** Queue behind a deploy in progress instead of failing. */
   waitLock?: boolean | undefined;
   waitLockTimeoutMs?: number | undefined;
@@ -30,19 +32,20 @@ export interface DeployRequest extends RunOptions, ReleaseRequest, PrecheckFlags
   notify?: NotifyOptions | undefined;
 }
 
-type DeployContext = WatchContext & { readonly flags: PrecheckFlags };
+type DeployContext = PauseContext & { readonly flags: PrecheckFlags };
 
 export async function deploy(req: DeployRequest): Promise<RunSummary> {
   const ctx = newContext<DeployContext>("deploy", { ...req, openMode: "deploy" }, {
     request: req,
     flags: req,
+    pauseRequest: req,
     upOptions: { deadlineMs: req.upDeadlineMs, graceMs: req.upGraceMs },
   });
   const stages: Stage<DeployContext>[] = [
     openStack,
-    newReleaseConfig,
+    withPauseRequest(newReleaseConfig, req),
     takeLock(() => ({ label: req.releaseId, wait: req.waitLock, waitTimeoutMs: req.waitLockTimeoutMs, leaseSeconds: req.lockLeaseSeconds ?? req.staleLockSeconds })),
-    releaseConfigUnderLock,
+    withPauseRequest(releaseConfigUnderLock, req),
     announceRun(req.notify),
     runPrecheckStage({ lockFree: false }),
     reconcileHost,

@@ -92,3 +92,21 @@ export function rollbackCommand(): Command {
     .option("--to <release>", "a verified release id (default: the newest verified release that is not live)")
     .option("--up-timeout <seconds>", "our own deadline for the engine update (default 900)", positiveNumber);
 }
+
+/** `--on-failure rollback|pause`. */
+export function onFailureChoice(value: string): "rollback" | "pause" {
+  if (value !== "rollback" && value !== "pause") throw new InvalidArgumentError(`expected rollback or pause, got "${value}"`);
+  return value;
+}
+
+export interface DecideOptions extends CommonOptions {
+  reason: string;
+  release?: string;
+}
+
+/** promote / abort: the decision for a deploy that holds a release paused. */
+export function decideCommand(name: "promote" | "abort", description: string): Command {
+  return command(name, description)
+    .requiredOption("--reason <text>", "why (kept in the paused deploy's report and the audit log)")
+    .option("--release <id>", "the paused release it is about (refused when another one is paused)");
+}

@@ -3,6 +3,14 @@
 import {
   acquireLock,
   appendAuditEntry,
+  clearReleasePause,
+  markReleasePaused,
+  notPausedExitCode,
+  parsePauseDecision,
+  takePauseDecision,
+  writePauseDecision,
+  type PauseDecisionFile,
+  type PausedRecord,
   parseAuditLog,
   readAuditLog,
   type AuditEntry,
@@ -82,6 +90,14 @@ export interface HostDoor {
   /** Records the release as the last one that failed its health check on this host. */
   markFailed(releaseId: string, reason: string): Promise<void>;
   backups(): Promise<string[]>;
+  /** Marks the current release paused in deployment.json (throws when it is not current). */
+  markPaused(record: PausedRecord): Promise<void>;
+  /** Ends a pause without a verdict: the mark and any decision file go. */
+  clearPause(releaseId: string): Promise<void>;
+  /** Leaves promote/abort for the paused deploy; false when that release is not paused there. */
+  decidePause(decision: PauseDecisionFile): Promise<boolean>;
+  /** The decision left for the paused deploy, removed once read; undefined while there is none. */
+  takePauseDecision(): Promise<PauseDecisionFile | undefined>;
   /** Appends one entry to the host's audit.log (one line, one write, under the lock's flock). */
   appendAudit(entry: AuditEntry): Promise<void>;
   /** The newest `limit` entries of audit.log, newest first, and the lines that are not entries. */
@@ -184,6 +200,25 @@ export class HostOps implements HostDoor {
 
   async markFailed(releaseId: string, reason: string): Promise<void> {
     await this.must(`recording ${releaseId} as failed in deployment.json`, markReleaseFailed(this.layout, releaseId, reason));
+  }
+
+  async markPaused(record: PausedRecord): Promise<void> {
+    await this.must(`marking ${record.id} paused in deployment.json`, markReleasePaused(this.layout, record));
+  }
+
+  async clearPause(releaseId: string): Promise<void> {
+    await this.must(`ending the pause of ${releaseId}`, clearReleasePause(this.layout, releaseId));
+  }
+
+  async decidePause(decision: PauseDecisionFile): Promise<boolean> {
+    const result = await this.exec.run(writePauseDecision(this.layout, decision), { timeoutMs: 30_000 });
+    if (result.code === notPausedExitCode) return false;
+    if (result.code !== 0) throw new HostCommandError(`leaving the ${decision.decision} decision`, this.exec.address, result);
+    return true;
+  }
+
+  async takePauseDecision(): Promise<PauseDecisionFile | undefined> {
+    return parsePauseDecision((await this.must("reading the pause decision", takePauseDecision(this.layout), 30_000)).stdout, this.exec.address);
   }
 
   async backupSets(): Promise<BackupSet[]> {

@@ -2,7 +2,7 @@
 // and one payload every vendor format is rendered from.
 import type { NotifyEvent } from "../../components/config/notify.js";
 import type { Actor } from "../common/actor.js";
-import { outcomes, type Outcome } from "../report/outcomes.js";
+import { outcomes, pausedHeadline, type Outcome } from "../report/outcomes.js";
 import { reasonOf, type CommandName, type RunSummary } from "../report/summary.js";
 
 export type { NotifyEvent };
@@ -18,6 +18,8 @@ const notifyingCommands: readonly CommandName[] = ["deploy", "rollback", "restor
 const endEvents: Readonly<Record<Outcome, readonly NotifyEvent[]>> = {
   running: [],
   "deployed-verified": ["verified"],
+  // A paused release someone (or the timeout) promoted: it is verified now.
+  promoted: ["verified"],
   "rollback-done": ["rolled-back"],
   restored: ["verified"],
   ok: [],
@@ -67,9 +69,16 @@ const startedHeadline: Readonly<Record<string, string>> = {
   restore: "restore started",
 };
 
+/** Why it paused, until when, and the commands that decide. */
+function pausedMessages(summary: RunSummary): string[] {
+  const p = summary.pause;
+  return p ? [p.reason, `until ${p.deadline}, then ${p.onTimeout}`, p.promote, p.abort] : [];
+}
+
 /** `actor`: who started the run, the same as its audit line and update messages say (with the CI run's address). */
 export function runEvent(event: NotifyEvent, summary: RunSummary, now: Date, actor: Actor): RunEvent {
-  const ended = event !== "started";
+  // "started" and "paused" are sent mid-run: no outcome yet.
+  const ended = event !== "started" && event !== "paused";
   const target = summary.rollback?.to ?? summary.restore?.release;
   // A rollback is about the release it brings back (a manual one names no release of its own).
   const release =
@@ -80,9 +89,9 @@ export function runEvent(event: NotifyEvent, summary: RunSummary, now: Date, act
     command: summary.command,
     release,
     ...(ended ? { outcome: summary.outcome, exitCode: summary.exitCode } : {}),
-    headline: ended ? outcomes[summary.outcome].headline : (startedHeadline[summary.command] ?? "started"),
+    headline: ended ? outcomes[summary.outcome].headline : event === "paused" ? pausedHeadline : (startedHeadline[summary.command] ?? "started"),
     ...(ended && reasonOf(summary) ? { reason: reasonOf(summary) } : {}),
-    messages: ended ? summary.messages.slice(0, 20) : [],
+    messages: ended ? summary.messages.slice(0, 20) : event === "paused" ? pausedMessages(summary) : [],
     actor: actor.who,
     ...(actor.runUrl ? { runUrl: actor.runUrl } : {}),
     timestamp: now.toISOString(),

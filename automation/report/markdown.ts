@@ -2,8 +2,8 @@
 // a failure issue. Pure: a summary in, text out.
 import { formatDuration, oneLine, table } from "./format.js";
 import { renderMonitor, type MonitorRenderOptions } from "./monitor-markdown.js";
-import { outcomes, type Tone } from "./outcomes.js";
-import type { RunSummary, UpSummary } from "./summary.js";
+import { outcomes, pausedHeadline, type Tone } from "./outcomes.js";
+import type { PauseSummary, RunSummary, UpSummary } from "./summary.js";
 import { redact, redactText } from "./redact.js";
 
 export interface RenderOptions extends MonitorRenderOptions {
@@ -20,7 +20,9 @@ export { formatDuration, table };
 const toneIcon: Record<Tone, string> = { ok: "✅", warn: "⚠️", fail: "❌" };
 
 export function headline(summary: RunSummary): string {
-  const { tone, headline: text } = outcomes[summary.outcome];
+  const { tone, headline: outcomeText } = outcomes[summary.outcome];
+  // A paused deploy's issue is filed before it has an outcome.
+  const text = summary.outcome === "running" && summary.pause ? pausedHeadline : outcomeText;
   const release = summary.release ? ` ${summary.release.id}` : "";
   return `${toneIcon[tone]} ${summary.command}${release} on ${summary.stack}: ${text}`;
 }
@@ -80,6 +82,8 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
 
   if (summary.monitor) out.push("### Health monitor", "", ...renderMonitor(summary.monitor, options), "");
 
+  if (summary.pause) out.push("### Pause", "", ...renderPause(summary.pause), "");
+
   if (summary.rollback) {
     const rb = summary.rollback;
     out.push("### Rollback", "", `From \`${rb.from}\` to \`${rb.to}\`. Reason: ${oneLine(rb.reason)}`, "", ...(rb.up ? renderUp(rb.up) : ["The rollback's update did not run."]), "");
@@ -90,6 +94,13 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
   if (steps.length > 0) out.push("### Next steps", "", ...steps.map((s, i) => `${i + 1}. ${s}`), "");
 
   return redactText(out.join("\n"), secrets);
+}
+
+function renderPause(p: PauseSummary): string[] {
+  const held = `\`${p.release}\` was held live after its failed verdict (${oneLine(p.reason)}), paused at ${p.pausedAt} until ${p.deadline} (then the timeout decides ${p.onTimeout}).`;
+  const d = p.decision;
+  if (d) return [held, "", `Decision: **${d.action}** ${d.byTimeout ? "by the pause timeout" : `by ${oneLine(d.by)}`} at ${d.at}: ${oneLine(d.reason)}.`];
+  return [held, "", "Decide with one of:", "", "```", p.promote, p.abort, "```"];
 }
 
 function renderUp(up: UpSummary): string[] {
@@ -118,6 +129,10 @@ export function nextSteps(summary: RunSummary, options: RenderOptions = {}): str
   switch (summary.outcome) {
     case "deployed-verified":
       return ["Nothing to do. Review the monitoring above if some rounds failed."];
+    case "promoted":
+      return ["The release failed its health check and was promoted by the decision above: watch it closely, and roll back (`rollback`) if users suffer.", logs];
+    case "running": // a paused deploy's issue, filed while it waits
+      return summary.pause ? ["Decide before the deadline: promote keeps the release (verified), abort rolls back to the last verified release.", ...healthChecks] : [];
     case "blocked":
       return [
         "Check the CI/CD workflow status of the commit.",
@@ -164,7 +179,9 @@ export function failureIssueFor(
   summary: RunSummary,
   options: RenderOptions = {},
 ): { title: string; body: string; labels: string[] } | undefined {
-  if (!outcomes[summary.outcome].failure) return undefined;
+  // A paused deploy files its issue at once, before it has an outcome.
+  const paused = summary.outcome === "running" && summary.pause !== undefined;
+  if (!outcomes[summary.outcome].failure && !paused) return undefined;
   return {
     title: redactText(failureIssueTitle(summary), options.secrets ?? []),
     body: renderMarkdown(summary, options),

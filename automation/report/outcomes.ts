@@ -25,6 +25,7 @@ export const outcomes = {
   usage: { exitCode: ExitCode.Usage, tone: "fail", headline: "bad command line, stack or target: nothing was run", failure: false },
   "invalid-config": { exitCode: ExitCode.Usage, tone: "fail", headline: "invalid stack config: nothing was run", failure: false },
   blocked: { exitCode: ExitCode.Blocked, tone: "warn", headline: "blocked before any change", failure: false },
+  promoted: { exitCode: ExitCode.Ok, tone: "warn", headline: "failed its health check, paused, and promoted by a decision: live and verified", failure: false },
   "rolled-back": { exitCode: ExitCode.FailedRolledBack, tone: "fail", headline: "failed, rolled back to the last verified release", failure: true },
   "up-failed": { exitCode: ExitCode.FailedRolledBack, tone: "fail", headline: "update failed, the previous release keeps running", failure: true },
   "failed-no-rollback": { exitCode: ExitCode.FailedNoRollback, tone: "fail", headline: "failed, no rollback possible", failure: true },
@@ -36,9 +37,12 @@ export const outcomes = {
 
 export type Outcome = keyof typeof outcomes;
 
+/** A deploy paused after a failed verdict has no outcome yet: its issue and notification say this. */
+export const pausedHeadline = "failed its health check: paused, live, waiting for promote or abort";
+
 /** What each exit code means, in words, for --help and the README. */
 const exitCodeWords: Readonly<Record<ExitCodeValue, string>> = {
-  0: "success: deployed and verified, rolled back or restored on request, or the command ran",
+  0: "success: deployed and verified (or promoted after a pause), rolled back or restored on request, or the command ran",
   1: "unexpected error, or a host that stopped answering mid-run (what it runs is not known): read the messages; a failure issue is opened",
   2: "bad command line, unknown stack, rollback target or backup set, a damaged backup set, a failed release to restore without --force, or invalid config: nothing was run",
   3: "blocked by a precheck or the preview's replace policy: the host was not changed",

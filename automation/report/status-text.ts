@@ -1,5 +1,5 @@
 // `status` for a terminal: the live and verified releases, the host's record, recent history.
-import { describeLock, type AuditLog, type DeploymentStatus, type LockInfo } from "../../components/host-commands/index.js";
+import { describeLock, type AuditLog, type DeploymentStatus, type LockInfo, type PausedRecord } from "../../components/host-commands/index.js";
 
 /** A verified release: its id and the update that deployed it. */
 export interface VerifiedRef {
@@ -41,6 +41,7 @@ export function renderStatus(r: StatusReport): string {
     `  last failed:    ${r.lastFailed ?? "none"}`,
     `  unverified:     ${r.unverified ? `${r.unverified} (its watch was cancelled)` : "none"}`,
     `  host:           ${r.hostError ? `unreachable: ${r.hostError}` : `${hostRecord(r)}, lock ${r.lock ? `held by ${describeLock(r.lock)}` : "free"}`}`,
+    ...(r.host?.paused ? pausedLines(r.host.paused) : []),
     ...(r.otherHosts ?? []).map(
       (h) =>
         `  host ${h.name}:${" ".repeat(Math.max(1, 10 - h.name.length))}${h.error ? `unreachable: ${h.error}` : `current ${h.record?.current?.id ?? "none"}, verified ${h.record?.verified?.id ?? "none"}, failed ${h.record?.failed?.id ?? "none"}`}`,
@@ -62,5 +63,14 @@ function renderAudit(audit: AuditLog): string[] {
         `${e.reason ? ` (why: ${e.reason})` : ""}${e.runUrl ? ` ${e.runUrl}` : ""}`,
     ),
     ...audit.malformed.map((m) => `    ! line ${m.line} of those read is not an entry (${m.why}): ${m.text}`),
+  ];
+}
+
+/** A release held live after its failed verdict: until when, and the commands that decide. */
+function pausedLines(p: PausedRecord): string[] {
+  return [
+    `  PAUSED:         ${p.id} since ${p.pausedAt}, until ${p.deadline} (then ${p.onTimeout}): ${p.reason}`,
+    `    promote:      ${p.promote}`,
+    `    abort:        ${p.abort}`,
   ];
 }

@@ -1,6 +1,6 @@
 // What every driver run reports: the outcome, its exit code, and everything that led there.
 // The exit code is never set by hand: `conclude` takes it from the outcome table.
-import type { Release } from "../../components/config/schema.js";
+import type { PauseDecision, Release } from "../../components/config/schema.js";
 import type { MonitorReport } from "../monitor/monitor.js";
 import { ExitCode, type ExitCodeValue } from "./exit-codes.js";
 import { outcomes, type Outcome } from "./outcomes.js";
@@ -24,7 +24,22 @@ export interface UpSummary {
   error?: string | undefined;
 }
 
-export type CommandName = "deploy" | "rollback" | "restore" | "precheck" | "preview" | "status" | "unlock" | "trust-host";
+export type CommandName = "deploy" | "rollback" | "restore" | "precheck" | "preview" | "status" | "unlock" | "trust-host" | "promote" | "abort";
+
+/** A release held live after its failed verdict, and how the pause ended (stages/pause.ts). */
+export interface PauseSummary {
+  release: string;
+  /** The failed verdict that paused it. */
+  reason: string;
+  pausedAt: string;
+  deadline: string;
+  onTimeout: PauseDecision;
+  /** The commands that decide. */
+  promote: string;
+  abort: string;
+  /** Set once decided: by whom (a person, or the timeout) and why. */
+  decision?: { action: PauseDecision; by: string; reason: string; at: string; byTimeout: boolean };
+}
 
 export interface RunSummary {
   command: CommandName;
@@ -40,6 +55,8 @@ export interface RunSummary {
   /** A restore: the backup set put back, its release, what ran before, and the set the replaced files went to. */
   /** `volumes`: the named volumes put back (restore --volumes). */
   restore?: { set: string; release: string; from: string; backup: string; volumes?: string[] };
+  /** A pause after a failed verdict (deploy), or the decision a promote/abort handed over. */
+  pause?: PauseSummary;
   /** Notifications: how many deliveries were taken, and the ones that were not (they never change the outcome). */
   notifications?: { delivered: number; failures: { notifier: string; event: string; attempts: number; error: string }[] };
   /** The stage the run was in when it ended (where a cancel or an error struck). */
@@ -68,9 +85,19 @@ export function conclude(summary: RunSummary, outcome: Outcome, ...messages: str
   summary.messages.push(...messages.filter(Boolean));
 }
 
-/** Why the run changed what runs (a rollback's reason, a restore's backup set): the audit line's and the notifications' "why". */
+/** "promote by alice@laptop: looks fine" or "abort by the pause timeout: nobody decided by …". */
+export function decisionText(d: NonNullable<PauseSummary["decision"]>): string {
+  return `${d.action} by ${d.by}: ${d.reason}`;
+}
+
+/** Why the run changed what runs (a pause and its decision, a rollback's reason, a restore's backup set): the audit line's and the notifications' "why". */
 export function reasonOf(summary: RunSummary): string | undefined {
-  if (summary.rollback) return `rollback ${summary.rollback.from} -> ${summary.rollback.to}: ${summary.rollback.reason}`;
-  if (summary.restore) return `restore of backup set ${summary.restore.set} (was ${summary.restore.from})`;
-  return undefined;
+  const p = summary.pause;
+  const pause = p && `paused (${p.reason})${p.decision ? `, ${decisionText(p.decision)}` : ""}`;
+  const why = summary.rollback
+    ? `rollback ${summary.rollback.from} -> ${summary.rollback.to}: ${summary.rollback.reason}`
+    : summary.restore
+      ? `restore of backup set ${summary.restore.set} (was ${summary.restore.from})`
+      : undefined;
+  return [pause, why].filter(Boolean).join("; ") || undefined;
 }

@@ -13,7 +13,7 @@ const unaudited: ReadonlySet<CommandName> = new Set(["status"]);
 export function auditEntryOf(ctx: RunContext, finishedAt: Date): AuditEntry {
   const { summary, actor } = ctx;
   const mask = (text: string, max: number) => redactText(text, ctx.secrets).replace(/\s*[\r\n]+\s*/g, " ").slice(0, max);
-  const release = summary.release?.id ?? summary.rollback?.to ?? summary.restore?.release;
+  const release = summary.release?.id ?? summary.pause?.release ?? summary.rollback?.to ?? summary.restore?.release;
   const reason = reasonOf(summary);
   return {
     schema: 1,

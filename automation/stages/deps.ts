@@ -26,8 +26,12 @@ export interface RunDeps {
   /** `git status --porcelain` of the working tree the release comes from. */
   gitStatus(): string;
   ciStatus?: CiStatusSource | undefined;
+  /** Opens (or comments on) the failure issue mid-run (a pause); none = no issue. */
+  openIssue?: IssueOpener | undefined;
   clock?: Clock | undefined;
 }
+
+export type IssueOpener = (issue: { title: string; body: string; labels: string[] }) => Promise<{ url: string }>;
 
 /** A host of the stack; the first one is where the lock and the probes live. */
 function sshHostFor(config: StackConfig, index = 0): HostDoor {
@@ -40,7 +44,9 @@ function sshHostFor(config: StackConfig, index = 0): HostDoor {
 }
 
 /** The real engine, SSH, HTTP probes and git; `target` says where the stack lives. */
-export function realDeps(target: EngineTarget & { ciStatus?: CiStatusSource | undefined; clock?: Clock | undefined } = {}): RunDeps {
+export function realDeps(
+  target: EngineTarget & { ciStatus?: CiStatusSource | undefined; openIssue?: IssueOpener | undefined; clock?: Clock | undefined } = {},
+): RunDeps {
   return {
     openEngine: ({ stackName, mode, signal, log }) =>
       openEngine({
@@ -61,6 +67,7 @@ export function realDeps(target: EngineTarget & { ciStatus?: CiStatusSource | un
     prober: (config, host) => proberFor(config, () => host.exec),
     gitStatus: () => execFileSync("git", ["status", "--porcelain"], { cwd: repoRoot, encoding: "utf8" }),
     ciStatus: target.ciStatus,
+    openIssue: target.openIssue,
     clock: target.clock,
   };
 }

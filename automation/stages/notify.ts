@@ -32,11 +32,13 @@ export function announceRun(options: NotifyOptions = {}) {
     const send = (summary: RunSummary, events: readonly NotifyEvent[]) =>
       sendEvents(notifiers, events.map((e) => runEvent(e, summary, new Date(), ctx.actor)), { ...options, secrets: ctx.secrets });
     // Not awaited: a slow notifier must not hold the deploy; the end waits for it.
-    const started = send(ctx.summary, ["started"]);
+    const sent = [send(ctx.summary, ["started"])];
     ctx.log.info(`  telling ${notifiers.length} notifier(s) the run started`);
     ctx.notifier = {
+      // Mid-run events (a pause) go at once, with the run as it is then.
+      now: (event) => void sent.push(send(structuredClone(ctx.summary), [event])),
       async ended(summary) {
-        const results = [await started, await send(summary, eventsAtEnd(summary.command, summary.outcome))];
+        const results = [...(await Promise.all(sent)), await send(summary, eventsAtEnd(summary.command, summary.outcome))];
         report(ctx, summary, results);
       },
     };

@@ -10,6 +10,7 @@ import type { HostDoor } from "../host/operations.js";
 import type { PrecheckResult } from "../report/summary.js";
 import type { ReleaseContext } from "./open.js";
 import { toleranceOf } from "../monitor/policy.js";
+import { onFailureText } from "./pause.js";
 import { policyFor } from "../monitor/watch.js";
 import { hostLabel, stackHosts } from "./hosts.js";
 import { verifiedReleases } from "./releases.js";
@@ -86,7 +87,7 @@ async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResult[]> {
   results.push({
     name: "monitor policy",
     ok: true,
-    detail: [tolerance.text, ...tolerance.warnings.map((w) => `warning: ${w}`)].join("; "),
+    detail: [tolerance.text, onFailureText(config.monitor), ...tolerance.warnings.map((w) => `warning: ${w}`)].join("; "),
   });
 
   // Every host answers for itself: one unready host blocks the deploy of all.

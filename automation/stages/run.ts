@@ -42,7 +42,7 @@ export interface RunContext {
   host?: HostDoor;
   hosts?: StackHost[];
   /** Set once the run announced itself to its notifiers: tells them how it ended (stages/notify.ts). */
-  notifier?: { ended(summary: RunSummary): Promise<void> };
+  notifier?: { ended(summary: RunSummary): Promise<void>; now(event: "paused"): void };
   /** Work for the way out; `urgent` work also runs on a second signal (lock releases). */
   onEnd(work: () => Promise<void> | void, opts?: { urgent?: boolean }): void;
 }

@@ -6,6 +6,7 @@ import type { MonitorReport } from "../monitor/monitor.js";
 import { watchRelease } from "../monitor/watch.js";
 import { failRelease, type DeployUpContext } from "./apply.js";
 import { describeDrift, hostDrift, hostLabel, onEveryHost, stackHosts } from "./hosts.js";
+import { pauseForDecision, type PauseContext } from "./pause.js";
 import { differences } from "./reconcile.js";
 import { recordUnverified, recordVerified, type VerifiedRef } from "./releases.js";
 import { stage, stop, type RunContext } from "./run.js";
@@ -52,7 +53,8 @@ export const monitorRelease = stage<WatchContext>("monitor", async (ctx) => {
   );
 });
 
-export const judgeRelease = stage<WatchContext>("verdict", async (ctx) => {
+/** Passed: verified. Failed: to the rollback stage, or (monitor.onFailure "pause") held live until promote or abort. */
+export const judgeRelease = stage<PauseContext>("verdict", async (ctx) => {
   if (ctx.failure) return; // failed before its watch: the rollback stage acts
   const id = ctx.release!.id;
   const verdict = ctx.summary.monitor!.verdict;
@@ -60,5 +62,10 @@ export const judgeRelease = stage<WatchContext>("verdict", async (ctx) => {
     await markVerified(ctx, { id, update: ctx.up!.summary.update! });
     return stop("deployed-verified", `${id} is live and verified.`);
   }
-  return failRelease(ctx, `automatic: ${id} failed its health check (${verdict.detail})`);
+  const failed = `automatic: ${id} failed its health check (${verdict.detail})`;
+  if (ctx.config!.monitor.onFailure !== "pause") return failRelease(ctx, failed);
+  const { action, note } = await pauseForDecision(ctx, failed);
+  if (action === "abort") return failRelease(ctx, note);
+  await markVerified(ctx, { id, update: ctx.up!.summary.update! });
+  return stop("promoted", `${id} failed its health check and was paused; ${note}. It is live and verified.`);
 });

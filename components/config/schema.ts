@@ -361,6 +361,12 @@ const healthSchema = z.strictObject({
   probeMode: z.enum(["http", "ssh"]).default("http"),
 });
 
+export const onFailureChoices = ["rollback", "pause"] as const;
+export const pauseDecisions = ["promote", "abort"] as const;
+export type PauseDecision = (typeof pauseDecisions)[number];
+/** A pause is bounded: the deploy job holding it (and its host lock) must end within a hosted runner's 6 h, deploy and rollback included. */
+export const pauseTimeoutMaxMinutes = 300;
+
 const monitorSchema = z
   .strictObject({
     durationSeconds: numberSetting({ min: 0, max: 86_400, aboveMin: true }).default(300),
@@ -368,6 +374,12 @@ const monitorSchema = z
     consecutiveFailures: numberSetting({ min: 1, max: 1_000, whole: true }).default(3),
     /** Minimum share of passing checks (each endpoint probed once in a round), 0..1 (0.95 = 95 %). */
     successRate: numberSetting({ min: 0, max: 1 }).default(0.95),
+    /** A failed verdict: "rollback" at once (the default), or "pause": the release stays live until someone runs promote or abort. */
+    onFailure: z.enum(onFailureChoices, { error: 'expected "rollback" or "pause"' }).default("rollback"),
+    /** How long a pause waits for promote or abort. */
+    pauseTimeoutMinutes: numberSetting({ min: 1, max: pauseTimeoutMaxMinutes }).default(30),
+    /** What the timeout decides when nobody did: "abort" (= roll back, the default) or "promote". */
+    onPauseTimeout: z.enum(pauseDecisions, { error: 'expected "abort" or "promote"' }).default("abort"),
   })
   .refine((m) => m.intervalSeconds <= m.durationSeconds, {
     message: "intervalSeconds must not exceed durationSeconds",

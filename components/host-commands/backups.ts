@@ -263,6 +263,7 @@ export function restoreBackupSet(args: RestoreSetArgs): string {
     `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
     ...readRecordLines(),
     `case "$rec_current" in *"\\"id\\":\\"$release\\","*) ;; *) rec_previous=$rec_current ;; esac`,
+    "rec_paused=null # a switch ends any pause",
     `rec_current="$(printf '%s' "$restored" | sed 's/,"deployedAt":"[^"]*"//; s/}$//'),\\"deployedAt\\":\\"$now\\"}"`,
     `${writeRecordLine(`"$stage/${managedFiles[2]}"`)} || fail "release $release runs again, but writing $app/${managedFiles[2]} failed"`,
     `vols=""; for row in \${restore_vols:-}; do vols="$vols\${vols:+,}\\"\${row%%|*}\\""; done`,

@@ -103,6 +103,7 @@ export function switchRelease(args: SwitchReleaseArgs): string {
     `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
     ...readRecordLines(),
     `case "$rec_current" in ${recordOf(args.releaseId)}) ;; *) rec_previous=$rec_current ;; esac`,
+    "rec_paused=null # a switch ends any pause",
     `rec_current="$(cat "$stage/current.json"),\\"deployedAt\\":\\"$now\\"}"`,
     `${writeRecordLine(`"$stage/${managedFiles[2]}"`)} || fail "release runs, but writing $app/${managedFiles[2]} failed"`,
     `rm -f "$stage/current.json"`,

@@ -15,3 +15,4 @@ export * from "./observe.js";
 export * from "./volumes.js";
 export * from "./audit.js";
 export * from "./exec-check.js";
+export * from "./pause.js";

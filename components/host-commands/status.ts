@@ -42,6 +42,22 @@ const failedRecordSchema = z
   .strip();
 
 /**
+ * The release held live after a failed verdict, waiting for promote or abort (stages/pause.ts):
+ * why, until when, what the timeout decides, and the exact commands that decide.
+ */
+export const pausedRecordSchema = z
+  .object({
+    id: releaseSchema.shape.id,
+    reason: z.string(),
+    pausedAt: utcTime,
+    deadline: utcTime,
+    onTimeout: z.enum(["promote", "abort"]),
+    promote: z.string(),
+    abort: z.string(),
+  })
+  .strip();
+
+/**
  * deployment.json: the current release, the one before it, the last verified one, and the
  * last one that failed its health check here (absent from files written before it existed;
  * cleared when that release is verified later).
@@ -52,17 +68,19 @@ export const deploymentStatusSchema = z.object({
   previous: releaseRecordSchema.nullable(),
   verified: releaseRecordSchema.nullable(),
   failed: failedRecordSchema.nullable().default(null),
+  paused: pausedRecordSchema.nullable().default(null),
   updatedAt: utcTime,
 });
 
 export type DeploymentRecord = z.infer<typeof releaseRecordSchema>;
 export type DeploymentStatus = z.infer<typeof deploymentStatusSchema>;
+export type PausedRecord = z.infer<typeof pausedRecordSchema>;
 
-const recordKeys = ["current", "previous", "verified", "failed"] as const;
+const recordKeys = ["current", "previous", "verified", "failed", "paused"] as const;
 
 /**
  * Shell lines (run in the app dir) that read deployment.json's records into $rec_current,
- * $rec_previous, $rec_verified and $rec_failed: each one line of JSON, `null` when absent or
+ * $rec_previous, $rec_verified, $rec_failed and $rec_paused: each one line of JSON, `null` when absent or
  * not a record (a corrupt file's garbage line is not carried into the record written next).
  */
 export function readRecordLines(): string[] {
@@ -126,6 +144,7 @@ export function markReleaseVerified(layout: HostLayout, releaseId: string): stri
     `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
     `rec_verified="$(printf '%s' "$rec_current" | sed 's/,"verifiedAt":"[^"]*"//; s/}$//'),\\"verifiedAt\\":\\"$now\\"}"`,
     `case "$rec_failed" in ${recordOf(releaseId)}) rec_failed=null ;; esac`,
+    endPauseOf(releaseId),
     `${writeRecordLine(`${managedFiles[2]}.tmp`)} || exit 1`,
     `echo "verified $now"`,
   ].join("\n");
@@ -143,7 +162,13 @@ export function markReleaseFailed(layout: HostLayout, releaseId: string, reason:
     ...readRecordLines(),
     `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
     `rec_failed=${sh`${`${prefix},"failedAt":"`}`}"$now"'"}'`,
+    endPauseOf(releaseId),
     `${writeRecordLine(`${managedFiles[2]}.tmp`)} || exit 1`,
     `echo "failed $now"`,
   ].join("\n");
+}
+
+/** A verdict on the paused release (verified or failed) ends its pause. */
+export function endPauseOf(releaseId: string): string {
+  return `case "$rec_paused" in ${recordOf(releaseId)}) rec_paused=null ;; esac`;
 }

@@ -8,6 +8,8 @@ import { parseObservation, type HostObservation } from "../../components/host-co
 import { parseDeploymentStatus } from "../../components/host-commands/status.js";
 import type { VolumeArchive, VolumeToRestore } from "../../components/host-commands/volumes.js";
 import { auditLine, parseAuditLog, type AuditEntry, type AuditLog } from "../../components/host-commands/audit.js";
+import type { PauseDecisionFile } from "../../components/host-commands/pause.js";
+import type { PausedRecord } from "../../components/host-commands/status.js";
 import type {
   BackupSet,
   DeploymentRecord,
@@ -228,6 +230,7 @@ export class FakeHost implements HostDoor {
     }
     this.record.verified = { ...structuredClone(current), verifiedAt: this.timestamp() };
     if (this.record.failed?.id === releaseId) this.record.failed = null;
+    if (this.record.paused?.id === releaseId) this.record.paused = null;
     this.record.updatedAt = this.timestamp();
   }
 
@@ -236,6 +239,37 @@ export class FakeHost implements HostDoor {
     // As the real command: the reason goes into deployment.json as one line.
     if (/[\n\r\0]/.test(reason)) throw new Error("the reason must be a single line");
     if (this.record) this.record.failed = { id: releaseId, reason, failedAt: this.timestamp() };
+    if (this.record?.paused?.id === releaseId) this.record.paused = null;
+  }
+
+  /** The decision file in the app dir (promote/abort leave it, the paused deploy takes it). */
+  pauseDecision: PauseDecisionFile | undefined;
+
+  async markPaused(record: PausedRecord): Promise<void> {
+    this.enter("markPaused");
+    if (this.record?.current?.id !== record.id) this.failed(`marking ${record.id} paused in deployment.json`, 4, `release ${record.id} is not the current release on this host; not paused`);
+    this.pauseDecision = undefined;
+    this.record!.paused = structuredClone(record);
+  }
+
+  async clearPause(releaseId: string): Promise<void> {
+    this.enter("clearPause");
+    this.pauseDecision = undefined;
+    if (this.record?.paused?.id === releaseId) this.record.paused = null;
+  }
+
+  async decidePause(decision: PauseDecisionFile): Promise<boolean> {
+    this.enter("decidePause");
+    if (this.record?.paused?.id !== decision.release) return false;
+    this.pauseDecision = structuredClone(decision);
+    return true;
+  }
+
+  async takePauseDecision(): Promise<PauseDecisionFile | undefined> {
+    this.enter("takePauseDecision");
+    const taken = this.pauseDecision;
+    this.pauseDecision = undefined;
+    return taken;
   }
 
   /** As the real command: validated, one JSON line appended. */
@@ -307,6 +341,7 @@ export class FakeHost implements HostDoor {
       previous: (same ? before?.previous : before?.current) ?? null,
       verified: before?.verified ?? null,
       failed: before?.failed ?? null,
+      paused: null,
       updatedAt: now,
     };
     this.runRelease(restored);
@@ -338,6 +373,7 @@ export class FakeHost implements HostDoor {
       previous: (same ? this.record?.previous : this.record?.current) ?? null,
       verified: this.record?.verified ?? null,
       failed: this.record?.failed ?? null,
+      paused: null,
       updatedAt: this.timestamp(),
     };
     this.runRelease(entry);

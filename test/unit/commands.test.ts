@@ -454,7 +454,7 @@ describe("deploy", () => {
     w.host.exec.respond("exec -T backend", { code: 1, stderr: "not ready" });
     const pre = await precheck({ ...w.base(), releaseId: "v1", gitSha: shaOf("v1"), images: imagesOf("v1") });
     // 8 rounds of 3 endpoints + 1 exec check = 32 checks; 95 % tolerates 1.
-    expect(pre.prechecks.find((p) => p.name === "monitor policy")?.detail).toBe("fails after 3 bad rounds in a row or 2 failed checks of 32");
+    expect(pre.prechecks.find((p) => p.name === "monitor policy")?.detail).toBe("fails after 3 bad rounds in a row or 2 failed checks of 32; on failure: roll back");
     const s = await w.deploy("v1");
     expectEnd(s, "failed-no-rollback", "verdict");
     expect(s.monitor?.verdict).toMatchObject({ state: "failed", reason: "success-rate", rounds: 2, checks: 8, failedChecks: 2 });
@@ -827,7 +827,7 @@ describe("precheck", () => {
       ["no deployment in progress", true],
     ]);
     // The watch's tolerance in plain numbers: 8 rounds of 3 endpoints, 95 % of 24 checks.
-    expect(s.prechecks.find((p) => p.name === "monitor policy")?.detail).toBe("fails after 3 bad rounds in a row or 2 failed checks of 24");
+    expect(s.prechecks.find((p) => p.name === "monitor policy")?.detail).toBe("fails after 3 bad rounds in a row or 2 failed checks of 24; on failure: roll back");
     expect(w.stack.config).toEqual(before);
     expect(w.stack.ops()).toEqual([]);
     expect(w.host.calls).not.toContain("tryLock");

@@ -64,7 +64,15 @@ describe("a valid config", () => {
       probeTimeoutSeconds: 5,
       probeMode: "http",
     });
-    expect(cfg.monitor).toEqual({ durationSeconds: 300, intervalSeconds: 30, consecutiveFailures: 3, successRate: 0.95 });
+    expect(cfg.monitor).toEqual({
+      durationSeconds: 300,
+      intervalSeconds: 30,
+      consecutiveFailures: 3,
+      successRate: 0.95,
+      onFailure: "rollback",
+      pauseTimeoutMinutes: 30,
+      onPauseTimeout: "abort",
+    });
     expect(cfg.backups.retain).toBe(5);
     expect(cfg.precheck).toEqual({ minFreeDiskMb: 2048, minFreeMemoryMb: 256 });
     expect(cfg.replacePolicy.allow).toEqual([]);
@@ -87,7 +95,7 @@ describe("a valid config", () => {
     const cfg = parseStackConfig(
       withValue(["monitor"], { durationSeconds: "4", intervalSeconds: "0.5", consecutiveFailures: "3", successRate: "0.9" }),
     );
-    expect(cfg.monitor).toEqual({ durationSeconds: 4, intervalSeconds: 0.5, consecutiveFailures: 3, successRate: 0.9 });
+    expect(cfg.monitor).toMatchObject({ durationSeconds: 4, intervalSeconds: 0.5, consecutiveFailures: 3, successRate: 0.9 });
   });
 
   it("accepts image references by tag, by digest, with registry ports, and both", () => {

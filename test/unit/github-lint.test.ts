@@ -29,8 +29,8 @@ describe("workflow linters", () => {
     }
   }, 600_000);
 
-  it("lints all four workflows", () => {
-    expect(workflowFiles()).toEqual(["ci-cd.yml", "deploy.yml", "deployment-status.yml", "rollback.yml"]);
+  it("lints all five workflows", () => {
+    expect(workflowFiles()).toEqual(["ci-cd.yml", "deploy.yml", "deployment-status.yml", "pause-decision.yml", "rollback.yml"]);
   });
 
   it("actionlint 1.7.12 with shellcheck reports nothing", () => {

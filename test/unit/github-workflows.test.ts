@@ -8,6 +8,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { pauseTimeoutMaxMinutes } from "../../components/config/schema.js";
 import { pinnedActions } from "../../components/github/pins.js";
 import { NODE_VERSION, PULUMI_CLI_VERSION } from "../../components/github/workflows/steps.js";
 import { REGENERATE_COMMAND, WORKFLOWS_DIR, renderAllWorkflows } from "../../components/github/workflows/render.js";
@@ -49,12 +50,12 @@ interface ParsedWorkflow {
 }
 
 const load = (file: string) => parse(committedText(file)) as ParsedWorkflow;
-const workflowFiles = ["ci-cd.yml", "deploy.yml", "rollback.yml", "deployment-status.yml"];
+const workflowFiles = ["ci-cd.yml", "deploy.yml", "rollback.yml", "deployment-status.yml", "pause-decision.yml"];
 const all = () => workflowFiles.map((file) => ({ file, wf: load(file) }));
 const stepsOf = (wf: ParsedWorkflow) => Object.values(wf.jobs).flatMap((job) => job.steps ?? []);
 
 describe("committed workflows equal their rendering", () => {
-  it("renders exactly the four workflow files", () => {
+  it("renders exactly the five workflow files", () => {
     expect([...renderAllWorkflows().keys()].sort()).toEqual(workflowFiles.map((f) => `${WORKFLOWS_DIR}/${f}`).sort());
   });
 
@@ -127,7 +128,7 @@ describe("security rules hold in every workflow", () => {
     const driverJobs = all().flatMap(({ wf }) =>
       Object.values(wf.jobs).filter((job) => (job.steps ?? []).some((s) => s.run?.includes("automation/cli.ts"))),
     );
-    expect(driverJobs.length).toBe(4); // preview, deploy, rollback, status
+    expect(driverJobs.length).toBe(5); // preview, deploy, rollback, status, pause decision
     for (const job of driverJobs) {
       const steps = job.steps!;
       const node = steps.find((s) => s.uses?.startsWith("actions/setup-node@"));
@@ -185,7 +186,7 @@ describe("deploy", () => {
   it("starts only by hand or from ci-cd, never on push", () => {
     expect(Object.keys(wf.on).sort()).toEqual(["workflow_call", "workflow_dispatch"]);
     const inputs = wf.on.workflow_dispatch.inputs;
-    expect(Object.keys(inputs)).toEqual(["environment", "release", "images", "require-approval"]);
+    expect(Object.keys(inputs)).toEqual(["environment", "release", "images", "require-approval", "on_failure", "pause_timeout_minutes"]);
     expect(inputs.environment.options).toEqual(["production", "staging"]);
     expect(inputs["require-approval"].type).toBe("boolean");
     expect(Object.keys(wf.on.workflow_call.inputs)).toEqual(Object.keys(inputs));
@@ -259,6 +260,31 @@ describe("deployment-status", () => {
   });
 });
 
+describe("pause-decision", () => {
+  const wf = load("pause-decision.yml");
+
+  it("is started by hand with an environment, promote or abort, a reason and optionally the release; it never waits for the deploy lock", () => {
+    expect(Object.keys(wf.on)).toEqual(["workflow_dispatch"]);
+    const inputs = wf.on.workflow_dispatch.inputs;
+    expect(inputs.decision).toMatchObject({ required: true, type: "choice", options: ["promote", "abort"] });
+    expect(inputs.reason.required).toBe(true);
+    expect(inputs.release.required).toBe(false);
+    const job = wf.jobs.decide!;
+    // The paused deploy holds the deploy lock's concurrency group: joining it would wait forever.
+    expect(job.concurrency).toBeUndefined();
+    expect(job.permissions).toEqual({ contents: "read" });
+    expect(job.environment).toEqual({ name: "${{ inputs.environment }}" });
+  });
+
+  it("deploy offers on_failure and pause_timeout_minutes, and its job outlives the longest pause", () => {
+    const deploy = load("deploy.yml");
+    expect(deploy.on.workflow_dispatch.inputs.on_failure).toMatchObject({ type: "choice", options: ["config", "rollback", "pause"], default: "config" });
+    expect(deploy.on.workflow_dispatch.inputs.pause_timeout_minutes).toMatchObject({ type: "string", default: "" });
+    expect(deploy.on.workflow_call.inputs.on_failure).toMatchObject({ type: "string", default: "config" });
+    expect((deploy.jobs.deploy as unknown as Record<string, number>)["timeout-minutes"]).toBeGreaterThan(pauseTimeoutMaxMinutes + 45);
+  });
+});
+
 // Run scripts executed by bash with a stand-in `npx` that records its arguments.
 describe("run scripts (executed)", () => {
   const work = mkdtempSync(join(tmpdir(), "gh-scripts-"));
@@ -302,5 +328,35 @@ describe("run scripts (executed)", () => {
     expect(args).toContain("--skip-ci-check");
     expect(args.slice(-6)).toEqual(["--image", `backend=${backend}`, "--image", "$(touch", "--image", `${marker})`]);
     expect(readFileSync(join(work, "out"), "utf8")).toContain("exit-code=4");
+  });
+
+  it("deploy passes on_failure and pause_timeout_minutes (as seconds) to the driver, and refuses a timeout that is not 1 to 300 minutes", () => {
+    const script = load("deploy.yml").jobs.deploy!.steps!.find((s) => s.id === "deploy")!.run!;
+    const env = { TARGET: "production", RELEASE_INPUT: "v9", IMAGES_INPUT: "", GITHUB_SHA: "0123456789abcdef0123456789abcdef01234567" };
+    expect(runScript(script, { ...env, ON_FAILURE: "pause", PAUSE_MINUTES: "45" }).status).toBe(0);
+    expect(readFileSync(argsLog, "utf8").trimEnd().split("\n").slice(-4)).toEqual(["--on-failure", "pause", "--pause-timeout", "2700"]);
+    expect(runScript(script, { ...env, ON_FAILURE: "config", PAUSE_MINUTES: "" }).status).toBe(0);
+    expect(readFileSync(argsLog, "utf8")).not.toContain("--on-failure");
+    const marker = join(work, "injected-pause");
+    for (const bad of ["0", "301", "a[$(touch " + marker + ")]", "1+1"]) {
+      rmSync(argsLog, { force: true });
+      const r = runScript(script, { ...env, ON_FAILURE: "pause", PAUSE_MINUTES: bad });
+      expect(r.status, bad).toBe(2);
+      expect(r.stdout).toContain("pause_timeout_minutes must be a whole number from 1 to 300");
+      expect(existsSync(argsLog)).toBe(false);
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("pause-decision runs the driver's promote or abort with the reason as one argument, and refuses another decision", () => {
+    const script = load("pause-decision.yml").jobs.decide!.steps!.at(-1)!.run!;
+    const env = { TARGET: "staging", REASON: "users fine; $(id)", RELEASE_INPUT: "v9" };
+    expect(runScript(script, { ...env, DECISION: "promote" }).status).toBe(0);
+    expect(readFileSync(argsLog, "utf8").trimEnd().split("\n")).toEqual([
+      "tsx", "automation/cli.ts", "promote", "--stack", "staging", "--reason", "users fine; $(id)", "--release", "v9",
+    ]);
+    expect(runScript(script, { ...env, DECISION: "abort", RELEASE_INPUT: "" }).status).toBe(0);
+    expect(readFileSync(argsLog, "utf8").trimEnd().split("\n").slice(2)).toEqual(["abort", "--stack", "staging", "--reason", "users fine; $(id)"]);
+    expect(runScript(script, { ...env, DECISION: "deploy" }).status).toBe(2);
   });
 });

@@ -251,9 +251,10 @@ describe("the switch step", () => {
 
   it("keeps 'previous' when the same release is applied again", () => {
     expect(lines).toContain(`case "$rec_current" in *'"id":"v7",'*) ;; *) rec_previous=$rec_current ;; esac`);
-    // Every record is carried over, "failed" too (files written before it existed read as null).
+    // Every record is carried over, "failed" too (files written before it existed read as null); a switch ends any pause.
+    expect(lines).toContain("rec_paused=null # a switch ends any pause");
     expect(lines).toContain(
-      `printf '{\\n  "schema": 1,\\n  "current": %s,\\n  "previous": %s,\\n  "verified": %s,\\n  "failed": %s,\\n  "updatedAt": "%s"\\n}\\n' "$rec_current" "$rec_previous" "$rec_verified" "$rec_failed" "$now" > "$stage/deployment.json" && chmod 644 "$stage/deployment.json" && mv -f "$stage/deployment.json" deployment.json || fail "release runs, but writing $app/deployment.json failed"`,
+      `printf '{\\n  "schema": 1,\\n  "current": %s,\\n  "previous": %s,\\n  "verified": %s,\\n  "failed": %s,\\n  "paused": %s,\\n  "updatedAt": "%s"\\n}\\n' "$rec_current" "$rec_previous" "$rec_verified" "$rec_failed" "$rec_paused" "$now" > "$stage/deployment.json" && chmod 644 "$stage/deployment.json" && mv -f "$stage/deployment.json" deployment.json || fail "release runs, but writing $app/deployment.json failed"`,
     );
   });
 
@@ -643,6 +644,7 @@ describe("scripts that need no docker, run for real in a temp app dir", () => {
       ...hc.readRecordLines(),
       `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
       `rec_failed='{"id":"v2","reason":"failed its health check: 3 rounds in a row (\\"/api/auth/status\\" 500) it'\\''s bad","failedAt":"'"$now"'"}'`,
+      `case "$rec_paused" in *'"id":"v2",'*) rec_paused=null ;; esac`,
       `${hc.writeRecordLine("deployment.json.tmp")} || exit 1`,
       `echo "failed $now"`,
     ]);

@@ -25,7 +25,7 @@ describe("Pulumi.production.yaml", () => {
     expect(Object.keys(cfg.services).sort()).toEqual(["backend", "db", "nginx", "redis"]);
     expect(cfg.appDir).toBe("/opt/awareness");
     expect(cfg.hosts[0]).toMatchObject({ host: "server.example.com", user: "ubuntu" });
-    expect(cfg.monitor).toEqual({ durationSeconds: 300, intervalSeconds: 30, consecutiveFailures: 3, successRate: 0.95 });
+    expect(cfg.monitor).toEqual({ durationSeconds: 300, intervalSeconds: 30, consecutiveFailures: 3, successRate: 0.95, onFailure: "rollback", pauseTimeoutMinutes: 30, onPauseTimeout: "abort" });
   });
 
   it("without them, names the secret keys to set (structure first, then cross-key rules)", () => {

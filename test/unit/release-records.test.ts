@@ -84,7 +84,7 @@ const record = (id: string, extra: Record<string, unknown> = {}) => ({
 });
 
 describe("parseDeploymentStatus: the host's deployment.json", () => {
-  const status = { schema: 1, current: record("v2"), previous: record("v1"), verified: null, failed: null, updatedAt: "2026-11-27T06:00:00Z" };
+  const status = { schema: 1, current: record("v2"), previous: record("v1"), verified: null, failed: null, paused: null, updatedAt: "2026-11-27T06:00:00Z" };
 
   it("no file yet: null", () => {
     expect(parseDeploymentStatus("null\n")).toBeNull();
@@ -97,7 +97,7 @@ describe("parseDeploymentStatus: the host's deployment.json", () => {
   });
 
   it("a file written before the failed record existed reads as failed: null; a failed record is read", () => {
-    const { failed: _none, ...older } = status;
+    const { failed: _none, paused: _notPaused, ...older } = status;
     expect(parseDeploymentStatus(JSON.stringify(older))).toEqual(status);
     const failed = { id: "v3", reason: "3 failed rounds in a row", failedAt: "2026-11-27T06:05:00Z" };
     expect(parseDeploymentStatus(JSON.stringify({ ...status, failed }))?.failed).toEqual(failed);

@@ -13,7 +13,20 @@ const inputDescriptions = {
   release: "Release id (default: the commit sha)",
   images: "Images as space-separated service=ref pairs, by digest (default: the stack's current images)",
   requireApproval: "Wait for a reviewer's approval before deploying (production always requires one)",
+  onFailure: "A failed health check: rollback at once, or pause (the release stays live until the Pause decision workflow promotes or aborts it); config = the stack's monitor.onFailure",
+  pauseTimeoutMinutes: "With a pause: minutes to wait for a decision, 1 to 300 (default: the stack's monitor.pauseTimeoutMinutes); then the stack's onPauseTimeout decides",
 };
+
+/** What a failed verdict does, as the dispatch offers it ("config": the stack's monitor.onFailure). */
+const ON_FAILURE_CHOICES = ["config", "rollback", "pause"];
+
+/** on_failure and pause_timeout_minutes, in both triggers. */
+function pauseInputs(): Record<string, WorkflowInput> {
+  return {
+    on_failure: { description: inputDescriptions.onFailure, required: false, type: "choice", options: ON_FAILURE_CHOICES, default: "config" },
+    pause_timeout_minutes: { description: inputDescriptions.pauseTimeoutMinutes, required: false, type: "string", default: "" },
+  };
+}
 
 function dispatchInputs(): Record<string, WorkflowInput> {
   return {
@@ -27,6 +40,7 @@ function dispatchInputs(): Record<string, WorkflowInput> {
     release: { description: inputDescriptions.release, required: false, type: "string", default: "" },
     images: { description: inputDescriptions.images, required: false, type: "string", default: "" },
     "require-approval": { description: inputDescriptions.requireApproval, required: false, type: "boolean", default: true },
+    ...pauseInputs(),
   };
 }
 
@@ -36,6 +50,9 @@ function callInputs(): Record<string, WorkflowInput> {
     release: { description: inputDescriptions.release, required: false, type: "string", default: "" },
     images: { description: inputDescriptions.images, required: false, type: "string", default: "" },
     "require-approval": { description: inputDescriptions.requireApproval, required: false, type: "boolean", default: false },
+    // A call passes a string: "config" (the default), "rollback" or "pause"; the driver refuses anything else.
+    ...pauseInputs(),
+    on_failure: { description: inputDescriptions.onFailure, required: false, type: "string", default: "config" },
   };
 }
 
@@ -91,7 +108,7 @@ function approvalJob(): Job {
 
 /** Driver exit codes (automation/cli.ts) and what each means to a reader of the summary. */
 const DRIVER_EXIT_CODES: Readonly<Record<number, string>> = {
-  0: "deployed and verified",
+  0: "deployed and verified (or promoted after a pause)",
   1: "unexpected error",
   2: "usage or configuration error",
   3: "blocked by prechecks or the preview policy (nothing changed)",
@@ -113,7 +130,9 @@ function deployJob(): Job {
     // Runs when CI was verified and the approval passed or was not asked for.
     if: "${{ !cancelled() && needs.verify-ci.result == 'success' && (needs.approval.result == 'success' || needs.approval.result == 'skipped') }}",
     "runs-on": RUNNER,
-    "timeout-minutes": 60,
+    // A pause holds this job (and the host lock) while it waits for a decision: up to 300 min
+    // (the driver's bound), plus the deploy and a rollback. 360 is a hosted runner's limit.
+    "timeout-minutes": 360,
     // actions: the driver checks CI runs; issues: it opens the failure issue.
     permissions: { contents: "read", actions: "read", issues: "write" },
     environment: { name: "${{ inputs.environment }}" },
@@ -131,15 +150,27 @@ function deployJob(): Job {
           TARGET: "${{ inputs.environment }}",
           RELEASE_INPUT: "${{ inputs.release }}",
           IMAGES_INPUT: "${{ inputs.images }}",
+          ON_FAILURE: "${{ inputs.on_failure }}",
+          PAUSE_MINUTES: "${{ inputs.pause_timeout_minutes }}",
         },
         run: script(
           'release="${RELEASE_INPUT:-${GITHUB_SHA}}"',
           "image_args=()",
           'read -r -a image_pairs <<< "${IMAGES_INPUT}"',
           'for pair in "${image_pairs[@]}"; do image_args+=(--image "${pair}"); done',
+          "pause_args=()",
+          'if [ -n "${ON_FAILURE:-}" ] && [ "${ON_FAILURE}" != "config" ]; then pause_args+=(--on-failure "${ON_FAILURE}"); fi',
+          "# Checked before any arithmetic: bash evaluates what an expression holds.",
+          'if [ -n "${PAUSE_MINUTES:-}" ]; then',
+          '  if ! [[ "${PAUSE_MINUTES}" =~ ^[0-9]{1,3}$ ]] || [ "${PAUSE_MINUTES}" -lt 1 ] || [ "${PAUSE_MINUTES}" -gt 300 ]; then',
+          '    echo "::error::pause_timeout_minutes must be a whole number from 1 to 300, got \'${PAUSE_MINUTES}\'."',
+          "    exit 2",
+          "  fi",
+          '  pause_args+=(--pause-timeout "$((PAUSE_MINUTES * 60))")',
+          "fi",
           "# CI was verified by the verify-ci job (or by the calling CI/CD run itself).",
           "set +e",
-          `${DRIVER} deploy --stack "\${TARGET}" --release "\${release}" --git-sha "\${GITHUB_SHA}" --skip-ci-check --wait-lock --report-dir "\${RUNNER_TEMP}/deploy-report" "\${image_args[@]}"`,
+          `${DRIVER} deploy --stack "\${TARGET}" --release "\${release}" --git-sha "\${GITHUB_SHA}" --skip-ci-check --wait-lock --report-dir "\${RUNNER_TEMP}/deploy-report" "\${image_args[@]}" "\${pause_args[@]}"`,
           "code=$?",
           "set -e",
           'echo "exit-code=${code}" >> "${GITHUB_OUTPUT}"',

@@ -6,14 +6,15 @@ import { ciCdWorkflow } from "./ci-cd.js";
 import { deployWorkflow } from "./deploy.js";
 import { deploymentStatusWorkflow } from "./deployment-status.js";
 import type { WorkflowFile } from "./model.js";
+import { pauseDecisionWorkflow } from "./pause-decision.js";
 import { rollbackWorkflow } from "./rollback.js";
 
 export const WORKFLOWS_DIR = ".github/workflows";
 export const REGENERATE_COMMAND = "npx tsx components/github/render-workflows.ts --write";
 
-/** The four workflows, in a stable order. */
+/** The five workflows, in a stable order. */
 function allWorkflows(): WorkflowFile[] {
-  return [ciCdWorkflow(), deployWorkflow(), rollbackWorkflow(), deploymentStatusWorkflow()];
+  return [ciCdWorkflow(), deployWorkflow(), rollbackWorkflow(), deploymentStatusWorkflow(), pauseDecisionWorkflow()];
 }
 
 /**

@@ -2,10 +2,8 @@
 // scenario deploys one of the sandbox's releases and looks at what really happened on the
 // host (deployment.json, running containers, what the app answers) and in the stack.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, mkdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
-import { hostname, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { hostname } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { precheck } from "../../automation/commands/precheck.js";
@@ -13,26 +11,20 @@ import { preview } from "../../automation/commands/preview.js";
 import { restore } from "../../automation/commands/restore.js";
 import { rollback } from "../../automation/commands/rollback.js";
 import { status } from "../../automation/commands/status.js";
-import { repoRoot } from "../../automation/common/process.js";
 import { GitHubRest } from "../../automation/github/rest.js";
 import { ExitCode, type RunSummary } from "../../automation/report/summary.js";
 import { verifiedReleases } from "../../automation/stages/releases.js";
 import { publishReports } from "../../automation/stages/publish.js";
 import type { CiStatusSource } from "../../automation/stages/prechecks.js";
 import { applySandboxStackConfig, sandboxStackConfig } from "../../automation/sandbox/target.js";
-import { driverStack, type DriverStack } from "../support/driver.js";
+import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
 import { clearCorner, get, onHost, target, testCorner } from "./components-support.js";
 
 const corner = testCorner("driver", { backend: 18280, frontend: 18281 });
 const stackName = `test-driver-${process.pid}`;
 // The driver's progress goes to a log file (ignored by git), for when an assertion needs a story.
-const logFile = join(repoRoot, ".reports", "e2e-driver.log");
-mkdirSync(dirname(logFile), { recursive: true });
-const quiet = {
-  info: (line: string) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`),
-  warn: (line: string) => appendFileSync(logFile, `${new Date().toISOString()} warning: ${line}\n`),
-};
+const quiet = e2eLog("e2e-driver");
 let dir: string;
 let ds: DriverStack;
 let base: Omit<DeployRequest, "releaseId">;

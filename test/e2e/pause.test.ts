@@ -2,27 +2,19 @@
 // v2 (its /api/auth/status answers 500) fails its watch and is held live, marked paused in the
 // host's deployment.json, while the deploy waits; `promote` (the real command, beside it) keeps
 // it verified, and a pause nobody decides ends at its timeout with the rollback to v1.
-import { appendFileSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { promote } from "../../automation/commands/decide.js";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { status } from "../../automation/commands/status.js";
-import { repoRoot } from "../../automation/common/process.js";
 import { ExitCode, type RunSummary } from "../../automation/report/summary.js";
 import { renderStatus } from "../../automation/report/status-text.js";
 import { applySandboxStackConfig } from "../../automation/sandbox/target.js";
-import { driverStack, type DriverStack } from "../support/driver.js";
+import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
 import { clearCorner, get, onHostAsync, runningOnHost, target, testCorner } from "./components-support.js";
 
 const corner = testCorner("pause", { backend: 19380, frontend: 19381 });
 const stackName = `test-pause-${process.pid}`;
-const logFile = join(repoRoot, ".reports", "e2e-pause.log");
-mkdirSync(dirname(logFile), { recursive: true });
-const quiet = {
-  info: (line: string) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`),
-  warn: (line: string) => appendFileSync(logFile, `${new Date().toISOString()} warning: ${line}\n`),
-};
+const quiet = e2eLog("e2e-pause");
 let ds: DriverStack;
 let base: Omit<DeployRequest, "releaseId">;
 

@@ -2,28 +2,20 @@
 // verified; v2 fails its watch and rolls back to v1 by itself, so the newest backup set on the
 // host is v2's. `restore` must still bring v1 back (the last verified release), refuse v2
 // (recorded as failed) unless forced, and name the sets there are for a release without one.
-import { appendFileSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy } from "../../automation/commands/deploy.js";
 import { restore, type RestoreRequest } from "../../automation/commands/restore.js";
-import { repoRoot } from "../../automation/common/process.js";
 import { ExitCode, type RunSummary } from "../../automation/report/summary.js";
 import { applySandboxStackConfig } from "../../automation/sandbox/target.js";
 import { lastFailedTag, releaseIn, verifiedReleases } from "../../automation/stages/releases.js";
 import * as hc from "../../components/host-commands/index.js";
-import { driverStack, type DriverStack } from "../support/driver.js";
+import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
 import { clearCorner, get, onHost, runningOnHost, target, testCorner } from "./components-support.js";
 
 const corner = testCorner("restore", { backend: 18680, frontend: 18681 });
 const layout: hc.HostLayout = { appDir: corner.appDir, composeProject: corner.composeProject, composeCommand: "docker compose" };
 const stackName = `test-restore-${process.pid}`;
-const logFile = join(repoRoot, ".reports", "e2e-restore.log");
-mkdirSync(dirname(logFile), { recursive: true });
-const quiet = {
-  info: (line: string) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`),
-  warn: (line: string) => appendFileSync(logFile, `${new Date().toISOString()} warning: ${line}\n`),
-};
+const quiet = e2eLog("e2e-restore");
 let ds: DriverStack;
 
 const explain = (s: RunSummary) => JSON.stringify({ outcome: s.outcome, messages: s.messages, restore: s.restore, verdict: s.monitor?.verdict }, null, 1);

@@ -4,28 +4,20 @@
 // rolls back by itself); the data changes again. A restore without --volumes leaves the data
 // alone, a damaged archive is refused, `restore --release v1 --volumes` brings back the data as it
 // was when v2's switch began, and the volume itself is never removed (same volume, no destroy event).
-import { appendFileSync, mkdirSync } from "node:fs";
-import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { restore, type RestoreRequest } from "../../automation/commands/restore.js";
-import { repoRoot } from "../../automation/common/process.js";
 import type { RunSummary } from "../../automation/report/summary.js";
 import { applySandboxStackConfig, sandboxStackConfig } from "../../automation/sandbox/target.js";
 import * as hc from "../../components/host-commands/index.js";
-import { driverStack, type DriverStack } from "../support/driver.js";
+import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
 import { clearCorner, get, onHost, target, testCorner } from "./components-support.js";
 
 const corner = testCorner("volumes", { backend: 19180, frontend: 19181 });
 const layout: hc.HostLayout = { appDir: corner.appDir, composeProject: corner.composeProject, composeCommand: "docker compose" };
 const volume = `${corner.composeProject}_appdata`;
 const stackName = `test-volumes-${process.pid}`;
-const logFile = join(repoRoot, ".reports", "e2e-volume-snapshots.log");
-mkdirSync(dirname(logFile), { recursive: true });
-const quiet = {
-  info: (line: string) => appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`),
-  warn: (line: string) => appendFileSync(logFile, `${new Date().toISOString()} warning: ${line}\n`),
-};
+const quiet = e2eLog("e2e-volume-snapshots");
 let ds: DriverStack;
 let base: Omit<DeployRequest, "releaseId">;
 /** Host clock (unix seconds) before the first deploy: volume events are read from then on. */

@@ -1,10 +1,12 @@
 // A driver stack for e2e tests: a temp folder holding the file backend and the work dir, the
 // driver's real dependencies pointed at it, and the stack initialised with the sandbox config.
+import { appendFileSync, mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { awarenessProgram } from "../../components/program.js";
 import type { Logger } from "../../automation/common/log.js";
+import { repoRoot } from "../../automation/common/process.js";
 import { openEngine, type Engine } from "../../automation/runner.js";
 import { realDeps } from "../../automation/stages/deps.js";
 import type { RunDeps } from "../../automation/stages/deps.js";
@@ -34,5 +36,16 @@ export async function driverStack(stackName: string, log?: Logger): Promise<Driv
     deps: realDeps({ workDir: dir, backendUrl, envVars }),
     engine,
     cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A driver log for an e2e file: its lines go to .reports/<name>.log (kept for a failing run), not to the test output. */
+export function e2eLog(name: string): Logger & { file: string } {
+  const file = join(repoRoot, ".reports", `${name}.log`);
+  mkdirSync(dirname(file), { recursive: true });
+  return {
+    file,
+    info: (line: string) => appendFileSync(file, `${new Date().toISOString()} ${line}\n`),
+    warn: (line: string) => appendFileSync(file, `${new Date().toISOString()} warning: ${line}\n`),
   };
 }

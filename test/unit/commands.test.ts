@@ -2,7 +2,6 @@
 // (test/support/fake-engine.ts, fake-host.ts) and a fake clock: no engine, no SSH, no
 // network. Each case asserts the outcome and its exit code (from the outcome table), the stage
 // the run ended in, which engine calls happened, and what the host and the stack hold after.
-import { createHash } from "node:crypto";
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
@@ -23,46 +22,24 @@ import { hostError } from "../../automation/stages/apply.js";
 import { outcomes, type Outcome } from "../../automation/report/outcomes.js";
 import { renderStatus } from "../../automation/report/status-text.js";
 import type { RunSummary } from "../../automation/report/summary.js";
-import { sandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
+import { sandboxStackConfig } from "../../automation/sandbox/target.js";
 import type { CiStatusSource } from "../../automation/stages/prechecks.js";
 import { lastFailedTag, unverifiedTag, updateKey, verifiedTag } from "../../automation/stages/releases.js";
 import type { RunOptions } from "../../automation/stages/run.js";
 import { fakeClock, type FakeClock } from "../support/fake-clock.js";
+import { fakeSshKey, fakeTarget, hex, imagesOf, type ReleaseId } from "../support/fake-target.js";
 import { defaultPreviewEvents, fakeDeps, FakeStack, stepEvent } from "../support/fake-engine.js";
 import { FakeHost } from "../support/fake-host.js";
 import { httpRecorder, type Recorder } from "../support/http-recorder.js";
 
 // ---- the made-up sandbox: three releases of two services, pinned by digest ----
 
-const hex = (s: string) => createHash("sha256").update(s).digest("hex");
-const releaseIds = ["v1", "v2", "v3"] as const;
-type ReleaseId = (typeof releaseIds)[number];
-const imagesOf = (id: string) => ({
-  backend: `registry.test:5000/awareness-backend@sha256:${hex(`backend ${id}`)}`,
-  frontend: `registry.test:5000/awareness-frontend@sha256:${hex(`frontend ${id}`)}`,
-});
-const target: SandboxTarget = {
-  ssh: {
-    host: "10.0.0.5",
-    port: 22,
-    user: "deploy",
-    // sandboxStackConfig reads the key file; the real key is set below.
-    privateKeyPath: "/dev/null",
-    hostPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHFakeHostKeyForUnitTestsOnly0123456789abc sandbox",
-    knownHostsPath: "/dev/null",
-  },
-  registry: "registry.test:5000",
-  appDir: "/opt/awareness",
-  composeCommands: ["docker compose"],
-  app: { baseUrl: "http://127.0.0.1:18080", ports: { backend: 18080, frontend: 18081 } },
-  releases: Object.fromEntries(releaseIds.map((id) => [id, imagesOf(id)])),
-  tags: Object.fromEntries(releaseIds.map((id) => [id, { backend: `registry.test:5000/awareness-backend:${id}`, frontend: `registry.test:5000/awareness-frontend:${id}` }])),
-};
+const target = fakeTarget;
 
 /** The stack file's config: release v1 (the placeholder a first deploy replaces), a 4 s watch of 0.5 s rounds. */
 function stackConfig(overrides: Record<string, unknown> = {}): ConfigMap {
   const config = sandboxStackConfig(target, "v1", { overrides });
-  config["awareness:sshPrivateKey"] = { value: "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n", secret: true };
+  config["awareness:sshPrivateKey"] = fakeSshKey;
   return config;
 }
 

@@ -1,9 +1,8 @@
 // "On failure: pause" against the in-memory engine and host (test/support/) on a fake clock: a
 // failed verdict holds the release live, marked paused on the host, until promote, abort, the
 // timeout or a cancel decides; promote/abort refuse when nothing (or another release) is paused.
-import { createHash } from "node:crypto";
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { abort, promote } from "../../automation/commands/decide.js";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { precheck } from "../../automation/commands/precheck.js";
@@ -15,44 +14,24 @@ import { renderMarkdown } from "../../automation/report/markdown.js";
 import { outcomes, type Outcome } from "../../automation/report/outcomes.js";
 import { renderStatus } from "../../automation/report/status-text.js";
 import type { RunSummary } from "../../automation/report/summary.js";
-import { sandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
+import { sandboxStackConfig } from "../../automation/sandbox/target.js";
 import { unverifiedTag, verifiedTag } from "../../automation/stages/releases.js";
 import type { RunOptions } from "../../automation/stages/run.js";
 import { ConfigError, parseStackConfig, rawFromAutomationConfig } from "../../components/config/parse.js";
 import { fakeClock, type FakeClock } from "../support/fake-clock.js";
+import { fakeSshKey, fakeTarget, hex, imagesOf } from "../support/fake-target.js";
 import { fakeDeps, FakeStack } from "../support/fake-engine.js";
 import { FakeHost } from "../support/fake-host.js";
 import { httpRecorder, type Recorder } from "../support/http-recorder.js";
 
-const hex = (s: string) => createHash("sha256").update(s).digest("hex");
-const ids = ["v1", "v2", "v3"];
-const imagesOf = (id: string) => ({
-  backend: `registry.test:5000/awareness-backend@sha256:${hex(`backend ${id}`)}`,
-  frontend: `registry.test:5000/awareness-frontend@sha256:${hex(`frontend ${id}`)}`,
-});
-const target: SandboxTarget = {
-  ssh: {
-    host: "10.0.0.5",
-    port: 22,
-    user: "deploy",
-    privateKeyPath: "/dev/null",
-    hostPublicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHFakeHostKeyForUnitTestsOnly0123456789abc sandbox",
-    knownHostsPath: "/dev/null",
-  },
-  registry: "registry.test:5000",
-  appDir: "/opt/awareness",
-  composeCommands: ["docker compose"],
-  app: { baseUrl: "http://127.0.0.1:18080", ports: { backend: 18080, frontend: 18081 } },
-  releases: Object.fromEntries(ids.map((id) => [id, imagesOf(id)])),
-  tags: Object.fromEntries(ids.map((id) => [id, { backend: `registry.test:5000/awareness-backend:${id}`, frontend: `registry.test:5000/awareness-frontend:${id}` }])),
-};
+const target = fakeTarget;
 
 /** The sandbox's 4 s watch of 0.5 s rounds; `monitor` adds pause settings. */
 function stackConfig(monitor: Record<string, unknown> = {}): ConfigMap {
   const config = sandboxStackConfig(target, "v1", {});
   const base = JSON.parse(config["awareness:monitor"]!.value) as Record<string, unknown>;
   config["awareness:monitor"] = { value: JSON.stringify({ ...base, ...monitor }) };
-  config["awareness:sshPrivateKey"] = { value: "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n", secret: true };
+  config["awareness:sshPrivateKey"] = fakeSshKey;
   return config;
 }
 

@@ -198,7 +198,8 @@ describe("stacks are selected, never created by accident", () => {
     const before = readdirSync(stacksDir).sort();
     const child = spawn(join(repoRoot, "node_modules", ".bin", "tsx"), [join(repoRoot, "automation", "cli.ts"), "status", "--stack", "nosuch", "--report-dir", join(ds.dir, "r")], {
       cwd: repoRoot,
-      env: { ...process.env, ...ds.envVars, PULUMI_BACKEND_URL: ds.backendUrl, AWARENESS_PROJECT_DIR: ds.dir, PULUMI_CONFIG_PASSPHRASE: "x" },
+      // "nosuch" is no local stack name: its file backend needs the operator's explicit opt-in.
+      env: { ...process.env, ...ds.envVars, PULUMI_BACKEND_URL: ds.backendUrl, AWARENESS_ALLOW_FILE_BACKEND: "1", AWARENESS_PROJECT_DIR: ds.dir, PULUMI_CONFIG_PASSPHRASE: "x" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stderr = "";
@@ -207,5 +208,18 @@ describe("stacks are selected, never created by accident", () => {
     expect(code, stderr).toBe(ExitCode.Usage);
     expect(stderr).toMatch(new RegExp(`No stack "nosuch".*Stacks that exist: .*${stackName}`));
     expect(readdirSync(stacksDir).sort()).toEqual(before);
+  });
+
+  it("a real stack without shared state is refused before anything opens: exit 2, one message naming what to set", async () => {
+    const child = spawn(join(repoRoot, "node_modules", ".bin", "tsx"), [join(repoRoot, "automation", "cli.ts"), "status", "--stack", "production", "--report-dir", join(ds.dir, "r")], {
+      cwd: repoRoot,
+      env: { ...process.env, ...ds.envVars, PULUMI_BACKEND_URL: "", PULUMI_ACCESS_TOKEN: "", AWARENESS_PROJECT_DIR: ds.dir, PULUMI_CONFIG_PASSPHRASE: "x" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on("exit", r));
+    expect(code, stderr).toBe(ExitCode.Usage);
+    expect(stderr).toMatch(/Stack "production" would keep its state in a file backend .*Set PULUMI_BACKEND_URL to shared durable state/);
   });
 });

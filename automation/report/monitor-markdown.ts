@@ -19,6 +19,9 @@ const perRound = (rounds: readonly { samples: readonly unknown[] }[]): number =>
 /** Text inside a Mermaid string: no double quote (it ends the string), no `%%` (a comment), one line. */
 const mermaidText = (text: string) => oneLine(text).replace(/"/g, "'").replace(/%%+/g, "%").slice(0, 120);
 
+/** Mermaid's frontmatter config: passed checks green, failed checks red (GitHub's own colours), the series in that order. */
+const chartColours = ["---", "config:", "  themeVariables:", "    xyChart:", '      plotColorPalette: "#2da44e, #cf222e"', "---"];
+
 /**
  * The watch as a Mermaid xychart-beta block, or undefined when no round was taken. `label`
  * names the watch ("Watch", "Rollback watch").
@@ -33,6 +36,7 @@ export function watchChart(report: MonitorReport, label: string): string[] | und
   const top = Math.max(1, ...points.map((p) => p.passed + p.failed));
   return [
     "```mermaid",
+    ...chartColours,
     "xychart-beta",
     `  title "${mermaidText(title)}"`,
     `  x-axis "round" [${points.map((p) => p.round).join(", ")}]`,
@@ -41,7 +45,7 @@ export function watchChart(report: MonitorReport, label: string): string[] | und
     `  line [${points.map((p) => p.failed).join(", ")}]`,
     "```",
     "",
-    `Bars: passed checks per round; line: failed checks per round${points.length < all.length ? ` (the last ${points.length} of ${all.length} rounds)` : ""}.`,
+    `Green bars: passed checks per round; red line: failed checks per round${points.length < all.length ? ` (the last ${points.length} of ${all.length} rounds)` : ""}.`,
   ];
 }
 

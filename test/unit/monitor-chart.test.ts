@@ -46,6 +46,11 @@ const mermaidBlocks = (md: string) => [...md.matchAll(/```mermaid\n([\s\S]*?)```
 function parseXyChart(block: string) {
   const number = String.raw`[+-]?(?:\d+(?:\.\d+)?|\.\d+)`;
   const numbers = String.raw`\[\s*${number}(?:\s*,\s*${number})*\s*\]`;
+  // Frontmatter (mermaid's config block) first: only the colour palette, passed then failed.
+  const front = /^---\nconfig:\n  themeVariables:\n    xyChart:\n      plotColorPalette: "(#[0-9a-f]{6}), (#[0-9a-f]{6})"\n---\n/.exec(block);
+  expect(front, "the chart's colour config").not.toBeNull();
+  expect(front!.slice(1)).toEqual(["#2da44e", "#cf222e"]);
+  block = block.slice(front![0].length);
   const lines = block.split("\n").map((l) => l.trim()).filter(Boolean);
   expect(block).not.toContain("%%");
   expect(lines[0]).toMatch(/^xychart-beta$/);

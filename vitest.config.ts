@@ -2,6 +2,12 @@ import { defineConfig } from "vitest/config";
 
 // Two projects in separate processes: Pulumi mocks are process-wide, so the mock-based
 // unit tests must never share a process with the engine-driven e2e tests.
+const infraFaults = "test/e2e/faults/infra-faults.test.ts";
+const e2eWorkers = Number(process.env.AWARENESS_E2E_WORKERS || 2);
+if (!Number.isInteger(e2eWorkers) || e2eWorkers < 1) {
+  throw new Error(`AWARENESS_E2E_WORKERS must be a whole number >= 1, got ${JSON.stringify(process.env.AWARENESS_E2E_WORKERS)}`);
+}
+
 export default defineConfig({
   test: {
     projects: [
@@ -17,12 +23,27 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
+          exclude: [infraFaults],
           environment: "node",
           testTimeout: 600_000,
           hookTimeout: 600_000,
-          // One engine and one sandbox host: run e2e files one at a time.
-          fileParallelism: false,
           globalSetup: ["test/support/e2e-global-setup.ts"],
+          // One sandbox host, shared: files run side by side (each deploys its own corner app on
+          // ports of its own), AWARENESS_E2E_WORKERS at a time (1 = one after the other).
+          fileParallelism: e2eWorkers > 1,
+          maxWorkers: e2eWorkers,
+        },
+      },
+      {
+        test: {
+          // Stops and restarts the shared sshd, registry and dockerd: never beside another file.
+          name: "e2e-infra",
+          include: [infraFaults],
+          environment: "node",
+          testTimeout: 600_000,
+          hookTimeout: 600_000,
+          globalSetup: ["test/support/e2e-global-setup.ts"],
+          fileParallelism: false,
         },
       },
     ],

@@ -37,5 +37,8 @@ fi
 step "unit tests"
 vitest run --project unit
 
-step "end-to-end tests (real engine, sandbox host)"
+step "end-to-end tests (real engine, sandbox host; ${AWARENESS_E2E_WORKERS:-2} files at a time)"
 vitest run --project e2e
+
+step "end-to-end tests that stop the sandbox's daemons (alone)"
+vitest run --project e2e-infra

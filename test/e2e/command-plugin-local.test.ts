@@ -3,7 +3,7 @@
 // (rows L01–L28): engine op and detailed diff, which commands ran in which order with which
 // PULUMI_COMMAND_* / PROBE_X (marker files written by the commands), outputs in state,
 // error texts, state after failures and the ephemeral log lines.
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -588,6 +588,7 @@ describe("command:local:Command (test-only plugin, real engine)", () => {
     const create = `echo started >> '${mark}'; sleep 8; echo finished >> '${mark}'`;
     const hung = await runStep(t.stack, "up", async () => void new command.local.Command("slow", { create }), {
       deadlineMs: 2_000,
+      deadlineFrom: () => existsSync(mark), // 2 s into the command, however long the engine took to start it
     });
     expect(hung.timedOut).toBe(true);
     expect(hung.error).toContain("did not finish within 2 s");

@@ -3,7 +3,7 @@
 // command landed on, PULUMI_COMMAND_* passed only where sshd accepts them (else warnings),
 // environment refusals, exit-status errors, dial retries (count, messages, timing), host key
 // pinning, key/passphrase/authorisation errors, provider-side connection defaults and secrets.
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as command from "@pulumi/command";
 import type * as commandTypes from "@pulumi/command/types/input.js";
@@ -384,7 +384,7 @@ describe("command:remote:Command (test-only plugin, real engine, real sshd)", ()
       t.stack,
       "up",
       async () => void new command.remote.Command("slow", { connection: conn(sshd.probeOnly), create }),
-      { deadlineMs: 2_000 },
+      { deadlineMs: 2_000, deadlineFrom: () => existsSync(mark) }, // 2 s into the command
     );
     expect(hung.timedOut).toBe(true);
     expect(readFileSync(mark, "utf8")).toBe("started\nfinished\n"); // ran to its end

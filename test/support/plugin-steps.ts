@@ -51,7 +51,16 @@ export async function runStep(
   stack: Stack,
   kind: StepKind,
   program?: PulumiFn,
-  opts: { continueOnError?: boolean; deadlineMs?: number } = {},
+  opts: {
+    continueOnError?: boolean;
+    deadlineMs?: number;
+    /**
+     * The deadline counts from the moment this holds (polled every 100 ms), not from the
+     * step's start: "cancel 2 s into the command" must not depend on how long the engine took
+     * to start it on a loaded machine.
+     */
+    deadlineFrom?: () => boolean;
+  } = {},
 ): Promise<StepResult> {
   const result: StepResult = {
     ok: true,
@@ -100,20 +109,48 @@ export async function runStep(
     }
   };
   const started = Date.now();
+  const operation = `${kind} (command-plugin e2e step)`;
+  const late = opts.deadlineFrom && armDeadlineWhen(opts.deadlineFrom, opts.deadlineMs ?? STEP_DEADLINE_MS);
   try {
-    await withDeadline(`${kind} (command-plugin e2e step)`, opts.deadlineMs ?? STEP_DEADLINE_MS, async (signal) => {
+    await withDeadline(operation, late ? STEP_DEADLINE_MS : (opts.deadlineMs ?? STEP_DEADLINE_MS), async (signal) => {
       if (kind === "preview") await stack.preview({ onEvent, program, diff: false, signal });
       else if (kind === "up") await stack.up({ onEvent, program, continueOnError: opts.continueOnError, signal });
       else if (kind === "destroy") await stack.destroy({ onEvent, signal });
       else await stack.refresh({ onEvent, signal });
-    });
+    }, late?.signal);
   } catch (err) {
     result.ok = false;
-    result.timedOut = err instanceof DeadlineExceededError;
-    result.error = err instanceof Error ? err.message : String(err);
+    result.timedOut = err instanceof DeadlineExceededError || !!late?.expired();
+    const message = err instanceof Error ? err.message : String(err);
+    result.error = late?.expired() ? `${new DeadlineExceededError(operation, opts.deadlineMs!, undefined).message}\n${message}` : message;
+  } finally {
+    late?.stop();
   }
   result.durationMs = Date.now() - started;
   return result;
+}
+
+/** An abort signal that fires `deadlineMs` after `condition` first holds. */
+function armDeadlineWhen(condition: () => boolean, deadlineMs: number) {
+  const controller = new AbortController();
+  let fired = false;
+  let timer: NodeJS.Timeout | undefined;
+  const poll = setInterval(() => {
+    if (!condition()) return;
+    clearInterval(poll);
+    timer = setTimeout(() => {
+      fired = true;
+      controller.abort();
+    }, deadlineMs);
+  }, 100);
+  return {
+    signal: controller.signal,
+    expired: () => fired,
+    stop: () => {
+      clearInterval(poll);
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** Errors of the step, as `resource: message` (resource-less ones as `: message`). */

@@ -52,7 +52,7 @@ build_and_push_images() {
       docker build -q \
         --build-arg "BASE_IMAGE=$base" --build-arg "APP_VERSION=$release" \
         --build-arg "BEHAVIOUR=${BEHAVIOUR_OF[$release]}" \
-        -t "$ref" "$SCRIPT_DIR/app/$service" >>"$LOGS/images.log" 2>&1 ||
+        -t "$ref" "$REPO/app/$service" >>"$LOGS/images.log" 2>&1 ||
         die "docker build of $ref failed; log: $LOGS/images.log"
       built=$((built + 1))
       if ! already_pushed "$ref" "$port" "$repo" "$release"; then

@@ -12,7 +12,7 @@ readonly DEFAULT_SSH_PORT=2302
 readonly BACKEND_PORT=18080
 readonly FRONTEND_PORT=18081
 readonly RELEASES=(v1 v2 v3 v4 v5 v6 v7 v8)
-# What each release does wrong (see app/backend/api.sh).
+# What each release does wrong (see app/backend/api.sh at the repository root).
 declare -A BEHAVIOUR_OF=([v1]=healthy [v2]=broken-auth [v3]=flaky [v4]=slow [v5]=crash [v6]=hang
   [v7]=docs-fails-once [v8]=docs-fails-twice)
 

@@ -2,7 +2,10 @@ import { defineConfig } from "vitest/config";
 
 // Two projects in separate processes: Pulumi mocks are process-wide, so the mock-based
 // unit tests must never share a process with the engine-driven e2e tests.
-const infraFaults = "test/e2e/faults/infra-faults.test.ts";
+// Run alone, after the others: infra-faults stops and restarts the shared sshd, registry and
+// dockerd; lock-contention measures a 3 s lease against 0.5 s heartbeats, which a loaded
+// machine stretches.
+const aloneFiles = ["test/e2e/faults/infra-faults.test.ts", "test/e2e/lock-contention.test.ts"];
 const e2eWorkers = Number(process.env.AWARENESS_E2E_WORKERS || 2);
 if (!Number.isInteger(e2eWorkers) || e2eWorkers < 1) {
   throw new Error(`AWARENESS_E2E_WORKERS must be a whole number >= 1, got ${JSON.stringify(process.env.AWARENESS_E2E_WORKERS)}`);
@@ -23,7 +26,7 @@ export default defineConfig({
         test: {
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
-          exclude: [infraFaults],
+          exclude: aloneFiles,
           environment: "node",
           testTimeout: 600_000,
           hookTimeout: 600_000,
@@ -36,9 +39,8 @@ export default defineConfig({
       },
       {
         test: {
-          // Stops and restarts the shared sshd, registry and dockerd: never beside another file.
-          name: "e2e-infra",
-          include: [infraFaults],
+          name: "e2e-alone",
+          include: aloneFiles,
           environment: "node",
           testTimeout: 600_000,
           hookTimeout: 600_000,

@@ -40,5 +40,5 @@ vitest run --project unit
 step "end-to-end tests (real engine, sandbox host; ${AWARENESS_E2E_WORKERS:-2} files at a time)"
 vitest run --project e2e
 
-step "end-to-end tests that stop the sandbox's daemons (alone)"
-vitest run --project e2e-infra
+step "end-to-end tests that must run alone (they stop the sandbox's daemons, or time a lease)"
+vitest run --project e2e-alone

@@ -1,0 +1,66 @@
+// A step's process in its own process group, and GitHub's cancellation of it: SIGINT to the
+// group, SIGTERM 7.5 s later if it is still running, SIGKILL 2.5 s after that.
+// https://docs.github.com/actions/reference/workflows-and-actions/workflow-cancellation
+import { spawn } from "node:child_process";
+
+export const cancelDelays = { sigtermAfterMs: 7_500, sigkillAfterMs: 2_500 };
+
+export interface StepProcess {
+  /** Resolves with the exit code, or null when a signal ended the process. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Runs the cancellation sequence; resolves once the process is gone. Signals sent are recorded. */
+  cancel(): Promise<NodeJS.Signals[]>;
+}
+
+export interface SpawnOptions {
+  cwd: string;
+  env: Record<string, string>;
+  onOutput: (chunk: string) => void;
+  delays?: typeof cancelDelays;
+}
+
+export function spawnStep(argv: string[], options: SpawnOptions): StepProcess {
+  const delays = options.delays ?? cancelDelays;
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: options.cwd,
+    env: options.env,
+    detached: true, // its own process group, so signals reach the whole step
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child.stdout.setEncoding("utf8").on("data", options.onOutput);
+  child.stderr.setEncoding("utf8").on("data", options.onOutput);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal }));
+  });
+  let running = true;
+  void exited.finally(() => (running = false)).catch(() => undefined);
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // the group is already gone
+    }
+  };
+  const waitExit = (ms: number): Promise<boolean> =>
+    Promise.race([
+      exited.then(() => true, () => true),
+      new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref()),
+    ]);
+  const cancel = async (): Promise<NodeJS.Signals[]> => {
+    const sent: NodeJS.Signals[] = [];
+    for (const [signal, waitMs] of [
+      ["SIGINT", delays.sigtermAfterMs],
+      ["SIGTERM", delays.sigkillAfterMs],
+      ["SIGKILL", 0],
+    ] as const) {
+      if (!running) break;
+      signalGroup(signal);
+      sent.push(signal);
+      if (waitMs > 0 && (await waitExit(waitMs))) break;
+    }
+    await exited.catch(() => undefined);
+    return sent;
+  };
+  return { exited, cancel };
+}

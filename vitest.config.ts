@@ -2,6 +2,10 @@ import { defineConfig } from "vitest/config";
 
 // Two projects in separate processes: Pulumi mocks are process-wide, so the mock-based
 // unit tests must never share a process with the engine-driven e2e tests.
+// GitHub's workflow parser imports its JSON schema without `with { type: "json" }`, which Node's
+// own loader refuses: vitest transforms it instead (the runner harness in test/runner uses it).
+const actionsParser = ["@actions/workflow-parser"];
+
 export default defineConfig({
   test: {
     projects: [
@@ -11,6 +15,7 @@ export default defineConfig({
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
           testTimeout: 20_000,
+          server: { deps: { inline: actionsParser } },
         },
       },
       {
@@ -19,6 +24,7 @@ export default defineConfig({
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
           testTimeout: 600_000,
+          server: { deps: { inline: actionsParser } },
           hookTimeout: 600_000,
           // One engine and one sandbox host: run e2e files one at a time.
           fileParallelism: false,

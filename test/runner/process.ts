@@ -8,7 +8,7 @@ export const cancelDelays = { sigtermAfterMs: 7_500, sigkillAfterMs: 2_500 };
 export interface StepProcess {
   /** Resolves with the exit code, or null when a signal ended the process. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Runs the cancellation sequence; resolves once the process is gone. Signals sent are recorded. */
+  /** Runs the cancellation sequence; resolves once the process is gone. Returns the sequence's signals. */
   cancel(): Promise<NodeJS.Signals[]>;
 }
 
@@ -33,8 +33,13 @@ export function spawnStep(argv: string[], options: SpawnOptions): StepProcess {
     child.on("error", reject);
     child.on("close", (code, signal) => resolve({ code, signal }));
   });
+  // The step's own process; its output may outlive it in children that hold the pipes.
+  const processExited = new Promise<void>((resolve) => {
+    child.on("exit", () => resolve());
+    child.on("error", () => resolve());
+  });
   let running = true;
-  void exited.finally(() => (running = false)).catch(() => undefined);
+  void processExited.then(() => (running = false));
   const signalGroup = (signal: NodeJS.Signals): void => {
     try {
       process.kill(-child.pid!, signal);
@@ -44,7 +49,7 @@ export function spawnStep(argv: string[], options: SpawnOptions): StepProcess {
   };
   const waitExit = (ms: number): Promise<boolean> =>
     Promise.race([
-      exited.then(() => true, () => true),
+      processExited.then(() => true),
       new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref()),
     ]);
   const cancel = async (): Promise<NodeJS.Signals[]> => {
@@ -59,6 +64,10 @@ export function spawnStep(argv: string[], options: SpawnOptions): StepProcess {
       sent.push(signal);
       if (waitMs > 0 && (await waitExit(waitMs))) break;
     }
+    // What is left of the group once the step's process is gone goes too, as the runner's
+    // clean-up of a cancelled job's processes does.
+    await processExited;
+    signalGroup("SIGKILL");
     await exited.catch(() => undefined);
     return sent;
   };

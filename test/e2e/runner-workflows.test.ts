@@ -66,4 +66,55 @@ describe("committed workflows under the runner harness", () => {
     expect(await liveVersion()).toBe("v1");
     expect((await s3.keys(".pulumi/stacks/")).join(" ")).toMatch(/production/);
   });
+
+  it("deployment-status.yml's status job reports the production stack from S3 in the job summary", async () => {
+    const run = await runUserJob(repo, logFile, {
+      workflow: ".github/workflows/deployment-status.yml",
+      job: "status",
+      event: { name: "workflow_dispatch", ref: "refs/heads/main" },
+      inputs: { environment: "production" },
+    });
+    record("status", run);
+    expect(run.result, JSON.stringify(recorded.status, null, 1)).toBe("success");
+    expect(run.summary).toContain("## Deployment status: production");
+    expect(run.summary).toContain("v1");
+  });
+
+  it("a broken release (v2) deployed next rolls back by itself: exit 4 in the summary, no issue opened", async () => {
+    const run = await deployJob("v2");
+    record("deploy v2", run);
+    expect(stepOutcomes(run), JSON.stringify(recorded["deploy v2"], null, 1)).toMatchObject({ deploy: "failure/failure", __run_2: "success/success", __run_3: "skipped/skipped" });
+    expect(run.steps.find((s) => s.id === "deploy")!.outputs).toEqual({ "exit-code": "4" });
+    expect(run.summary).toContain("**Deploy to production:** exit 4: deploy failed and was rolled back");
+    expect(run.ghCalls).toEqual([]);
+    expect(run.result).toBe("failure");
+    expect(hostStatus()?.current).toMatchObject({ id: "v1" });
+    expect(await liveVersion()).toBe("v1");
+  });
+
+  it("rollback.yml refuses without ROLLBACK, then (a separate run, a separate clone) takes v7 back to v1", async () => {
+    const dispatch = { name: "workflow_dispatch", ref: "refs/heads/main" };
+    const inputs = { environment: "production", reason: "v7 misbehaves", confirm: "ROLLBACK" };
+    const refused = await runUserJob(repo, logFile, { workflow: ".github/workflows/rollback.yml", job: "confirm", event: dispatch, inputs: { ...inputs, confirm: "yes" } });
+    record("rollback confirm (refused)", refused);
+    expect(refused.result).toBe("failure");
+    expect(refused.steps[0]!.log).toContain("::error::Rollback refused: type ROLLBACK");
+
+    const v7 = await deployJob("v7");
+    record("deploy v7", v7);
+    expect(v7.result, JSON.stringify(recorded["deploy v7"], null, 1)).toBe("success");
+    expect(await liveVersion()).toBe("v7");
+
+    const run = await runUserJob(repo, logFile, {
+      workflow: ".github/workflows/rollback.yml",
+      job: "rollback",
+      event: dispatch,
+      inputs,
+      needs: { confirm: { result: "success" } },
+    });
+    record("rollback", run);
+    expect(run.result, JSON.stringify(recorded.rollback, null, 1)).toBe("success");
+    expect(hostStatus()?.current).toMatchObject({ id: "v1", images: target.releases.v1 });
+    expect(await liveVersion()).toBe("v1");
+  });
 });

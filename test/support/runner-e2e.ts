@@ -53,7 +53,13 @@ export async function runUserJob(repo: UserRepo, logFile: string, options: Parti
     runnerRoot,
     // The runner image: its own tools (gh faked), the plugins GitHub would download on first use.
     basePath: [join(repoRoot, "test/runner/runner-image"), ...(pathPrefix ? [pathPrefix] : []), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"].join(":"),
-    baseEnv: { HOME: process.env.HOME ?? "/root", HARNESS_GH_LOG: ghLog, PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true" },
+    // npm prefers its cache (GitHub's runner has none without a cache step: same packages, slower).
+    baseEnv: {
+      HOME: process.env.HOME ?? "/root",
+      HARNESS_GH_LOG: ghLog,
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      npm_config_prefer_offline: "true",
+    },
     standIns: { pulumiCli: join(repoRoot, ".tools/bin/pulumi") },
     log: (text) => writeFileSync(logFile, text, { flag: "a" }),
     ...options,

@@ -1,6 +1,7 @@
 // The runner harness on small fixture workflows: expressions, if:, outputs, env files, shells,
 // continue-on-error, timeouts, unknown uses:. Real processes, no sandbox.
-import { existsSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { fixtureRepo, runFixtureJob, stepOutcomes } from "../support/workflow-fixture.js";
@@ -241,5 +242,30 @@ jobs:
     expect(log).toContain(`v${process.versions.node}`);
     expect(log).toMatch(/tool-cache\/node\/[\d.]+\/x64\/bin\/node/);
     expect(record.steps[2]!.outputs).toEqual({ "node-version": `v${process.versions.node}` });
+  });
+
+  it("installs the Pulumi CLI as pulumi/actions does (tool cache + GITHUB_PATH), refusing another version", async () => {
+    const cli = join(mkdtempSync(join(tmpdir(), "fake-cli-")), "pulumi");
+    writeFileSync(cli, '#!/bin/sh\necho v3.274.1\n');
+    chmodSync(cli, 0o755);
+    const install = (version: string) => `      - uses: pulumi/actions@df5a93ad715135263c732ba288301bd044c383c0
+        with:
+          pulumi-version: ${version}
+`;
+    const repo = fixtureRepo({
+      ".github/workflows/p.yml": workflow(`  right:
+    runs-on: ubuntu-24.04
+    steps:
+${install("3.274.1")}      - run: command -v pulumi && pulumi version
+  wrong:
+    runs-on: ubuntu-24.04
+    steps:
+${install("3.200.0")}`),
+    });
+    const right = await runFixtureJob(repo, "p.yml", "right", { standIns: { pulumiCli: cli } });
+    expect(right.result).toBe("success");
+    expect(right.steps[1]!.log).toMatch(/tool-cache\/pulumi\/3\.274\.1\/x64\/pulumi\nv3\.274\.1/);
+    const wrong = await runFixtureJob(repo, "p.yml", "wrong", { standIns: { pulumiCli: cli } });
+    expect(wrong.steps[0]!.error).toContain("pulumi-version 3.200.0 asked for, the local CLI is 3.274.1");
   });
 });

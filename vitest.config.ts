@@ -10,6 +10,9 @@ const e2eWorkers = Number(process.env.AWARENESS_E2E_WORKERS || 2);
 if (!Number.isInteger(e2eWorkers) || e2eWorkers < 1) {
   throw new Error(`AWARENESS_E2E_WORKERS must be a whole number >= 1, got ${JSON.stringify(process.env.AWARENESS_E2E_WORKERS)}`);
 }
+// GitHub's workflow parser imports its JSON schema without `with { type: "json" }`, which Node's
+// own loader refuses: vitest transforms it instead (the runner harness in test/runner uses it).
+const actionsParser = ["@actions/workflow-parser"];
 
 export default defineConfig({
   test: {
@@ -20,6 +23,7 @@ export default defineConfig({
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
           testTimeout: 20_000,
+          server: { deps: { inline: actionsParser } },
         },
       },
       {
@@ -29,6 +33,7 @@ export default defineConfig({
           exclude: aloneFiles,
           environment: "node",
           testTimeout: 600_000,
+          server: { deps: { inline: actionsParser } },
           hookTimeout: 600_000,
           globalSetup: ["test/support/e2e-global-setup.ts"],
           // One sandbox host, shared: files run side by side (each deploys its own corner app on
@@ -42,6 +47,7 @@ export default defineConfig({
           name: "e2e-alone",
           include: aloneFiles,
           environment: "node",
+          server: { deps: { inline: actionsParser } },
           testTimeout: 600_000,
           hookTimeout: 600_000,
           globalSetup: ["test/support/e2e-global-setup.ts"],

@@ -1,10 +1,8 @@
-// Which backend keeps the state and which passphrase opens the secrets, and the file
-// backend's update locks (a killed CLI leaves them behind).
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
-import os from "node:os";
+// Which backend keeps the state and which passphrase opens the secrets (the engine's update
+// locks a killed CLI leaves behind: engine-locks.ts).
+import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { processAlive, repoRoot } from "../common/process.js";
+import { repoRoot } from "../common/process.js";
 import { UsageError } from "../common/errors.js";
 import { EngineSetupError } from "./cli.js";
 
@@ -67,54 +65,6 @@ export function passphraseFor(stackName: string, given?: string): string | undef
   );
 }
 
-/** What clearing a stale lock needs of a stack. */
-export interface StaleLockTarget {
-  backendUrl: string;
-  stackName: string;
-  cancel(): Promise<void>;
-}
-
-interface EngineLockFile {
-  pid: number;
-  username: string;
-  hostname: string;
-  timestamp: string;
-}
-
-/**
- * A file backend's update lock outlives a killed CLI (`.pulumi/locks/.../<id>.json`). When
- * its holder was a process on this machine that no longer exists, the lock is stale: it is
- * cleared with `pulumi cancel` so the next deploy can converge. Locks of live processes and
- * of other machines are left alone (the deploy then reports the engine lock as held).
- */
-export async function clearStaleEngineLock(engine: StaleLockTarget): Promise<string | undefined> {
-  for (const lock of engineLocks(engine)) {
-    if (lock.hostname !== os.hostname() || processAlive(lock.pid)) return undefined;
-    await engine.cancel();
-    return `cleared a stale engine lock of stack ${engine.stackName} left by pid ${lock.pid} (${lock.username}@${lock.hostname}, ${lock.timestamp}), which no longer runs`;
-  }
-  return undefined;
-}
-
-/** The update locks a file backend holds for this stack (none for other backends). */
-export function engineLocks(engine: Pick<StaleLockTarget, "backendUrl" | "stackName">): EngineLockFile[] {
-  if (!engine.backendUrl.startsWith("file://")) return [];
-  const dir = join(fileURLToPath(engine.backendUrl), ".pulumi", "locks", "organization", projectName, engine.stackName);
-  try {
-    return readdirSync(dir)
-      .filter((f) => f.endsWith(".json"))
-      .flatMap((f) => {
-        try {
-          return [JSON.parse(readFileSync(join(dir, f), "utf8")) as EngineLockFile];
-        } catch {
-          return [];
-        }
-      });
-  } catch {
-    return [];
-  }
-}
-
 /** Whether the work dir has the stack's own config file (Pulumi.<stack>.yaml). */
 export function hasStackFile(workDir: string, stackName: string): boolean {
   try {
@@ -123,3 +73,6 @@ export function hasStackFile(workDir: string, stackName: string): boolean {
     return false;
   }
 }
+
+// The runner clears stale update locks through this module's door, whatever the backend.
+export { clearStaleEngineLock } from "./engine-locks.js";

@@ -1,12 +1,14 @@
 // Once per e2e run: make sure the engine and the command plugin are there before any
 // test file starts (so a broken toolchain fails fast, with one clear error), and bring
-// the local sandbox target up when the run needs it.
+// the local sandbox target up when the run needs it. The local S3 server (moto) is installed here
+// too, once per machine, so no test file pays for it inside its own timeout.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../../automation/common/process.js";
 import { locateCli } from "../../automation/toolchain/cli.js";
 import { ensureTestCommandPlugin } from "./plugins.js";
+import { ensureMoto } from "./s3-backend.js";
 
 export default async function setup(): Promise<void> {
   const cli = await locateCli();
@@ -15,6 +17,7 @@ export default async function setup(): Promise<void> {
     `e2e: engine ${cli.command} v${cli.version?.version}; command plugin: ` +
       `${plugin.official ? "official (installed)" : `test-only (${plugin.pathPrefix})`}\n`,
   );
+  ensureMoto();
   const sandbox = join(repoRoot, "test", "sandbox", "sandbox.sh");
   if (process.env.AWARENESS_E2E_NO_SANDBOX !== "1" && existsSync(sandbox)) {
     // With the second host (its own network namespace, sshd and dockerd; ~2 s): the multi-host tests use it.

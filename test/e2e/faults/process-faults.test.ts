@@ -26,7 +26,7 @@ import { renderStatus } from "../../../automation/report/status-text.js";
 import type { RunSummary } from "../../../automation/report/summary.js";
 import { applySandboxStackConfig } from "../../../automation/sandbox/target.js";
 import { lastFailedTag, releaseIn, verifiedReleases } from "../../../automation/stages/releases.js";
-import { engineLocks } from "../../../automation/toolchain/backend.js";
+import { engineLocks } from "../../../automation/toolchain/engine-locks.js";
 import * as hc from "../../../components/host-commands/index.js";
 import { driverStack, type DriverStack } from "../../support/driver.js";
 import { clearCorner, get, onHost, runningOnHost, target, testCorner } from "../components-support.js";
@@ -81,9 +81,9 @@ async function expectLive(id: string, images: Record<string, string>, answers: s
 }
 
 /** Both locks free: the host's deploy lock and the engine's update lock. */
-function expectLocksFree(): void {
+async function expectLocksFree(): Promise<void> {
   expect(hostLock()).toBeNull();
-  expect(engineLockFiles()).toEqual([]);
+  expect(await engineLockFiles()).toEqual([]);
 }
 
 beforeAll(async () => {
@@ -138,7 +138,7 @@ describe("process faults", () => {
     expect(lock?.release).toBe("v2");
     expect(deadLocalHolder(lock!.holder)).toBe(true);
     // The engine was idle in the watch: no update lock, or one of a dead pid the next run clears.
-    const staleEngineLocks = engineLockFiles();
+    const staleEngineLocks = await engineLockFiles();
     for (const l of staleEngineLocks) expect(deadLocalHolder(`x@${l.hostname} pid ${l.pid}`)).toBe(true);
 
     // 2. A plain rollback: no waiting for the lease (180 s), no `unlock --force`.
@@ -151,7 +151,7 @@ describe("process faults", () => {
     await expectLive("v1", target.releases.v1!, "v1");
     expect(record()!.verified?.id).toBe("v1");
     expect((await verifiedReleases(engine))[0]?.id).toBe("v1");
-    expectLocksFree();
+    await expectLocksFree();
   });
 
   let winner = "";
@@ -197,7 +197,7 @@ describe("process faults", () => {
     expect(((await engine.outputs()).release?.value as { id: string }).id).toBe(winner);
     expect((await verifiedReleases(engine))[0]?.id).toBe(winner);
     expect(await engine.pendingOperations()).toEqual([]);
-    expectLocksFree();
+    await expectLocksFree();
   });
 
   it("3. a corrupt deployment.json: status says so; the next deploy of the same release sees drift, really switches, and leaves a valid record", async () => {
@@ -234,7 +234,7 @@ describe("process faults", () => {
     // The switch kept the corrupt file it replaced, in a set no release is named for.
     expect(sets().at(-1)).toMatchObject({ name: expect.stringMatching(/-unrecorded$/), manifest: expect.objectContaining({ release: null }) });
     await expectLive(winner, target.releases.v1!, "v1");
-    expectLocksFree();
+    await expectLocksFree();
   });
 
   it("4. a damaged backup set: restore refuses it naming the set and what is wrong, the host untouched; a good set still restores", async () => {
@@ -266,7 +266,7 @@ describe("process faults", () => {
     expect(byName.messages.join(" ")).toMatch(new RegExp(`backup set ${unrecorded.path} on \\S+ is damaged: ${unrecorded.path}/manifest\\.json is not a valid manifest: .*not valid JSON`));
     expect(await snapshot()).toEqual(before);
     await expectLive("v1", target.releases.v1!, "v1");
-    expectLocksFree();
+    await expectLocksFree();
 
     // A good set: the winner's files come back, watched and verified.
     const good = await restore({ stackName, deps: ds.deps, log, confirm: "RESTORE", release: winner });
@@ -274,6 +274,6 @@ describe("process faults", () => {
     expect(good.restore).toMatchObject({ set: ofWinner.name, release: winner, from: "v1" });
     await expectLive(winner, target.releases.v1!, "v1");
     expect(record()!.verified?.id).toBe(winner);
-    expectLocksFree();
+    await expectLocksFree();
   });
 });

@@ -1,0 +1,61 @@
+// What a job run is given and what it reports.
+export interface RunJobOptions {
+  /** The repository to clone (a path or URL) and the commit the run is for (github.sha). */
+  repo: string;
+  sha: string;
+  /** The workflow file inside the repository, e.g. `.github/workflows/rollback.yml`. */
+  workflow: string;
+  job: string;
+  /** owner/name as GitHub names the repository (github.repository). */
+  repository: string;
+  event: { name: string; ref: string; payload?: Record<string, unknown> };
+  inputs?: Record<string, string | boolean>;
+  secrets?: Record<string, string>;
+  vars?: Record<string, string>;
+  /** Results of the jobs this one needs: { id: { result, outputs } }. */
+  needs?: Record<string, { result: string; outputs?: Record<string, string> }>;
+  actor?: string;
+  runId?: number;
+  /** Where the runner's own folders go (work, temp, tool cache); a fresh folder per run. */
+  runnerRoot: string;
+  /** PATH of the runner image before any step adds to it. */
+  basePath?: string;
+  /** Environment of the runner image (beyond PATH and the GITHUB_/RUNNER_ variables). */
+  baseEnv?: Record<string, string>;
+  /** Settings the stand-ins of `uses:` actions need (see test/runner/actions/). */
+  standIns?: StandInSettings;
+  /** Aborting it cancels the job as GitHub does. */
+  signal?: AbortSignal;
+  cancelDelays?: { sigtermAfterMs: number; sigkillAfterMs: number };
+  log?: (line: string) => void;
+}
+
+export interface StandInSettings {
+  /** The Pulumi CLI pulumi/actions "downloads": a locally built `pulumi` binary. */
+  pulumiCli?: string;
+  /** Registry host that stands in for a registry named in a workflow (ghcr.io → the sandbox registry). */
+  registries?: Record<string, string>;
+}
+
+export type StepOutcome = "success" | "failure" | "cancelled" | "skipped";
+
+export interface StepRecord {
+  id: string;
+  name: string;
+  outcome: StepOutcome;
+  conclusion: StepOutcome;
+  outputs: Record<string, string>;
+  exitCode?: number | null;
+  /** Signals the cancellation sequence sent to the step, in order. */
+  signals?: string[];
+  error?: string;
+  log: string;
+}
+
+export interface JobRecord {
+  result: "success" | "failure" | "cancelled" | "skipped";
+  steps: StepRecord[];
+  outputs: Record<string, string>;
+  summary: string;
+  workspace: string;
+}

@@ -16,6 +16,7 @@ import {
   auditLimit,
   command,
   decideCommand,
+  githubRunId,
   onFailureChoice,
   positiveNumber,
   type DecideOptions,
@@ -25,6 +26,8 @@ import {
   type CommonOptions,
   type ReleaseOptions,
   type RollbackOptions,
+  waitLockOption,
+  waitLockTimeoutOption,
 } from "./common/cli-args.js";
 import { UsageError } from "./common/errors.js";
 import { checkStackName } from "./common/stack-name.js";
@@ -115,8 +118,8 @@ const program = new Command("awareness-deploy")
 
 program.addCommand(
   releaseCommand("deploy", "lock, precheck, preview, up, watch, and roll back by itself when the release goes bad")
-    .option("--wait-lock", "queue behind a deployment in progress instead of failing")
-    .option("--wait-lock-timeout <seconds>", "with --wait-lock: give up after this long (default 1800)", positiveNumber)
+    .addOption(waitLockOption)
+    .addOption(waitLockTimeoutOption)
     .option("--up-timeout <seconds>", "our own deadline for each engine update (default 900)", positiveNumber)
     .option("--on-failure <rollback|pause>", "a failed verdict rolls back, or pauses for promote/abort (default: monitor.onFailure)", onFailureChoice)
     .option("--pause-timeout <seconds>", "how long a pause waits for a decision (default: monitor.pauseTimeoutMinutes)", positiveNumber)
@@ -147,7 +150,7 @@ program.addCommand(
 program.addCommand(
   rollbackCommand()
     .action(async (o: RollbackOptions) =>
-      finish(await rollback({ ...runOptions(o), reason: o.reason, confirm: o.confirm, to: o.to, deadlineMs: seconds(o.upTimeout) }), o),
+      finish(await rollback({ ...runOptions(o), reason: o.reason, confirm: o.confirm, to: o.to, deadlineMs: seconds(o.upTimeout), waitLock: o.waitLock, waitLockTimeoutMs: seconds(o.waitLockTimeout) }), o),
     ),
 );
 program.addCommand(
@@ -175,8 +178,10 @@ program.addCommand(
 program.addCommand(
   command("unlock", "clear the host deploy lock left by a run that died (see `status` for its holder)")
     .requiredOption("--force", "yes, the holder is gone")
-    .action(async (o: CommonOptions) => {
-      const summary = await unlock(runOptions(o));
+    .option("--run <github-run-id>", "only a lock this GitHub run took (the clean-up of a cancelled job); another run's lock stays", githubRunId)
+    .option("--engine", "also cancel the engine's update lock (pulumi cancel), unless another run holds the host lock")
+    .action(async (o: CommonOptions & { run?: string; engine?: boolean }) => {
+      const summary = await unlock({ ...runOptions(o), onlyRun: o.run, engine: o.engine });
       for (const m of summary.messages) output.print(`${m}\n`);
       if (summary.outcome !== "ok") return finish(summary, o);
       output.end(summary);

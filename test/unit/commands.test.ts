@@ -822,6 +822,15 @@ describe("precheck", () => {
     expectHostLeftClean(w);
   });
 
+  it("with registryAuth the host logs in to the registry before the images precheck reads it", async () => {
+    const w = world({ config: stackConfig({ "awareness:registryAuth": { server: "ghcr.io", username: "acme-deploy-bot", password: "ghp_secret-token" } }) });
+    const s = await precheck({ ...w.base(), releaseId: "v1", gitSha: shaOf("v1"), images: imagesOf("v1") });
+    expectEnd(s, "ok", "prechecks");
+    const calls = w.host.calls;
+    expect(calls.indexOf("registryLogin ghcr.io")).toBeGreaterThanOrEqual(0);
+    expect(calls.indexOf("registryLogin ghcr.io")).toBe(calls.indexOf("registryCheck") - 1);
+  });
+
   it("a lock held by another is blocked with 'no deployment in progress' failing; the lock stays", async () => {
     const w = world();
     w.host.holdLock("alice@elsewhere pid 4242", "v7", 30);

@@ -99,6 +99,14 @@ async function finish(summary: RunSummary, o: CommonOptions): Promise<never> {
   process.exit(summary.exitCode);
 }
 
+/** unlock, trust-host: their messages are the result; `reportFailure`: a failed run is published like any other. */
+async function printed(summary: RunSummary, o: CommonOptions, opts: { reportFailure?: boolean } = {}): Promise<never> {
+  for (const m of summary.messages) output.print(`${m}\n`);
+  if (opts.reportFailure && summary.outcome !== "ok") return finish(summary, o);
+  output.end(summary);
+  process.exit(summary.exitCode);
+}
+
 const seconds = (v: number | undefined) => (v === undefined ? undefined : v * 1000);
 
 function releaseRequest(o: ReleaseOptions): DeployRequest {
@@ -180,24 +188,17 @@ program.addCommand(
     .requiredOption("--force", "yes, the holder is gone")
     .option("--run <github-run-id>", "only a lock this GitHub run took (the clean-up of a cancelled job); another run's lock stays", githubRunId)
     .option("--engine", "also cancel the engine's update lock (pulumi cancel), unless another run holds the host lock")
-    .action(async (o: CommonOptions & { run?: string; engine?: boolean }) => {
-      const summary = await unlock({ ...runOptions(o), onlyRun: o.run, engine: o.engine });
-      for (const m of summary.messages) output.print(`${m}\n`);
-      if (summary.outcome !== "ok") return finish(summary, o);
-      output.end(summary);
-      process.exit(summary.exitCode);
-    }),
+    .action(async (o: CommonOptions & { run?: string; engine?: boolean }) =>
+      printed(await unlock({ ...runOptions(o), onlyRun: o.run, engine: o.engine }), o, { reportFailure: true }),
+    ),
 );
 program.addCommand(
   command("trust-host", "read each host's SSH key, show its fingerprint, and pin it in the stack config (trust on first use)")
     .option("--host <name>", "only this host (its name in awareness:hosts)")
     .option("--replace", "replace a pinned key that differs (the server was re-keyed)")
-    .action(async (o: CommonOptions & { host?: string; replace?: boolean }) => {
-      const summary = await trustHost({ ...runOptions(o), host: o.host, replace: o.replace });
-      for (const m of summary.messages) output.print(`${m}\n`);
-      output.end(summary);
-      process.exit(summary.exitCode);
-    }),
+    .action(async (o: CommonOptions & { host?: string; replace?: boolean }) =>
+      printed(await trustHost({ ...runOptions(o), host: o.host, replace: o.replace }), o),
+    ),
 );
 program.addCommand(
   new Command("demo")

@@ -14,6 +14,17 @@ const withHosts = (hosts: unknown[], extra: ConfigMap = {}): ConfigMap => ({
   ...extra,
 });
 
+/** The ConfigError refuseUnconfiguredStack throws (undefined: none). */
+function refusal(stack: string, config: ConfigMap): ConfigError | undefined {
+  try {
+    refuseUnconfiguredStack(stack, config);
+  } catch (e) {
+    if (e instanceof ConfigError) return e;
+    throw e;
+  }
+  return undefined;
+}
+
 describe("first run on the example's placeholder host", () => {
   it("knows the names reserved for examples, and only those", () => {
     for (const h of ["server.example.com", "EXAMPLE.org", "a.b.example.net", "db.example", "x.invalid", "server.example.com."]) expect(isPlaceholderHost(h), h).toBe(true);
@@ -23,33 +34,19 @@ describe("first run on the example's placeholder host", () => {
   it("names the host, the pinned key and the SSH key in one config error (invalid-config: exit 2)", () => {
     const config = withHosts([{ host: "server.example.com", user: "ubuntu" }]);
     delete config["awareness:sshPrivateKey"];
-    const err = (() => {
-      try {
-        refuseUnconfiguredStack("production", config);
-      } catch (e) {
-        return e;
-      }
-      return undefined;
-    })();
+    const err = refusal("production", config);
     expect(err).toBeInstanceOf(ConfigError);
-    expect((err as ConfigError).problems.map((p) => p.key)).toEqual([
-      "awareness:hosts[0].host",
-      "awareness:hosts[0].hostKey",
-      "awareness:hosts[0].privateKey",
-    ]);
+    expect(err!.problems.map((p) => p.key)).toEqual(["awareness:hosts[0].host", "awareness:hosts[0].hostKey", "awareness:hosts[0].privateKey"]);
+    expect(err!.message).toMatch(/^Stack config is invalid \(3 problems\); nothing was run:\n  - awareness:hosts\[0\]\.host: server\.example\.com is the example's placeholder/);
+    expect(err!.message).toContain("trust-host --stack production");
     // The schema checks the key only once the rest parses: with another gap it is still named, once.
     const alsoNoRegistryPassword = { ...config, "awareness:registryAuth": { value: JSON.stringify({ server: "ghcr.io", username: "bot" }) } };
-    const keys = (() => {
-      try {
-        refuseUnconfiguredStack("production", alsoNoRegistryPassword);
-      } catch (e) {
-        return (e as ConfigError).problems.map((p) => p.key);
-      }
-      return [];
-    })();
-    expect(keys).toEqual(["awareness:hosts[0].host", "awareness:hosts[0].hostKey", "awareness:sshPrivateKey", "awareness:registryAuth.password"]);
-    expect((err as Error).message).toMatch(/^Stack config is invalid \(3 problems\); nothing was run:\n  - awareness:hosts\[0\]\.host: server\.example\.com is the example's placeholder/);
-    expect((err as Error).message).toContain("trust-host --stack production");
+    expect(refusal("production", alsoNoRegistryPassword)!.problems.map((p) => p.key)).toEqual([
+      "awareness:hosts[0].host",
+      "awareness:hosts[0].hostKey",
+      "awareness:sshPrivateKey",
+      "awareness:registryAuth.password",
+    ]);
     expect(outcomes["invalid-config"].exitCode).toBe(2);
   });
 

@@ -1,8 +1,8 @@
 // The first job of a break-glass dispatch (rollback, restore, unlock): refuses, before any
 // environment or secret is touched, unless `confirm` is exactly the command's word and the
 // other inputs are what they must be. The driver checks them again.
-import type { Job } from "./model.js";
-import { DEPLOY_ENVIRONMENTS, RUNNER, script } from "./steps.js";
+import type { Job, Permissions } from "./model.js";
+import { DEPLOY_ENVIRONMENTS, ENGINE_ENV, RUNNER, backendSecretEnv, cleanupOnCancel, driverSetup, script } from "./steps.js";
 
 /** A shell check of one input: the env var it reaches the shell in, its input, and the test that refuses it. */
 export interface InputCheck {
@@ -50,6 +50,37 @@ export function confirmJob(what: string, word: string, checks: InputCheck[] = []
           ...checks.flatMap((c) => c.lines),
         ),
       },
+    ],
+  };
+}
+
+export interface ConfirmedDriverJob {
+  name: string;
+  timeoutMinutes: number;
+  permissions: Permissions;
+  /** A concurrency group of its own (never cancelled); none: the job joins no group. */
+  group?: string;
+  /** The driver step: its name, what reaches its shell (beside the backend secrets) and its script. */
+  step: { name: string; env: Record<string, string>; run: string };
+  /** Add the clean-up of a cancelled job (a command that takes the host lock). */
+  cleanup: boolean;
+}
+
+/** The job after `confirm`: in the chosen environment (its reviewers approve), the driver setup, one driver command. */
+export function confirmedDriverJob(job: ConfirmedDriverJob): Job {
+  const target = "${{ inputs.environment }}";
+  return {
+    name: job.name,
+    needs: ["confirm"],
+    "runs-on": RUNNER,
+    "timeout-minutes": job.timeoutMinutes,
+    permissions: job.permissions,
+    environment: { name: target },
+    ...(job.group ? { concurrency: { group: job.group, "cancel-in-progress": false } } : {}),
+    steps: [
+      ...driverSetup(),
+      { name: job.step.name, env: { ...ENGINE_ENV, ...backendSecretEnv(), TARGET: target, ...job.step.env }, run: job.step.run },
+      ...(job.cleanup ? [cleanupOnCancel(target)] : []),
     ],
   };
 }

@@ -2,9 +2,9 @@
 // (if given) is a release id or backup set name; then, in the environment (its reviewers
 // approve), the driver puts back a backup set of the host (the last verified release by
 // default), refreshes the stack and watches it.
-import { confirmJob, optionalReleaseId } from "./confirm.js";
+import { confirmJob, confirmedDriverJob, optionalReleaseId } from "./confirm.js";
 import type { WorkflowFile } from "./model.js";
-import { DEPLOY_ENVIRONMENTS, DRIVER, ENGINE_ENV, RUNNER, backendSecretEnv, cleanupOnCancel, driverSetup, script } from "./steps.js";
+import { DEPLOY_ENVIRONMENTS, DRIVER, script } from "./steps.js";
 
 /** The driver's restore confirmation word (automation/stages/restore.ts; a unit test keeps them equal). */
 export const RESTORE_CONFIRMATION = "RESTORE";
@@ -29,41 +29,32 @@ export function restoreWorkflow(): WorkflowFile {
       permissions: {},
       jobs: {
         confirm: confirmJob("restore", RESTORE_CONFIRMATION, [optionalReleaseId("release")]),
-        restore: {
+        restore: confirmedDriverJob({
           name: "Restore ${{ inputs.environment }}",
-          needs: ["confirm"],
-          "runs-on": RUNNER,
-          "timeout-minutes": 45,
+          timeoutMinutes: 45,
           // issues: the driver opens an issue when the restored release fails its watch.
           permissions: { contents: "read", issues: "write" },
-          environment: { name: "${{ inputs.environment }}" },
           // Its own group: never cancelled by a deploy or rollback queued later.
-          concurrency: { group: "restore-${{ inputs.environment }}", "cancel-in-progress": false },
-          steps: [
-            ...driverSetup(),
-            {
-              name: "Restore with the driver",
-              env: {
-                ...ENGINE_ENV,
-                ...backendSecretEnv(),
-                GITHUB_TOKEN: "${{ github.token }}",
-                TARGET: "${{ inputs.environment }}",
-                CONFIRM: "${{ inputs.confirm }}",
-                RELEASE_INPUT: "${{ inputs.release }}",
-                FORCE: "${{ inputs.force }}",
-                VOLUMES: "${{ inputs.volumes }}",
-              },
-              run: script(
-                "restore_args=()",
-                'if [ -n "${RELEASE_INPUT}" ]; then restore_args+=(--release "${RELEASE_INPUT}"); fi',
-                'if [ "${FORCE}" = "true" ]; then restore_args+=(--force); fi',
-                'if [ "${VOLUMES}" = "true" ]; then restore_args+=(--volumes); fi',
-                `${DRIVER} restore --stack "\${TARGET}" --confirm "\${CONFIRM}" "\${restore_args[@]}"`,
-              ),
+          group: "restore-${{ inputs.environment }}",
+          step: {
+            name: "Restore with the driver",
+            env: {
+              GITHUB_TOKEN: "${{ github.token }}",
+              CONFIRM: "${{ inputs.confirm }}",
+              RELEASE_INPUT: "${{ inputs.release }}",
+              FORCE: "${{ inputs.force }}",
+              VOLUMES: "${{ inputs.volumes }}",
             },
-            cleanupOnCancel("${{ inputs.environment }}"),
-          ],
-        },
+            run: script(
+              "restore_args=()",
+              'if [ -n "${RELEASE_INPUT}" ]; then restore_args+=(--release "${RELEASE_INPUT}"); fi',
+              'if [ "${FORCE}" = "true" ]; then restore_args+=(--force); fi',
+              'if [ "${VOLUMES}" = "true" ]; then restore_args+=(--volumes); fi',
+              `${DRIVER} restore --stack "\${TARGET}" --confirm "\${CONFIRM}" "\${restore_args[@]}"`,
+            ),
+          },
+          cleanup: true,
+        }),
       },
     },
   };

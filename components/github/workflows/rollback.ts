@@ -1,47 +1,38 @@
 // rollback: by hand only. Refuses unless confirm is exactly ROLLBACK, a reason is given and
 // `to` (if given) is a release id; then the driver rolls the environment back to its last
 // verified release (or --to one), waiting for a deploy in progress to release the host lock.
-import { confirmJob, optionalReleaseId, reasonRequired } from "./confirm.js";
+import { confirmJob, confirmedDriverJob, optionalReleaseId, reasonRequired } from "./confirm.js";
 import type { Job, WorkflowFile } from "./model.js";
-import { DEPLOY_ENVIRONMENTS, DRIVER, ENGINE_ENV, RUNNER, backendSecretEnv, cleanupOnCancel, driverSetup, script } from "./steps.js";
+import { DEPLOY_ENVIRONMENTS, DRIVER, script } from "./steps.js";
 
 const ROLLBACK_CONFIRMATION = "ROLLBACK";
 
 function rollbackJob(): Job {
-  return {
+  return confirmedDriverJob({
     name: "Roll back ${{ inputs.environment }}",
-    needs: ["confirm"],
-    "runs-on": RUNNER,
     // Up to 30 min waiting for the host lock (--wait-lock), then the rollback and its watch.
-    "timeout-minutes": 60,
+    timeoutMinutes: 60,
     // issues: the driver opens an issue when the rollback fails.
     permissions: { contents: "read", issues: "write" },
-    environment: { name: "${{ inputs.environment }}" },
     // Not the deploys' group, where a deploy queued later would cancel this one while it waits:
     // the driver waits for the host lock a deploy in progress holds (--wait-lock) instead.
-    concurrency: { group: "rollback-${{ inputs.environment }}", "cancel-in-progress": false },
-    steps: [
-      ...driverSetup(),
-      {
-        name: "Roll back with the driver",
-        env: {
-          ...ENGINE_ENV,
-          ...backendSecretEnv(),
-          GITHUB_TOKEN: "${{ github.token }}",
-          TARGET: "${{ inputs.environment }}",
-          REASON: "${{ inputs.reason }}",
-          CONFIRM: "${{ inputs.confirm }}",
-          TO_RELEASE: "${{ inputs.to }}",
-        },
-        run: script(
-          "to_args=()",
-          'if [ -n "${TO_RELEASE}" ]; then to_args=(--to "${TO_RELEASE}"); fi',
-          `${DRIVER} rollback --stack "\${TARGET}" --reason "\${REASON}" --confirm "\${CONFIRM}" --wait-lock "\${to_args[@]}"`,
-        ),
+    group: "rollback-${{ inputs.environment }}",
+    step: {
+      name: "Roll back with the driver",
+      env: {
+        GITHUB_TOKEN: "${{ github.token }}",
+        REASON: "${{ inputs.reason }}",
+        CONFIRM: "${{ inputs.confirm }}",
+        TO_RELEASE: "${{ inputs.to }}",
       },
-      cleanupOnCancel("${{ inputs.environment }}"),
-    ],
-  };
+      run: script(
+        "to_args=()",
+        'if [ -n "${TO_RELEASE}" ]; then to_args=(--to "${TO_RELEASE}"); fi',
+        `${DRIVER} rollback --stack "\${TARGET}" --reason "\${REASON}" --confirm "\${CONFIRM}" --wait-lock "\${to_args[@]}"`,
+      ),
+    },
+    cleanup: true,
+  });
 }
 
 export function rollbackWorkflow(): WorkflowFile {

@@ -1,9 +1,9 @@
 // unlock: by hand only (break glass). Refuses unless confirm is exactly UNLOCK and a reason is
 // given; then, in the environment (its reviewers approve), the driver clears the host deploy
 // lock a dead run left and, when asked, the engine's update lock (pulumi cancel).
-import { confirmJob, reasonRequired } from "./confirm.js";
+import { confirmJob, confirmedDriverJob, reasonRequired } from "./confirm.js";
 import type { WorkflowFile } from "./model.js";
-import { DEPLOY_ENVIRONMENTS, DRIVER, ENGINE_ENV, RUNNER, backendSecretEnv, driverSetup, script } from "./steps.js";
+import { DEPLOY_ENVIRONMENTS, DRIVER, script } from "./steps.js";
 
 const UNLOCK_CONFIRMATION = "UNLOCK";
 
@@ -26,27 +26,23 @@ export function unlockWorkflow(): WorkflowFile {
       permissions: {},
       jobs: {
         confirm: confirmJob("unlock", UNLOCK_CONFIRMATION, [reasonRequired]),
-        unlock: {
+        unlock: confirmedDriverJob({
           name: "Unlock ${{ inputs.environment }}",
-          needs: ["confirm"],
-          "runs-on": RUNNER,
-          "timeout-minutes": 15,
+          timeoutMinutes: 15,
           permissions: { contents: "read" },
-          environment: { name: "${{ inputs.environment }}" },
-          steps: [
-            ...driverSetup(),
-            {
-              name: "Clear the locks with the driver",
-              env: { ...ENGINE_ENV, ...backendSecretEnv(), TARGET: "${{ inputs.environment }}", REASON: "${{ inputs.reason }}", ENGINE: "${{ inputs.engine }}" },
-              run: script(
-                "engine_args=()",
-                'if [ "${ENGINE}" = "true" ]; then engine_args=(--engine); fi',
-                'echo "Unlock ${TARGET} by ${GITHUB_ACTOR}: ${REASON}" >> "${GITHUB_STEP_SUMMARY}"',
-                `${DRIVER} unlock --stack "\${TARGET}" --force "\${engine_args[@]}"`,
-              ),
-            },
-          ],
-        },
+          step: {
+            name: "Clear the locks with the driver",
+            env: { REASON: "${{ inputs.reason }}", ENGINE: "${{ inputs.engine }}" },
+            run: script(
+              "engine_args=()",
+              'if [ "${ENGINE}" = "true" ]; then engine_args=(--engine); fi',
+              'echo "Unlock ${TARGET} by ${GITHUB_ACTOR}: ${REASON}" >> "${GITHUB_STEP_SUMMARY}"',
+              `${DRIVER} unlock --stack "\${TARGET}" --force "\${engine_args[@]}"`,
+            ),
+          },
+          // It is the clean-up: nothing of its own to release.
+          cleanup: false,
+        }),
       },
     },
   };

@@ -16,6 +16,7 @@ import {
   auditLimit,
   command,
   decideCommand,
+  githubRunId,
   onFailureChoice,
   positiveNumber,
   type DecideOptions,
@@ -25,6 +26,8 @@ import {
   type CommonOptions,
   type ReleaseOptions,
   type RollbackOptions,
+  waitLockOption,
+  waitLockTimeoutOption,
 } from "./common/cli-args.js";
 import { UsageError } from "./common/errors.js";
 import { checkStackName } from "./common/stack-name.js";
@@ -96,6 +99,14 @@ async function finish(summary: RunSummary, o: CommonOptions): Promise<never> {
   process.exit(summary.exitCode);
 }
 
+/** unlock, trust-host: their messages are the result; `reportFailure`: a failed run is published like any other. */
+async function printed(summary: RunSummary, o: CommonOptions, opts: { reportFailure?: boolean } = {}): Promise<never> {
+  for (const m of summary.messages) output.print(`${m}\n`);
+  if (opts.reportFailure && summary.outcome !== "ok") return finish(summary, o);
+  output.end(summary);
+  process.exit(summary.exitCode);
+}
+
 const seconds = (v: number | undefined) => (v === undefined ? undefined : v * 1000);
 
 function releaseRequest(o: ReleaseOptions): DeployRequest {
@@ -115,8 +126,8 @@ const program = new Command("awareness-deploy")
 
 program.addCommand(
   releaseCommand("deploy", "lock, precheck, preview, up, watch, and roll back by itself when the release goes bad")
-    .option("--wait-lock", "queue behind a deployment in progress instead of failing")
-    .option("--wait-lock-timeout <seconds>", "with --wait-lock: give up after this long (default 1800)", positiveNumber)
+    .addOption(waitLockOption)
+    .addOption(waitLockTimeoutOption)
     .option("--up-timeout <seconds>", "our own deadline for each engine update (default 900)", positiveNumber)
     .option("--on-failure <rollback|pause>", "a failed verdict rolls back, or pauses for promote/abort (default: monitor.onFailure)", onFailureChoice)
     .option("--pause-timeout <seconds>", "how long a pause waits for a decision (default: monitor.pauseTimeoutMinutes)", positiveNumber)
@@ -147,7 +158,7 @@ program.addCommand(
 program.addCommand(
   rollbackCommand()
     .action(async (o: RollbackOptions) =>
-      finish(await rollback({ ...runOptions(o), reason: o.reason, confirm: o.confirm, to: o.to, deadlineMs: seconds(o.upTimeout) }), o),
+      finish(await rollback({ ...runOptions(o), reason: o.reason, confirm: o.confirm, to: o.to, deadlineMs: seconds(o.upTimeout), waitLock: o.waitLock, waitLockTimeoutMs: seconds(o.waitLockTimeout) }), o),
     ),
 );
 program.addCommand(
@@ -175,24 +186,19 @@ program.addCommand(
 program.addCommand(
   command("unlock", "clear the host deploy lock left by a run that died (see `status` for its holder)")
     .requiredOption("--force", "yes, the holder is gone")
-    .action(async (o: CommonOptions) => {
-      const summary = await unlock(runOptions(o));
-      for (const m of summary.messages) output.print(`${m}\n`);
-      if (summary.outcome !== "ok") return finish(summary, o);
-      output.end(summary);
-      process.exit(summary.exitCode);
-    }),
+    .option("--run <github-run-id>", "only a lock this GitHub run took (the clean-up of a cancelled job); another run's lock stays", githubRunId)
+    .option("--engine", "also cancel the engine's update lock (pulumi cancel), unless another run holds the host lock")
+    .action(async (o: CommonOptions & { run?: string; engine?: boolean }) =>
+      printed(await unlock({ ...runOptions(o), onlyRun: o.run, engine: o.engine }), o, { reportFailure: true }),
+    ),
 );
 program.addCommand(
   command("trust-host", "read each host's SSH key, show its fingerprint, and pin it in the stack config (trust on first use)")
     .option("--host <name>", "only this host (its name in awareness:hosts)")
     .option("--replace", "replace a pinned key that differs (the server was re-keyed)")
-    .action(async (o: CommonOptions & { host?: string; replace?: boolean }) => {
-      const summary = await trustHost({ ...runOptions(o), host: o.host, replace: o.replace });
-      for (const m of summary.messages) output.print(`${m}\n`);
-      output.end(summary);
-      process.exit(summary.exitCode);
-    }),
+    .action(async (o: CommonOptions & { host?: string; replace?: boolean }) =>
+      printed(await trustHost({ ...runOptions(o), host: o.host, replace: o.replace }), o),
+    ),
 );
 program.addCommand(
   new Command("demo")

@@ -18,6 +18,9 @@ export interface RollbackRequest extends RunOptions {
   /** A verified release id; default: the newest verified release that is not live. */
   to?: string | undefined;
   deadlineMs?: number | undefined;
+  /** Queue behind the run that holds the host lock (a deploy) instead of failing. */
+  waitLock?: boolean | undefined;
+  waitLockTimeoutMs?: number | undefined;
 }
 
 interface RollbackContext extends RunContext {
@@ -87,7 +90,7 @@ export async function rollback(req: RollbackRequest): Promise<RunSummary> {
   return runStages(
     ctx,
     // The target again under the lock: a run that held it before may have verified or replaced a release.
-    [checkRequest, openStack, loadConfig, pickTarget, takeLock((c) => ({ label: `rollback-${c.target!.id}` })), pickTarget, announceRun(), reapply],
+    [checkRequest, openStack, loadConfig, pickTarget, takeLock((c) => ({ label: `rollback-${c.target!.id}`, wait: req.waitLock, waitTimeoutMs: req.waitLockTimeoutMs })), pickTarget, announceRun(), reapply],
     req.onStage,
   );
 }

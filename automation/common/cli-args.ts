@@ -27,6 +27,16 @@ export function auditLimit(value: string): number {
   return n;
 }
 
+/** `--run ID`: a GitHub run id ($GITHUB_RUN_ID), digits only. */
+export function githubRunId(value: string): string {
+  if (!/^\d{1,20}$/.test(value)) throw new InvalidArgumentError(`expected a GitHub run id (digits), got "${value}"`);
+  return value;
+}
+
+/** deploy and rollback: wait for the host lock (a deploy in progress) instead of failing. */
+export const waitLockOption = new Option("--wait-lock", "queue behind a deployment in progress instead of failing");
+export const waitLockTimeoutOption = new Option("--wait-lock-timeout <seconds>", "with --wait-lock: give up after this long (default 1800)").argParser(positiveNumber);
+
 export interface CommonOptions {
   stack: string;
   json?: boolean;
@@ -83,6 +93,8 @@ export interface RollbackOptions extends CommonOptions {
   confirm: string;
   to?: string;
   upTimeout?: number;
+  waitLock?: boolean;
+  waitLockTimeout?: number;
 }
 
 export function rollbackCommand(): Command {
@@ -90,7 +102,9 @@ export function rollbackCommand(): Command {
     .requiredOption("--reason <text>", "why (recorded in the stack history and the report)")
     .requiredOption("--confirm <word>", `type ${confirmWord} to confirm`)
     .option("--to <release>", "a verified release id (default: the newest verified release that is not live)")
-    .option("--up-timeout <seconds>", "our own deadline for the engine update (default 900)", positiveNumber);
+    .option("--up-timeout <seconds>", "our own deadline for the engine update (default 900)", positiveNumber)
+    .addOption(waitLockOption)
+    .addOption(waitLockTimeoutOption);
 }
 
 /** `--on-failure rollback|pause`. */

@@ -29,6 +29,8 @@ import {
   parseRegistryCheck,
   parseRunningServices,
   registryHasImages,
+  registryLogin,
+  type RegistryLogin,
   runningServices,
   lockBusyExitCode,
   markReleaseVerified,
@@ -81,7 +83,8 @@ export interface HostDoor {
   lockInfo(): Promise<LockInfo | null>;
   facts(): Promise<PrecheckReport>;
   imagesOnHost(refs: readonly string[]): Promise<{ present: string[]; missing: string[] }>;
-  registryCheck(refs: readonly string[]): Promise<{ missing: { ref: string; reason: string }[] }>;
+  /** Which refs the registry lacks; with `login`, the host's docker logs in first (a private registry answers only then). */
+  registryCheck(refs: readonly string[], login?: RegistryLogin & { password: string }): Promise<{ missing: { ref: string; reason: string }[] }>;
   status(): Promise<DeploymentStatus | null>;
   running(): Promise<{ service: string; image: string; state: string }[]>;
   /** The record, the compose file's hash and the containers, in one round trip. */
@@ -160,7 +163,12 @@ export class HostOps implements HostDoor {
     return parseImagesPresent((await this.must("looking for images on the host", imagesPresent(refs))).stdout);
   }
 
-  async registryCheck(refs: readonly string[]): Promise<{ missing: { ref: string; reason: string }[] }> {
+  async registryCheck(refs: readonly string[], login?: RegistryLogin & { password: string }): Promise<{ missing: { ref: string; reason: string }[] }> {
+    if (login) {
+      // The password goes over stdin to `docker login --password-stdin`, never on a command line.
+      const result = await this.exec.run(registryLogin(login), { timeoutMs: 60_000, stdin: login.password });
+      if (result.code !== 0) throw new HostCommandError(`logging in to ${login.server}`, this.exec.address, result);
+    }
     const out = await this.exec.run(registryHasImages([...refs]), { timeoutMs: 60_000 });
     return parseRegistryCheck(out.stdout);
   }

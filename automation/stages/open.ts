@@ -7,6 +7,7 @@ import { UsageError } from "../common/errors.js";
 import { checkStackName } from "../common/stack-name.js";
 import { secretValuesIn } from "../report/redact.js";
 import { localStackNames } from "../toolchain/backend.js";
+import { refuseUnconfiguredStack } from "./first-run.js";
 import { openHosts } from "./hosts.js";
 import { releaseConfig, releaseIn } from "./releases.js";
 import { stage, type RunContext } from "./run.js";
@@ -17,10 +18,11 @@ export const openStack = stage("open stack", async (ctx) => {
   ctx.engine = await ctx.deps.openEngine({ stackName: ctx.stackName, mode: ctx.openMode, signal: ctx.cancellation.signal, log: ctx.log });
 });
 
-/** The stack config map as it is now; its secret values join the run's secrets (masked everywhere). */
+/** The stack config map as it is now (a stack still on the example's placeholder host is refused); its secret values join the run's secrets (masked everywhere). */
 export async function readConfig(ctx: RunContext): Promise<ConfigMap> {
   const all = await ctx.engine!.getConfig();
   ctx.secrets.push(...secretValuesIn(all, secretPaths));
+  refuseUnconfiguredStack(ctx.stackName, all);
   return all;
 }
 

@@ -142,7 +142,7 @@ async function hostChecks(opts: PrecheckOptions, target: HostToCheck): Promise<P
     results.push(
       await check("images in registry", async () => {
         const refs = Object.values(release.images);
-        const { missing } = await host.registryCheck(refs);
+        const { missing } = await host.registryCheck(refs, config.registryAuth);
         if (missing.length) return { ok: false, detail: missing.map((m) => `${m.ref} not found: ${m.reason}`).join("; ") };
         return { ok: true, detail: `${refs.length} image(s) found` };
       }),
@@ -156,7 +156,7 @@ async function hostChecks(opts: PrecheckOptions, target: HostToCheck): Promise<P
         const { missing } = await host.imagesOnHost(rollbackImages);
         if (!missing.length) return { ok: true, detail: `${opts.rollbackReleaseId}'s ${rollbackImages.length} image(s) are on the host` };
         // Gone from the host (pruned) is still possible when the registry has them: the rollback pulls them by digest.
-        const gone = (await host.registryCheck(missing)).missing;
+        const gone = (await host.registryCheck(missing, opts.config.registryAuth)).missing;
         if (gone.length)
           return {
             ok: false,

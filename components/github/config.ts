@@ -1,7 +1,7 @@
 // The GitHub part of a stack's config (awareness:github). Pure: no Pulumi here, so the stack
 // schema can import it and tests can parse it directly. Absent section = the GitHub part is off.
 import { z } from "zod";
-import { BACKEND_SECRETS } from "./workflows/steps.js";
+import { BACKEND_SECRETS, DEPLOY_ENVIRONMENTS } from "./workflows/steps.js";
 
 const repositoryPattern = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 const branchPattern = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/;
@@ -13,7 +13,24 @@ const reviewersSchema = z.strictObject({
   teams: z.array(z.number().int().positive()).default([]),
 });
 
+/** Secret name -> value; only names the workflows read (BACKEND_SECRETS). */
+const secretsSchema = z
+  .record(
+    z
+      .string()
+      .refine((name) => (BACKEND_SECRETS as readonly string[]).includes(name), {
+        message: `no workflow reads this secret; the workflows read ${BACKEND_SECRETS.join(", ")}`,
+      }),
+    z.string().min(1),
+  )
+  .default({});
+
 const environmentSettingsSchema = z.strictObject({
+  /**
+   * This environment's own secrets, over the shared `secrets` (e.g. its stack's
+   * PULUMI_CONFIG_PASSPHRASE: staging's cannot open production's secrets).
+   */
+  secrets: secretsSchema,
   /** Who approves a deployment into this environment (the approval step). Default: nobody. */
   reviewers: reviewersSchema.prefault({}),
   /** Minutes GitHub waits before a deployment into this environment starts, 0..43200. Default: 0. */
@@ -37,22 +54,13 @@ export const githubConfigSchema = z
       .record(z.string().regex(environmentNamePattern, "expected an environment name"), environmentSettingsSchema)
       .default({}),
     /**
-     * Environment secrets every deploy environment and the preview environment get (a Pulumi
-     * secret each): only names the workflows read (BACKEND_SECRETS: PULUMI_CONFIG_PASSPHRASE,
-     * PULUMI_BACKEND_URL, PULUMI_ACCESS_TOKEN, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
-     * AWS_REGION), so nothing is stored in GitHub that no workflow uses. The driver reaches the
-     * hosts with the SSH key in the stack config (decrypted with the passphrase).
+     * Environment secrets every deploy environment gets (a Pulumi secret each), under its own
+     * `environments.<name>.secrets`: only names the workflows read (BACKEND_SECRETS:
+     * PULUMI_CONFIG_PASSPHRASE, PULUMI_BACKEND_URL, PULUMI_ACCESS_TOKEN, AWS_ACCESS_KEY_ID,
+     * AWS_SECRET_ACCESS_KEY, AWS_REGION), so nothing is stored in GitHub that no workflow uses.
+     * The driver reaches the hosts with the SSH key in the stack config (decrypted with the passphrase).
      */
-    secrets: z
-      .record(
-        z
-          .string()
-          .refine((name) => (BACKEND_SECRETS as readonly string[]).includes(name), {
-            message: `no workflow reads this secret; the workflows read ${BACKEND_SECRETS.join(", ")}`,
-          }),
-        z.string().min(1),
-      )
-      .default({}),
+    secrets: secretsSchema,
   })
   .superRefine((cfg, ctx) => {
     const production = cfg.environments["production"];
@@ -67,9 +75,12 @@ export const githubConfigSchema = z
         message: "production needs at least one reviewer (a GitHub user or team id): deployments to production are approved by a person",
       });
     }
-    for (const reserved of [APPROVAL_ENVIRONMENT, PREVIEW_ENVIRONMENT]) {
-      if (reserved in cfg.environments) {
-        ctx.addIssue({ code: "custom", path: ["environments", reserved], message: `"${reserved}" is reserved for the workflows' own environment` });
+    for (const name of Object.keys(cfg.environments)) {
+      if (name === APPROVAL_ENVIRONMENT || name === PREVIEW_ENVIRONMENT) {
+        ctx.addIssue({ code: "custom", path: ["environments", name], message: `"${name}" is reserved for the workflows' own environment` });
+      } else if (!(DEPLOY_ENVIRONMENTS as readonly string[]).includes(name)) {
+        // Its secrets would sit in GitHub with no job to read them.
+        ctx.addIssue({ code: "custom", path: ["environments", name], message: `no workflow deploys to "${name}"; the workflows deploy to ${DEPLOY_ENVIRONMENTS.join(", ")}` });
       }
     }
   });
@@ -79,11 +90,22 @@ export type EnvironmentSettings = z.output<typeof environmentSettingsSchema>;
 
 /** Environment of the optional approval gate (deploy input require-approval): production's reviewers, no secrets. */
 export const APPROVAL_ENVIRONMENT = "approval";
-/** Environment of the read-only uses of the stack (PR preview, status): backend secrets, no SSH key, any branch. */
+/**
+ * Environment of the pull-request preview of production: any branch, so production's reviewers
+ * approve each run before the branch's code can read production's secrets.
+ */
 export const PREVIEW_ENVIRONMENT = "preview";
 
+/**
+ * The read-only twin of a deploy environment (the status workflow): its secrets, no reviewers,
+ * protected branches only (the status workflow runs on the default branch). Takes an expression too.
+ */
+export function statusEnvironment(environment: string): string {
+  return `${environment}-status`;
+}
+
 /** Paths (below awareness:github) whose values are secret. */
-export const githubSecretPaths: readonly string[] = ["github.secrets"];
+export const githubSecretPaths: readonly string[] = ["github.secrets", "github.environments.*.secrets"];
 
 /** Splits "owner/name". */
 export function splitRepository(repository: string): { owner: string; name: string } {

@@ -1,8 +1,10 @@
-// GitHub environments for the workflows (@pulumi/github): each deploy environment with its
-// protection rules and the secrets the workflows read (the backend secrets, BACKEND_SECRETS);
-// "approval" (the optional gate: production's reviewers, no secrets) and "preview" (PR preview
-// and status: the same backend secrets). The driver reaches the hosts with the key in the
-// stack config, so no SSH key and no host variables are stored in GitHub.
+// GitHub environments for the workflows (@pulumi/github), each holding only the secrets of the
+// jobs that run in it: each deploy environment with its protection rules and its stack's
+// backend secrets (the shared ones under its own); its read-only twin "<name>-status" (the
+// status workflow: the same secrets, no reviewers, protected branches only); "approval" (the
+// optional gate: production's reviewers, no secrets); "preview" (PR previews of production, from
+// any branch: production's secrets behind production's reviewers). The driver reaches the hosts
+// with the key in the stack config, so no SSH key and no host variables are stored in GitHub.
 import * as github from "@pulumi/github";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -10,6 +12,7 @@ import {
   PREVIEW_ENVIRONMENT,
   type EnvironmentSettings,
   protectedBranchesOnly,
+  statusEnvironment,
 } from "./config.js";
 
 export interface EnvironmentsArgs {
@@ -17,7 +20,7 @@ export interface EnvironmentsArgs {
   repository: pulumi.Input<string>;
   /** Deploy environments by name (must include production). */
   environments: Record<string, EnvironmentSettings>;
-  /** Secrets every deploy environment and the preview environment get (names the workflows read). */
+  /** Secrets every deploy environment gets under its own (names the workflows read). */
   backendSecrets: Record<string, pulumi.Input<string>>;
 }
 
@@ -44,6 +47,7 @@ export class Environments extends pulumi.ComponentResource {
       throw new pulumi.ResourceError("the production environment needs at least one reviewer", this);
     }
 
+    const secretsOf = (settings: EnvironmentSettings) => ({ ...args.backendSecrets, ...settings.secrets });
     for (const [environment, settings] of Object.entries(args.environments)) {
       const env = this.environment(name, environment, {
         reviewers: reviewersOf(settings),
@@ -52,7 +56,16 @@ export class Environments extends pulumi.ComponentResource {
         protectedBranches: protectedBranchesOnly(environment, settings),
         repository: args.repository,
       });
-      this.addSecrets(name, environment, env, args.repository, args.backendSecrets);
+      this.addSecrets(name, environment, env, args.repository, secretsOf(settings));
+      // The status workflow reads the stack on the default branch, without waiting for reviewers.
+      const status = this.environment(name, statusEnvironment(environment), {
+        reviewers: [],
+        waitTimer: 0,
+        preventSelfReview: false,
+        protectedBranches: true,
+        repository: args.repository,
+      });
+      this.addSecrets(name, statusEnvironment(environment), status, args.repository, secretsOf(settings));
     }
 
     // The approval gate: production's reviewers, nothing to leak.
@@ -63,15 +76,15 @@ export class Environments extends pulumi.ComponentResource {
       protectedBranches: false,
       repository: args.repository,
     });
-    // PR preview and status read the stack: backend secrets only, any branch.
+    // PR previews of production: any branch may ask, production's reviewers decide before its code reads production's secrets.
     const preview = this.environment(name, PREVIEW_ENVIRONMENT, {
-      reviewers: [],
+      reviewers: reviewersOf(production),
       waitTimer: 0,
-      preventSelfReview: false,
+      preventSelfReview: production.preventSelfReview,
       protectedBranches: false,
       repository: args.repository,
     });
-    this.addSecrets(name, PREVIEW_ENVIRONMENT, preview, args.repository, args.backendSecrets);
+    this.addSecrets(name, PREVIEW_ENVIRONMENT, preview, args.repository, secretsOf(production));
 
     this.names = pulumi.output(Object.keys(this.environments));
     this.registerOutputs({ names: this.names });

@@ -28,6 +28,8 @@ import { HostUnreachableError, type ExecResult, type HostExec } from "../../auto
 /** A HostExec that records each command and answers from a script (default: exit 0, no output). */
 export class FakeExec implements HostExec {
   readonly commands: string[] = [];
+  /** What each command got on stdin (undefined: nothing), by the index of the command. */
+  readonly stdins: (string | undefined)[] = [];
   closed = false;
   private readonly script: { match: RegExp | string; result: ExecResult }[] = [];
 
@@ -39,8 +41,9 @@ export class FakeExec implements HostExec {
     return this;
   }
 
-  async run(command: string): Promise<ExecResult> {
+  async run(command: string, opts: { stdin?: string } = {}): Promise<ExecResult> {
     this.commands.push(command);
+    this.stdins.push(opts.stdin);
     const rule = this.script.find((r) => (typeof r.match === "string" ? command.includes(r.match) : r.match.test(command)));
     return rule ? { ...rule.result } : { code: 0, stdout: "", stderr: "" };
   }
@@ -189,7 +192,8 @@ export class FakeHost implements HostDoor {
     return { present: refs.filter((r) => this.images.has(r)), missing: refs.filter((r) => !this.images.has(r)) };
   }
 
-  async registryCheck(refs: readonly string[]): Promise<{ missing: { ref: string; reason: string }[] }> {
+  async registryCheck(refs: readonly string[], login?: { server: string }): Promise<{ missing: { ref: string; reason: string }[] }> {
+    if (login) this.enter(`registryLogin ${login.server}`);
     this.enter("registryCheck");
     return { missing: refs.filter((r) => this.registryMissing.has(r)).map((ref) => ({ ref, reason: this.registryMissing.get(ref)! })) };
   }

@@ -11,6 +11,7 @@ import { restore, type RestoreRequest } from "../../automation/commands/restore.
 import { rollback, type RollbackRequest } from "../../automation/commands/rollback.js";
 import { status } from "../../automation/commands/status.js";
 import { unlock } from "../../automation/commands/unlock.js";
+import { githubRunId } from "../../automation/common/cli-args.js";
 import { parseDeploymentStatus } from "../../components/host-commands/status.js";
 import { runActor } from "../../automation/common/actor.js";
 import { Cancellation } from "../../automation/common/cancel.js";
@@ -695,6 +696,16 @@ describe("rollback", () => {
     expect(w.stack.opened.length).toBe(opened);
   });
 
+  it("without --wait-lock a held lock is lock-held (6); with it the rollback queues behind the holder", async () => {
+    w.host.holdLock("alice@elsewhere pid 4242", "v3");
+    expectEnd(await w.rollback({}), "lock-held", "lock");
+    w.host.onCall = (call) => call === "tryLock" && w.cancellation.cancel("SIGTERM");
+    const s = await w.rollback({ waitLock: true });
+    expectEnd(s, "cancelled", "lock");
+    expect(s.messages[0]).toMatch(/stopped waiting for the host lock/);
+    expect(w.host.lock?.holder).toBe("alice@elsewhere pid 4242");
+  });
+
   it("an unknown --to is usage listing the candidates; no lock is taken", async () => {
     const locks = w.host.lockHolders.length;
     const ops = w.mark();
@@ -811,6 +822,15 @@ describe("precheck", () => {
     expectHostLeftClean(w);
   });
 
+  it("with registryAuth the host logs in to the registry before the images precheck reads it", async () => {
+    const w = world({ config: stackConfig({ "awareness:registryAuth": { server: "ghcr.io", username: "acme-deploy-bot", password: "ghp_secret-token" } }) });
+    const s = await precheck({ ...w.base(), releaseId: "v1", gitSha: shaOf("v1"), images: imagesOf("v1") });
+    expectEnd(s, "ok", "prechecks");
+    const calls = w.host.calls;
+    expect(calls.indexOf("registryLogin ghcr.io")).toBeGreaterThanOrEqual(0);
+    expect(calls.indexOf("registryLogin ghcr.io")).toBe(calls.indexOf("registryCheck") - 1);
+  });
+
   it("a lock held by another is blocked with 'no deployment in progress' failing; the lock stays", async () => {
     const w = world();
     w.host.holdLock("alice@elsewhere pid 4242", "v7", 30);
@@ -922,6 +942,46 @@ describe("unlock", () => {
     const s = await unlock(w.base());
     expectEnd(s, "ok", "unlock");
     expect(s.messages).toEqual(["The host lock was free."]);
+  });
+
+  it("--run (a cancelled job's clean-up) frees only that run's lock; --engine then cancels the engine lock", async () => {
+    const w = world();
+    w.host.holdLock("runner@gh-1 pid 4242 github-run 9001", "v5", 30);
+    const s = await unlock({ ...w.base(), onlyRun: "9001", engine: true });
+    expectEnd(s, "ok", "unlock");
+    expect(w.host.lock).toBeNull();
+    expect(s.messages).toEqual([
+      "Released the lock held by runner@gh-1 pid 4242 github-run 9001 (release v5, taken 30 s ago, last heartbeat 30 s ago).",
+      "Cancelled the engine's update lock.",
+    ]);
+    expect(w.stack.ops()).toEqual(["cancel"]);
+  });
+
+  it("--run leaves another run's lock, and its engine lock, alone (a rollback that took over)", async () => {
+    const w = world();
+    w.host.holdLock("runner@gh-2 pid 77 github-run 90011", "rollback-v4", 5);
+    const s = await unlock({ ...w.base(), onlyRun: "9001", engine: true });
+    expectEnd(s, "ok", "unlock");
+    expect(w.host.lock).toMatchObject({ holder: "runner@gh-2 pid 77 github-run 90011" });
+    expect(w.host.calls).not.toContain("unlock --force");
+    expect(w.stack.ops()).toEqual([]);
+    expect(s.messages[0]).toMatch(/^The host lock is held by another run, left alone: runner@gh-2/);
+    expect(s.messages[1]).toBe("The engine's update lock was left alone: that run may be updating the stack.");
+  });
+
+  it("--engine with a free host lock cancels the engine lock; a backend with no active update is not a failure", async () => {
+    const w = world();
+    w.stack.failNext("cancel", new Error("stack organization/awareness/sandbox has never been updated"));
+    const s = await unlock({ ...w.base(), onlyRun: "9001", engine: true });
+    expectEnd(s, "ok", "unlock");
+    expect(s.messages).toEqual(["The host lock was free.", "The engine had no update in progress."]);
+    w.stack.failNext("cancel", new Error("permission denied"));
+    expectEnd(await unlock({ ...w.base(), engine: true }), "error", "unlock");
+  });
+
+  it("the CLI takes --run as digits only, before anything runs", () => {
+    expect(githubRunId("123456789")).toBe("123456789");
+    for (const bad of ["", "12a", "1; rm -rf /", " 1"]) expect(() => githubRunId(bad), bad).toThrow(/expected a GitHub run id/);
   });
 });
 

@@ -37,12 +37,13 @@ const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_MARK = "1b47061264138c4ac30d75fd1eb44270";
 
 const PASSPHRASE = "correct horse battery staple";
+const STAGING_PASSPHRASE = "staging only, opens nothing of production";
 
 const githubConfig = githubConfigSchema.parse({
   repository: "Acme/awareness",
   environments: {
     production: { reviewers: { users: [101], teams: [7] }, waitTimerMinutes: 10 },
-    staging: {},
+    staging: { secrets: { PULUMI_CONFIG_PASSPHRASE: STAGING_PASSPHRASE } },
   },
   secrets: { PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, PULUMI_BACKEND_URL: "s3://acme-state" },
 });
@@ -93,9 +94,14 @@ describe("GitHubDelivery", () => {
     );
   });
 
-  it("creates production (reviewers, protected branches, wait timer), staging, approval and preview environments", async () => {
+  it("creates production (reviewers, protected branches, wait timer), staging, their status twins, approval and preview environments", async () => {
     const envs = byType("github:index/repositoryEnvironment:RepositoryEnvironment");
-    expect(envs.map((e) => e.inputs.environment).sort()).toEqual(["approval", "preview", "production", "staging"]);
+    expect(envs.map((e) => e.inputs.environment).sort()).toEqual(["approval", "preview", "production", "production-status", "staging", "staging-status"]);
+    for (const twin of ["production-status", "staging-status"]) {
+      const inputs = named(`github-environments-${twin}`).inputs;
+      expect(inputs.reviewers, twin).toEqual([]);
+      expect(inputs.deploymentBranchPolicy, twin).toEqual({ protectedBranches: true, customBranchPolicies: false });
+    }
     const production = named("github-environments-production").inputs;
     expect(production.reviewers).toEqual([{ users: [101], teams: [7] }]);
     expect(production.deploymentBranchPolicy).toEqual({ protectedBranches: true, customBranchPolicies: false });
@@ -106,7 +112,9 @@ describe("GitHubDelivery", () => {
     expect(staging.reviewers).toEqual([]);
     expect(staging.deploymentBranchPolicy).toBeUndefined();
     expect(named("github-environments-approval").inputs.reviewers).toEqual([{ users: [101], teams: [7] }]);
-    expect(named("github-environments-preview").inputs.reviewers).toEqual([]);
+    // Any branch may ask for a preview: production's reviewers approve before its code reads production's secrets.
+    expect(named("github-environments-preview").inputs.reviewers).toEqual([{ users: [101], teams: [7] }]);
+    expect(named("github-environments-preview").inputs.deploymentBranchPolicy).toBeUndefined();
     expect(await valueOf(delivery.environments.environments["production"]!.urn)).toBe(
       "urn:pulumi:production::awareness::awareness:github:Environments$github:index/repositoryEnvironment:RepositoryEnvironment::github-environments-production",
     );
@@ -118,13 +126,20 @@ describe("GitHubDelivery", () => {
     }
   });
 
-  it("gives each deploy environment and the preview environment the backend secrets, approval none", () => {
+  it("gives each environment the secrets of its own stack: staging its passphrase, preview production's, approval none", () => {
     const secrets = byType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
     const names = (environment: string) => secrets.filter((s) => s.inputs.environment === environment).map((s) => s.inputs.secretName).sort();
-    expect(names("production")).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]);
-    expect(names("staging")).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]);
-    expect(names("preview")).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]);
+    for (const environment of ["production", "production-status", "staging", "staging-status", "preview"]) {
+      expect(names(environment), environment).toEqual(["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE"]);
+    }
     expect(names("approval")).toEqual([]);
+    const passphraseOf = (environment: string) =>
+      secrets.find((s) => s.inputs.environment === environment && s.inputs.secretName === "PULUMI_CONFIG_PASSPHRASE")!.inputs.plaintextValue.value;
+    expect(passphraseOf("staging")).toBe(STAGING_PASSPHRASE);
+    expect(passphraseOf("staging-status")).toBe(STAGING_PASSPHRASE);
+    expect(passphraseOf("production")).toBe(PASSPHRASE);
+    expect(passphraseOf("production-status")).toBe(PASSPHRASE);
+    expect(passphraseOf("preview")).toBe(PASSPHRASE);
     expect(named("github-environments-production-pulumi-backend-url").inputs.repository).toBe("awareness");
   });
 
@@ -140,7 +155,7 @@ describe("GitHubDelivery", () => {
 
   it("sends every secret value to the engine marked secret, even one given as a plain config string", () => {
     const secrets = byType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret");
-    expect(secrets.length).toBe(6);
+    expect(secrets.length).toBe(10);
     for (const secret of secrets) expect(secret.inputs.plaintextValue, secret.name).toEqual({ [SECRET_SIG]: SECRET_MARK, value: expect.any(String) });
     expect(named("github-environments-production-pulumi-backend-url").inputs.plaintextValue.value).toBe("s3://acme-state");
     expect(named("github-environments-preview-pulumi-config-passphrase").inputs.plaintextValue.value).toBe(PASSPHRASE);

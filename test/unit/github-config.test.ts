@@ -17,7 +17,7 @@ describe("githubConfigSchema", () => {
       branch: "main",
       manageWorkflows: true,
       environments: {
-        production: { reviewers: { users: [1], teams: [] }, waitTimerMinutes: 0, preventSelfReview: true },
+        production: { reviewers: { users: [1], teams: [] }, waitTimerMinutes: 0, preventSelfReview: true, secrets: {} },
       },
       secrets: {},
     });
@@ -40,6 +40,15 @@ describe("githubConfigSchema", () => {
       `secrets.SSH_PRIVATE_KEY: no workflow reads this secret; the workflows read ${BACKEND_SECRETS.join(", ")}`,
       `secrets.DEPLOY_HOST: no workflow reads this secret; the workflows read ${BACKEND_SECRETS.join(", ")}`,
     ]);
+  });
+
+  it("takes an environment's own secrets, and no environment no workflow deploys to (its secrets would sit unused)", () => {
+    const parsed = githubConfigSchema.parse({ ...minimal, environments: { ...minimal.environments, staging: { secrets: { PULUMI_CONFIG_PASSPHRASE: "staging-only" } } } });
+    expect(parsed.environments["staging"]!.secrets).toEqual({ PULUMI_CONFIG_PASSPHRASE: "staging-only" });
+    expect(issuesOf({ ...minimal, environments: { ...minimal.environments, qa: {} } })).toEqual([
+      'environments.qa: no workflow deploys to "qa"; the workflows deploy to production, staging',
+    ]);
+    expect(issuesOf({ ...minimal, environments: { ...minimal.environments, staging: { secrets: { SSH_KEY: "k" } } } })[0]).toMatch(/^environments\.staging\.secrets\.SSH_KEY: /);
   });
 
   it("names the key of each bad value", () => {

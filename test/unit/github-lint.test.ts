@@ -29,8 +29,8 @@ describe("workflow linters", () => {
     }
   }, 600_000);
 
-  it("lints all five workflows", () => {
-    expect(workflowFiles()).toEqual(["ci-cd.yml", "deploy.yml", "deployment-status.yml", "pause-decision.yml", "rollback.yml"]);
+  it("lints all seven workflows", () => {
+    expect(workflowFiles()).toEqual(["ci-cd.yml", "deploy.yml", "deployment-status.yml", "pause-decision.yml", "restore.yml", "rollback.yml", "unlock.yml"]);
   });
 
   it("actionlint 1.7.12 with shellcheck reports nothing", () => {
@@ -84,9 +84,11 @@ describe("workflow linters", () => {
         .map((line, index, lines) => ({ file, line, previous: lines[index - 1] ?? "" }))
         .filter(({ line }) => line.includes("zizmor: ignore")),
     );
-    expect(ignores.map(({ file, line }) => `${file}: ${/ignore\[([\w-]+)\]/.exec(line)?.[1]}`).sort()).toEqual(
+    // A waiver covers every line its key (and value) is on: ci-cd calls deploy.yml once per environment.
+    expect([...new Set(ignores.map(({ file, line }) => `${file}: ${/ignore\[([\w-]+)\]/.exec(line)?.[1]}`))].sort()).toEqual(
       LINT_WAIVERS.map((w) => `${w.file}: ${w.rule}`).sort(),
     );
+    expect(ignores.length).toBe(3);
     for (const { file, previous } of ignores) {
       const waiver = LINT_WAIVERS.find((w) => w.file === file)!;
       expect(previous.trim()).toBe(`# ${waiver.reason}`);

@@ -57,3 +57,27 @@ describe("HostOps: backup sets", () => {
     expect(exec.commands).toEqual([hc.markReleaseFailed(layout, "v2", "3 failed rounds in a row")]);
   });
 });
+
+describe("HostOps: the registry check", () => {
+  const refs = [`ghcr.io/acme/app/backend@sha256:${"a".repeat(64)}`];
+  const login = { server: "ghcr.io", username: "acme-deploy-bot", password: "ghp_secret-token" };
+
+  it("logs the host's docker in first when the stack has registryAuth, the password on stdin only", async () => {
+    const exec = new FakeExec("deploy@h:22").respond(hc.registryHasImages(refs), { stdout: `present ${refs[0]}\n` });
+    expect(await new HostOps(exec, layout).registryCheck(refs, login)).toMatchObject({ missing: [] });
+    expect(exec.commands).toEqual([hc.registryLogin(login), hc.registryHasImages(refs)]);
+    expect(exec.stdins).toEqual([login.password, undefined]);
+    expect(exec.commands.join("\n")).not.toContain(login.password);
+  });
+
+  it("a failed login fails the check (a private registry would answer 'not found' to everything); without registryAuth no login", async () => {
+    const exec = new FakeExec("deploy@h:22").respond("docker login", { code: 1, stderr: "docker login to ghcr.io failed\n" });
+    const error = await new HostOps(exec, layout).registryCheck(refs, login).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HostCommandError);
+    expect((error as Error).message).toMatch(/^logging in to ghcr.io failed on deploy@h:22 \(exit 1\)/);
+    expect(exec.commands).toHaveLength(1);
+    const anonymous = new FakeExec("deploy@h:22");
+    await new HostOps(anonymous, layout).registryCheck(refs);
+    expect(anonymous.commands).toEqual([hc.registryHasImages(refs)]);
+  });
+});

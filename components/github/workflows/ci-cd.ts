@@ -1,6 +1,7 @@
 // ci-cd: every push to main and every pull request installs and tests; pull requests also get
-// a `preview` of the production stack as a check; on main the images are built, pushed to GHCR
-// tagged with the commit sha, and their digests handed to the deploy workflow.
+// a `preview` of the production stack as a check (after a production reviewer's approval); on
+// main the images are built, pushed to GHCR tagged with the commit sha, and the same digests
+// deployed to staging, then, once staging passed and a reviewer approved, to production.
 import { pinnedActions, uses } from "../pins.js";
 import { PREVIEW_ENVIRONMENT } from "../config.js";
 import type { Job, Step, WorkflowFile } from "./model.js";
@@ -31,13 +32,21 @@ const onMain = "github.event_name == 'push' && github.ref == 'refs/heads/main'";
 // Fork pull requests get no secrets, so only same-repository pull requests can preview.
 const sameRepoPullRequest = "github.event_name == 'pull_request' && github.event.pull_request.head.repo.full_name == github.repository";
 
+/** Job names the deploy workflow's CI gate looks for in a CI/CD run of the commit (verify-ci). */
+const TEST_JOB_NAME = "Install and test";
+const BUILD_JOB_NAME = "Build and push images";
+export const CI_GATE_JOBS: readonly string[] = [TEST_JOB_NAME, BUILD_JOB_NAME];
+
+/** Where CI/CD deploys, in order: each environment after the one before it passed. */
+export const PROMOTION_ORDER = ["staging", "production"] as const;
+
 function stepId(service: string): string {
   return `build-${service}`;
 }
 
 function testJob(): Job {
   return {
-    name: "Install and test",
+    name: TEST_JOB_NAME,
     "runs-on": RUNNER,
     "timeout-minutes": 30,
     permissions: { contents: "read" },
@@ -54,6 +63,8 @@ function testJob(): Job {
 
 function previewJob(): Job {
   return {
+    // The preview environment has production's reviewers: a branch's code reads the
+    // production stack's secrets only once one of them approved the run.
     name: "Preview (production)",
     needs: ["test"],
     if: sameRepoPullRequest,
@@ -90,7 +101,7 @@ function buildJob(images: readonly BuiltImage[]): Job {
     (image) => `${image.service}=\${PREFIX}/${image.service}@\${DIGEST_${image.service.toUpperCase().replace(/-/g, "_")}}`,
   );
   return {
-    name: "Build and push images",
+    name: BUILD_JOB_NAME,
     needs: ["test"],
     if: onMain,
     "runs-on": RUNNER,
@@ -122,21 +133,27 @@ function buildJob(images: readonly BuiltImage[]): Job {
   };
 }
 
-function deployJob(): Job {
+/** Deploys the images built by this run to `environment`, after the environment before it in the promotion order. */
+function deployJob(environment: string, after?: string): Job {
   return {
-    name: "Deploy to production",
-    needs: ["build"],
+    // The called job shows as "<this name> / Deploy to <environment>": the status workflow reads that name.
+    name: `Deploy to ${environment}`,
+    needs: after ? ["build", deployJobId(after)] : ["build"],
     // The called workflow can only narrow these: they are what its jobs need.
     permissions: { contents: "read", actions: "read", issues: "write" },
     uses: "./.github/workflows/deploy.yml",
     with: {
-      environment: "production",
+      environment,
       release: "${{ github.sha }}",
+      // The same digests everywhere: what passed staging is what production gets.
       images: "${{ needs.build.outputs.images }}",
+      // The environment's own reviewers (production's) gate its deploy job.
       "require-approval": false,
     },
   };
 }
+
+const deployJobId = (environment: string) => `deploy-${environment}`;
 
 export function ciCdWorkflow(images: readonly BuiltImage[] = CI_BUILT_IMAGES): WorkflowFile {
   return {
@@ -148,17 +165,18 @@ export function ciCdWorkflow(images: readonly BuiltImage[] = CI_BUILT_IMAGES): W
         pull_request: { branches: ["main"] },
       },
       permissions: {},
-      // A newer push to a pull request replaces its older run; runs on main are never cancelled
-      // (they may be deploying).
+      // Pull requests only: a newer push to a pull request replaces its older run. A push to
+      // main gets a group of its own (its run id): never cancelled, never queued behind a run
+      // whose deploy waits for approval (the deploy jobs queue per environment instead).
       concurrency: {
-        group: "ci-cd-${{ github.ref }}",
+        group: "ci-cd-${{ github.event_name == 'pull_request' && github.ref || github.run_id }}",
         "cancel-in-progress": "${{ github.event_name == 'pull_request' }}",
       },
       jobs: {
         test: testJob(),
         preview: previewJob(),
         build: buildJob(images),
-        deploy: deployJob(),
+        ...Object.fromEntries(PROMOTION_ORDER.map((environment, i) => [deployJobId(environment), deployJob(environment, PROMOTION_ORDER[i - 1])])),
       },
     },
   };

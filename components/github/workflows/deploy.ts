@@ -2,11 +2,17 @@
 // verify-ci -> [approval] -> deploy; the deploy job runs in the GitHub environment, one at a
 // time per environment, and the driver does preview-as-precheck, up, monitor and rollback.
 import { APPROVAL_ENVIRONMENT } from "../config.js";
+import { CI_GATE_JOBS } from "./ci-cd.js";
 import type { Job, WorkflowFile, WorkflowInput } from "./model.js";
-import { DEPLOY_ENVIRONMENTS, DRIVER, ENGINE_ENV, RUNNER, backendSecretEnv, driverSetup, script } from "./steps.js";
+import { DEPLOY_ENVIRONMENTS, DRIVER, ENGINE_ENV, RUNNER, backendSecretEnv, cleanupOnCancel, driverSetup, script } from "./steps.js";
 
-/** The concurrency group shared by deploy and rollback: one change per environment at a time. */
-export const environmentLock = "deploy-${{ inputs.environment }}";
+/**
+ * Deploys of one environment queue in this group (GitHub keeps one running and one pending,
+ * a newer pending deploy replacing an older one). Rollback and restore have groups of their
+ * own, so a deploy queued later never cancels them; the driver's host lock (--wait-lock)
+ * keeps the changes of an environment one at a time.
+ */
+export const deployGroup = "deploy-${{ inputs.environment }}";
 
 const inputDescriptions = {
   environment: "Environment (and stack) to deploy",
@@ -64,16 +70,19 @@ function verifyCiJob(): Job {
     permissions: { actions: "read" },
     steps: [
       {
-        name: "Require a successful CI/CD run for this commit",
+        // The jobs that matter, not the whole run: a CI/CD run whose own deploy waited for
+        // approval, failed or rolled back still proves this commit was tested and built.
+        name: `Require ${CI_GATE_JOBS.map((job) => `'${job}'`).join(" and ")} to have passed in a CI/CD run of this commit`,
         if: "github.event_name == 'workflow_dispatch'",
         env: { GH_TOKEN: "${{ github.token }}", DEPLOY_SHA: "${{ github.sha }}" },
         run: script(
-          'runs="$(gh api "repos/${GITHUB_REPOSITORY}/actions/workflows/ci-cd.yml/runs?head_sha=${DEPLOY_SHA}&status=success&per_page=1" --jq .total_count)"',
-          'if [ "${runs}" -lt 1 ]; then',
-          '  echo "::error::No successful CI/CD run for ${DEPLOY_SHA}: wait for CI/CD to pass (or fix it), then deploy again."',
-          "  exit 3",
-          "fi",
-          'echo "CI/CD succeeded for ${DEPLOY_SHA}."',
+          'runs="$(gh api "repos/${GITHUB_REPOSITORY}/actions/workflows/ci-cd.yml/runs?head_sha=${DEPLOY_SHA}&per_page=20" --jq ".workflow_runs[].id")"',
+          "for run in ${runs}; do",
+          `  passed="$(gh api "repos/\${GITHUB_REPOSITORY}/actions/runs/\${run}/jobs?per_page=100" --jq '${gateJq()}')"`,
+          `  if [ "\${passed}" = "${CI_GATE_JOBS.length}" ]; then echo "CI/CD run \${run} tested and built \${DEPLOY_SHA}."; exit 0; fi`,
+          "done",
+          `echo "::error::No CI/CD run of \${DEPLOY_SHA} passed ${CI_GATE_JOBS.join(" and ")}: wait for CI/CD (or fix it), then deploy again."`,
+          "exit 3",
         ),
       },
       {
@@ -84,6 +93,12 @@ function verifyCiJob(): Job {
       },
     ],
   };
+}
+
+/** jq: how many of the gate jobs (by name) concluded success in one run. */
+function gateJq(): string {
+  const names = CI_GATE_JOBS.map((job) => `.name == "${job}"`).join(" or ");
+  return `[.jobs[] | select((${names}) and .conclusion == "success") | .name] | unique | length`;
 }
 
 function approvalJob(): Job {
@@ -137,7 +152,7 @@ function deployJob(): Job {
     permissions: { contents: "read", actions: "read", issues: "write" },
     environment: { name: "${{ inputs.environment }}" },
     // Queued, never cancelled: a deploy in progress always finishes (or rolls back) first.
-    concurrency: { group: environmentLock, "cancel-in-progress": false },
+    concurrency: { group: deployGroup, "cancel-in-progress": false },
     steps: [
       ...driverSetup(),
       {
@@ -174,6 +189,8 @@ function deployJob(): Job {
           "code=$?",
           "set -e",
           'echo "exit-code=${code}" >> "${GITHUB_OUTPUT}"',
+          "# A report on disk: the driver got to its end (and opened the failure issue itself when the outcome is one).",
+          'if compgen -G "${RUNNER_TEMP}/deploy-report/*.json" > /dev/null; then echo "reported=true" >> "${GITHUB_OUTPUT}"; fi',
           'exit "${code}"',
         ),
       },
@@ -190,15 +207,18 @@ function deployJob(): Job {
         ),
       },
       {
-        // The driver opens the failure issue itself; this covers runs where it never got that far.
-        name: "Open an issue when the driver could not report",
-        if: "${{ failure() && (steps.deploy.outputs.exit-code == '' || steps.deploy.outputs.exit-code == '1') }}",
-        env: { GH_TOKEN: "${{ github.token }}", TARGET: "${{ inputs.environment }}" },
+        // One issue per failed run: the driver opens it for a failed release (exit 1, 4, 5) once it
+        // reported; this covers a run it never reported, and a stack it refused as misconfigured
+        // (exit 2: usage or config, for which the driver opens none), e.g. the first run.
+        name: "Open an issue when the driver did not",
+        if: "${{ failure() && (steps.deploy.outputs.reported != 'true' || steps.deploy.outputs.exit-code == '2') }}",
+        env: { GH_TOKEN: "${{ github.token }}", TARGET: "${{ inputs.environment }}", EXIT_CODE: "${{ steps.deploy.outputs.exit-code }}" },
         run: script(
           'run_url="${GITHUB_SERVER_URL}/${GITHUB_REPOSITORY}/actions/runs/${GITHUB_RUN_ID}"',
-          'gh issue create --repo "${GITHUB_REPOSITORY}" --title "Deploy to ${TARGET} failed (${GITHUB_SHA:0:7})" --body "The deploy run ${run_url} failed before the driver could report. Commit: ${GITHUB_SHA}."',
+          'gh issue create --repo "${GITHUB_REPOSITORY}" --title "Deploy to ${TARGET} failed (${GITHUB_SHA:0:7})" --body "The deploy run ${run_url} failed (driver exit ${EXIT_CODE:-none}: see its job summary and log). Commit: ${GITHUB_SHA}."',
         ),
       },
+      cleanupOnCancel("${{ inputs.environment }}"),
     ],
   };
 }

@@ -32,6 +32,7 @@ export interface Job {
   permissions: Permissions;
   environment?: { name: string; url?: string };
   concurrency?: Concurrency;
+  strategy?: { matrix: Record<string, string | readonly string[]>; "fail-fast"?: boolean };
   outputs?: Record<string, string>;
   env?: Record<string, string>;
   steps?: Step[];

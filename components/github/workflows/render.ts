@@ -7,14 +7,16 @@ import { deployWorkflow } from "./deploy.js";
 import { deploymentStatusWorkflow } from "./deployment-status.js";
 import type { WorkflowFile } from "./model.js";
 import { pauseDecisionWorkflow } from "./pause-decision.js";
+import { restoreWorkflow } from "./restore.js";
 import { rollbackWorkflow } from "./rollback.js";
+import { unlockWorkflow } from "./unlock.js";
 
 export const WORKFLOWS_DIR = ".github/workflows";
 export const REGENERATE_COMMAND = "npx tsx components/github/render-workflows.ts --write";
 
-/** The five workflows, in a stable order. */
+/** The workflows, in a stable order. */
 function allWorkflows(): WorkflowFile[] {
-  return [ciCdWorkflow(), deployWorkflow(), rollbackWorkflow(), deploymentStatusWorkflow(), pauseDecisionWorkflow()];
+  return [ciCdWorkflow(), deployWorkflow(), rollbackWorkflow(), deploymentStatusWorkflow(), pauseDecisionWorkflow(), unlockWorkflow(), restoreWorkflow()];
 }
 
 /**
@@ -37,7 +39,7 @@ export const LINT_WAIVERS: readonly LintWaiver[] = [
     rule: "dangerous-triggers",
     key: "workflow_run",
     reason:
-      "workflow_run is asked for (status after every deploy/rollback); this workflow checks out the default branch, reads the stack, takes nothing from the triggering run, and has contents: read only.",
+      "workflow_run is asked for (status after every CI/CD, deploy, rollback and restore run); this workflow checks out the default branch, reads the stack, takes only the triggering run's id (to list its jobs), and has contents: read and actions: read only.",
   },
   {
     file: "ci-cd.yml",
@@ -52,7 +54,7 @@ export const LINT_WAIVERS: readonly LintWaiver[] = [
 const PERMISSION_REASONS: Readonly<Record<string, string>> = {
   contents: "check out the repository",
   packages: "push the images to GHCR",
-  actions: "read the CI/CD runs of this commit",
+  actions: "read workflow runs and their jobs",
   issues: "open an issue when the run fails",
 };
 

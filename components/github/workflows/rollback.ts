@@ -1,68 +1,38 @@
-// rollback: by hand only. Refuses unless confirm is exactly ROLLBACK and a reason is given;
-// then the driver rolls the environment back to its last verified release (or --to one).
+// rollback: by hand only. Refuses unless confirm is exactly ROLLBACK, a reason is given and
+// `to` (if given) is a release id; then the driver rolls the environment back to its last
+// verified release (or --to one), waiting for a deploy in progress to release the host lock.
+import { confirmJob, confirmedDriverJob, optionalReleaseId, reasonRequired } from "./confirm.js";
 import type { Job, WorkflowFile } from "./model.js";
-import { environmentLock } from "./deploy.js";
-import { DEPLOY_ENVIRONMENTS, DRIVER, ENGINE_ENV, RUNNER, backendSecretEnv, driverSetup, script } from "./steps.js";
+import { DEPLOY_ENVIRONMENTS, DRIVER, script } from "./steps.js";
 
 const ROLLBACK_CONFIRMATION = "ROLLBACK";
 
-function confirmJob(): Job {
-  return {
-    name: "Confirm the rollback",
-    "runs-on": RUNNER,
-    "timeout-minutes": 5,
-    permissions: {},
-    steps: [
-      {
-        name: `Refuse unless confirm is ${ROLLBACK_CONFIRMATION} and a reason is given`,
-        env: { CONFIRM: "${{ inputs.confirm }}", REASON: "${{ inputs.reason }}" },
-        run: script(
-          `if [ "\${CONFIRM}" != "${ROLLBACK_CONFIRMATION}" ]; then`,
-          `  echo "::error::Rollback refused: type ${ROLLBACK_CONFIRMATION} (exactly) in 'confirm' to roll back."`,
-          "  exit 2",
-          "fi",
-          'if [ -z "${REASON//[[:space:]]/}" ]; then',
-          "  echo \"::error::Rollback refused: say why in 'reason'.\"",
-          "  exit 2",
-          "fi",
-        ),
-      },
-    ],
-  };
-}
-
 function rollbackJob(): Job {
-  return {
+  return confirmedDriverJob({
     name: "Roll back ${{ inputs.environment }}",
-    needs: ["confirm"],
-    "runs-on": RUNNER,
-    "timeout-minutes": 45,
+    // Up to 30 min waiting for the host lock (--wait-lock), then the rollback and its watch.
+    timeoutMinutes: 60,
     // issues: the driver opens an issue when the rollback fails.
     permissions: { contents: "read", issues: "write" },
-    environment: { name: "${{ inputs.environment }}" },
-    // The same lock as deploy: a rollback waits for a deploy in progress, and is never cancelled.
-    concurrency: { group: environmentLock, "cancel-in-progress": false },
-    steps: [
-      ...driverSetup(),
-      {
-        name: "Roll back with the driver",
-        env: {
-          ...ENGINE_ENV,
-          ...backendSecretEnv(),
-          GITHUB_TOKEN: "${{ github.token }}",
-          TARGET: "${{ inputs.environment }}",
-          REASON: "${{ inputs.reason }}",
-          CONFIRM: "${{ inputs.confirm }}",
-          TO_RELEASE: "${{ inputs.to }}",
-        },
-        run: script(
-          "to_args=()",
-          'if [ -n "${TO_RELEASE}" ]; then to_args=(--to "${TO_RELEASE}"); fi',
-          `${DRIVER} rollback --stack "\${TARGET}" --reason "\${REASON}" --confirm "\${CONFIRM}" "\${to_args[@]}"`,
-        ),
+    // Not the deploys' group, where a deploy queued later would cancel this one while it waits:
+    // the driver waits for the host lock a deploy in progress holds (--wait-lock) instead.
+    group: "rollback-${{ inputs.environment }}",
+    step: {
+      name: "Roll back with the driver",
+      env: {
+        GITHUB_TOKEN: "${{ github.token }}",
+        REASON: "${{ inputs.reason }}",
+        CONFIRM: "${{ inputs.confirm }}",
+        TO_RELEASE: "${{ inputs.to }}",
       },
-    ],
-  };
+      run: script(
+        "to_args=()",
+        'if [ -n "${TO_RELEASE}" ]; then to_args=(--to "${TO_RELEASE}"); fi',
+        `${DRIVER} rollback --stack "\${TARGET}" --reason "\${REASON}" --confirm "\${CONFIRM}" --wait-lock "\${to_args[@]}"`,
+      ),
+    },
+    cleanup: true,
+  });
 }
 
 export function rollbackWorkflow(): WorkflowFile {
@@ -89,7 +59,7 @@ export function rollbackWorkflow(): WorkflowFile {
       },
       permissions: {},
       jobs: {
-        confirm: confirmJob(),
+        confirm: confirmJob("rollback", ROLLBACK_CONFIRMATION, [reasonRequired, optionalReleaseId("to")]),
         rollback: rollbackJob(),
       },
     },

@@ -75,3 +75,18 @@ export function driverSetup(): Step[] {
 export function script(...lines: string[]): string {
   return ["set -euo pipefail", ...lines].join("\n") + "\n";
 }
+
+/**
+ * The clean-up of a cancelled job (GitHub sends SIGINT, then SIGTERM 7.5 s later, then
+ * SIGKILL 2.5 s after that; the driver releases its locks on the first signal when it can):
+ * the host lock, only if this run still holds it, and the engine's update lock, unless another
+ * run holds the host lock (then that run may be updating the stack).
+ */
+export function cleanupOnCancel(target: string): Step {
+  return {
+    name: "On cancel: release this run's host lock and the engine's update lock",
+    if: "${{ cancelled() }}",
+    env: { ...ENGINE_ENV, ...backendSecretEnv(), TARGET: target },
+    run: script(`${DRIVER} unlock --stack "\${TARGET}" --force --run "\${GITHUB_RUN_ID}" --engine`),
+  };
+}

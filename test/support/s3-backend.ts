@@ -41,6 +41,8 @@ export interface S3Backend {
   endpoint: string;
   /** What the engine (and any S3 client) needs in its environment besides the URL: s3TestEnv. */
   env: Record<string, string>;
+  /** A client of the server (path style, the dummy credentials), for what a test does to objects itself. */
+  client: S3Client;
   /** The object keys in the bucket, under `prefix` when given, sorted. */
   keys(prefix?: string): Promise<string[]>;
   /** Stops the server (its data is in memory: gone with it). */
@@ -112,6 +114,7 @@ export async function startS3Backend(opts: { port: number; bucket?: string; read
     bucket,
     endpoint,
     env: { ...s3TestEnv },
+    client,
     async keys(prefix) {
       const keys: string[] = [];
       let token: string | undefined;

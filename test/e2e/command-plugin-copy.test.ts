@@ -2,6 +2,8 @@
 // against the facts' rows C01–C09: where files land for each source kind, when an update
 // copies again (source content or remotePath changed, not a connection change), replacement
 // on triggers, delete leaving remote files, and the error texts.
+// These are the test-only plugin's own tests: they run its binary even where the official plugin
+// is installed (test/support/plugins.ts "test-only"), its deliberate deviations included.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -51,7 +53,7 @@ function write(path: string, content: string): void {
 
 describe("command:remote:CopyToRemote (test-only plugin, real engine, real SFTP)", () => {
   it("C01–C07 copies, re-copies only on content or path changes, replaces on triggers, never deletes", async () => {
-    t = await tempStack(async () => ({}));
+    t = await tempStack(async () => ({}), { commandPlugin: "test-only" });
     const local = join(t.dir, "local");
     const remote = join(t.dir, "remote");
     write(join(local, "f.txt"), "v1\n");
@@ -154,7 +156,7 @@ describe("command:remote:CopyToRemote (test-only plugin, real engine, real SFTP)
   });
 
   it("C07.2, C07.3, C08, C09 and CopyFile: error texts, nothing in state", async () => {
-    const s = await tempStack(async () => ({}));
+    const s = await tempStack(async () => ({}), { commandPlugin: "test-only" });
     try {
       const local = join(s.dir, "local");
       const remote = join(s.dir, "remote");

@@ -3,6 +3,8 @@
 // (rows L01–L28): engine op and detailed diff, which commands ran in which order with which
 // PULUMI_COMMAND_* / PROBE_X (marker files written by the commands), outputs in state,
 // error texts, state after failures and the ephemeral log lines.
+// These are the test-only plugin's own tests: they run its binary even where the official plugin
+// is installed (test/support/plugins.ts "test-only"), its deliberate deviations included.
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as command from "@pulumi/command";
@@ -39,7 +41,7 @@ function expectOk(step: StepResult): void {
 
 let stacks: TempStack[] = [];
 async function newStack(): Promise<TempStack> {
-  const t = await tempStack(async () => ({}));
+  const t = await tempStack(async () => ({}), { commandPlugin: "test-only" });
   stacks.push(t);
   return t;
 }

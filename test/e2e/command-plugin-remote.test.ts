@@ -3,6 +3,8 @@
 // command landed on, PULUMI_COMMAND_* passed only where sshd accepts them (else warnings),
 // environment refusals, exit-status errors, dial retries (count, messages, timing), host key
 // pinning, key/passphrase/authorisation errors, provider-side connection defaults and secrets.
+// These are the test-only plugin's own tests: they run its binary even where the official plugin
+// is installed (test/support/plugins.ts "test-only"), its deliberate deviations included.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as command from "@pulumi/command";
@@ -59,7 +61,7 @@ let sshd: SshdFixture;
 const stacks: TempStack[] = [];
 async function newStack(): Promise<TempStack> {
   // No ambient ssh-agent: the plugin would offer its keys (SSH_AUTH_SOCK) and change the auth errors.
-  const t = await tempStack(async () => ({}), { envVars: { SSH_AUTH_SOCK: "" } });
+  const t = await tempStack(async () => ({}), { envVars: { SSH_AUTH_SOCK: "" }, commandPlugin: "test-only" });
   stacks.push(t);
   return t;
 }

@@ -1,5 +1,5 @@
-// A driver stack for e2e tests: a temp folder holding the file backend and the work dir, the
-// driver's real dependencies pointed at it, and the stack initialised with the sandbox config.
+// A driver stack for e2e tests: a temp folder holding the file backend (or another backend given,
+// e.g. the local S3 server) and the work dir, the driver's real dependencies pointed at it.
 import { appendFileSync, mkdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -23,10 +23,14 @@ export interface DriverStack {
   cleanup(): Promise<void>;
 }
 
-export async function driverStack(stackName: string, log?: Logger): Promise<DriverStack> {
+export async function driverStack(
+  stackName: string,
+  log?: Logger,
+  opts: { backendUrl?: string; envVars?: Record<string, string> } = {},
+): Promise<DriverStack> {
   const dir = await mkdtemp(join(tmpdir(), `awareness-${stackName}-`));
-  const backendUrl = `file://${dir}`;
-  const envVars = await testEngineEnv();
+  const backendUrl = opts.backendUrl ?? `file://${dir}`;
+  const envVars = { ...(await testEngineEnv()), ...opts.envVars };
   const engine = () => openEngine({ stackName, mode: "create", program: awarenessProgram, workDir: dir, backendUrl, envVars, log });
   return {
     stackName,

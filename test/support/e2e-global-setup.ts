@@ -7,15 +7,17 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { repoRoot } from "../../automation/common/process.js";
 import { locateCli } from "../../automation/toolchain/cli.js";
-import { ensureTestCommandPlugin } from "./plugins.js";
+import { buildTestCommandPlugin, commandPluginSelection, testPluginDir } from "./plugins.js";
 import { ensureMoto } from "./s3-backend.js";
 
 export default async function setup(): Promise<void> {
   const cli = await locateCli();
-  const plugin = await ensureTestCommandPlugin();
+  // Always built: the plugin's own tests run the test-only binary even where the official one is installed.
+  buildTestCommandPlugin();
+  const official = commandPluginSelection("machine").official;
   process.stderr.write(
     `e2e: engine ${cli.command} v${cli.version?.version}; command plugin: ` +
-      `${plugin.official ? "official (installed)" : `test-only (${plugin.pathPrefix})`}\n`,
+      `${official ? "official (installed)" : `test-only (${testPluginDir})`}; the plugin's own tests: test-only\n`,
   );
   ensureMoto();
   const sandbox = join(repoRoot, "test", "sandbox", "sandbox.sh");

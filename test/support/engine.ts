@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { PulumiFn, Stack } from "@pulumi/pulumi/automation/index.js";
 import { openEngine, type Engine } from "../../automation/runner.js";
 import { pluginFor } from "../../automation/toolchain/versions.js";
-import { testEngineEnv } from "./plugins.js";
+import { testEngineEnv, type CommandPluginChoice } from "./plugins.js";
 
 export interface TempStack {
   /** The Automation API stack (tests drive the engine directly where the driver is not under test). */
@@ -23,7 +23,7 @@ let counter = 0;
 
 export async function tempStack(
   program: PulumiFn,
-  opts: { envVars?: Record<string, string>; stackName?: string; workDir?: string } = {},
+  opts: { envVars?: Record<string, string>; stackName?: string; workDir?: string; commandPlugin?: CommandPluginChoice } = {},
 ): Promise<TempStack> {
   const dir = await mkdtemp(join(tmpdir(), "awareness-e2e-"));
   await mkdir(join(dir, "state"));
@@ -35,7 +35,7 @@ export async function tempStack(
     program,
     workDir: opts.workDir ?? join(dir, "work"),
     backendUrl,
-    envVars: { ...(await testEngineEnv()), ...opts.envVars },
+    envVars: { ...(await testEngineEnv(opts.commandPlugin)), ...opts.envVars },
     plugins: [pluginFor("command")],
   });
   return {

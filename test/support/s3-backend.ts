@@ -3,7 +3,8 @@
 // that points the engine (or the driver) at it.
 //
 //   const s3 = await startS3Backend({ port: 19790 });
-//   // engine/driver env: { PULUMI_BACKEND_URL: s3.url, ...s3.env }
+//   // engine/driver env: { PULUMI_BACKEND_URL: s3.url, ...s3.env } (the driver's own process too:
+//   // it reads the bucket's engine locks with the usual AWS credential chain)
 //   await s3.keys(".pulumi/stacks/");   // what the backend wrote
 //   await s3.stop();
 import { execFileSync, spawn } from "node:child_process";
@@ -41,6 +42,8 @@ export interface S3Backend {
   endpoint: string;
   /** What the engine (and any S3 client) needs in its environment besides the URL: s3TestEnv. */
   env: Record<string, string>;
+  /** A client of the server (path style, the dummy credentials), for what a test does to objects itself. */
+  client: S3Client;
   /** The object keys in the bucket, under `prefix` when given, sorted. */
   keys(prefix?: string): Promise<string[]>;
   /** Stops the server (its data is in memory: gone with it). */
@@ -98,8 +101,12 @@ export async function startS3Backend(opts: { port: number; bucket?: string; read
     await exited;
     clearTimeout(killer);
   };
-  const client = new S3Client({ endpoint, forcePathStyle: true, region: s3TestEnv.AWS_REGION!, credentials: {
-    accessKeyId: s3TestEnv.AWS_ACCESS_KEY_ID!, secretAccessKey: s3TestEnv.AWS_SECRET_ACCESS_KEY! } });
+  const client = new S3Client({
+    endpoint,
+    forcePathStyle: true,
+    region: s3TestEnv.AWS_REGION!,
+    credentials: { accessKeyId: s3TestEnv.AWS_ACCESS_KEY_ID!, secretAccessKey: s3TestEnv.AWS_SECRET_ACCESS_KEY! },
+  });
   try {
     await untilAnswering(endpoint, exited, opts.readyTimeoutMs ?? 30_000, () => stderr);
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
@@ -112,6 +119,7 @@ export async function startS3Backend(opts: { port: number; bucket?: string; read
     bucket,
     endpoint,
     env: { ...s3TestEnv },
+    client,
     async keys(prefix) {
       const keys: string[] = [];
       let token: string | undefined;

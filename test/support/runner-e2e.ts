@@ -11,7 +11,7 @@ import { applySandboxStackConfig, type SandboxStackOptions, type SandboxTarget }
 import { awarenessProgram } from "../../components/program.js";
 import { runJob } from "../runner/job.js";
 import type { JobRecord, RunJobOptions } from "../runner/types.js";
-import { ensureTestCommandPlugin, testEngineEnv } from "./plugins.js";
+import { buildTestCommandPlugin, commandPluginSelection, testEngineEnv, testPluginDir } from "./plugins.js";
 import type { S3Backend } from "./s3-backend.js";
 
 export interface UserRepo {
@@ -44,7 +44,10 @@ export async function runUserJob(repo: UserRepo, logFile: string, options: Parti
   const runnerRoot = mkdtempSync(join(tmpdir(), "runner-"));
   const ghLog = join(runnerRoot, "gh-calls.jsonl");
   writeFileSync(ghLog, "");
-  const { pathPrefix } = await ensureTestCommandPlugin();
+  // The runner's PATH gets the test-only plugin unless the machine has the official one (as a user's runner would).
+  const { official } = commandPluginSelection("machine");
+  if (!official) buildTestCommandPlugin();
+  const pathPrefix = official ? undefined : testPluginDir;
   const record = await runJob({
     repo: repo.dir,
     sha: repo.sha,

@@ -8,14 +8,24 @@ import { checkStackName } from "../common/stack-name.js";
 import { secretValuesIn } from "../report/redact.js";
 import { localStackNames } from "../toolchain/backend.js";
 import { openHosts } from "./hosts.js";
-import { releaseConfig, releaseIn } from "./releases.js";
+import { adoptLiveRelease, releaseConfig, releaseIn } from "./releases.js";
 import { stage, type RunContext } from "./run.js";
 
-/** Opens the engine stack (closing nothing: the engine holds no connection between calls); a bad stack name is refused first. */
-export const openStack = stage("open stack", async (ctx) => {
-  checkStackName(ctx.stackName);
-  ctx.engine = await ctx.deps.openEngine({ stackName: ctx.stackName, mode: ctx.openMode, signal: ctx.cancellation.signal, log: ctx.log });
-});
+/**
+ * Opens the engine stack; a bad stack name is refused first. What the opening set up (the
+ * run's private work dir) goes on the way out, last, also on a second signal.
+ */
+const openStackWith = (editSettings: boolean) =>
+  stage("open stack", async (ctx) => {
+    checkStackName(ctx.stackName);
+    const engine = await ctx.deps.openEngine({ stackName: ctx.stackName, mode: ctx.openMode, signal: ctx.cancellation.signal, log: ctx.log, editSettings });
+    ctx.engine = engine;
+    if (engine.dispose) ctx.onEnd(() => engine.dispose!(), { urgent: true });
+  });
+
+export const openStack = openStackWith(false);
+/** For trust-host: the pinned keys are the operator's settings, written to their own Pulumi.<stack>.yaml. */
+export const openStackToEditSettings = openStackWith(true);
 
 /** The stack config map as it is now; its secret values join the run's secrets (masked everywhere). */
 export async function readConfig(ctx: RunContext): Promise<ConfigMap> {
@@ -97,4 +107,8 @@ export const newReleaseConfig = stage<ReleaseContext>("config", async (ctx) => {
  * release built on the config read before the lock would take stale images for the services
  * it does not name, and put a stale config back if it ends before its update.
  */
-export const releaseConfigUnderLock = stage<ReleaseContext>("config under lock", computeRelease);
+export const releaseConfigUnderLock = stage<ReleaseContext>("config under lock", async (ctx) => {
+  // That run recorded its release in the backend, not in this run's copy of the stack file.
+  await adoptLiveRelease(ctx.engine!);
+  await computeRelease(ctx);
+});

@@ -107,6 +107,28 @@ export async function setReleaseData(engine: EngineDoor, data: ConfigMap): Promi
   await engine.setConfig(Object.fromEntries(releaseDataKeys.filter((k) => data[k]).map((k) => [k, data[k]!])));
 }
 
+/**
+ * The live release is the one the backend last applied: the release data keys of the stack's
+ * newest successful update, as its history recorded the config. The history rather than a
+ * stack output: it holds the keys exactly as they were set (a secret stays secret), it is what
+ * a rollback already re-applies (releaseDataOf), and it names the update that applied it. A
+ * failed update is skipped: what it left on the host is the host record's and the next run's
+ * reconcile's business, not a release to build on.
+ */
+export function liveReleaseUpdate(history: UpdateSummary[]): UpdateSummary | undefined {
+  return history.find((u) => u.kind === "update" && u.result === "succeeded");
+}
+
+/**
+ * Puts the live release (from the backend) over the release data of the run's copy of the
+ * stack file; a stack never updated keeps what its file has (a first deploy).
+ */
+export async function adoptLiveRelease(engine: EngineDoor): Promise<UpdateSummary | undefined> {
+  const live = liveReleaseUpdate(await engine.history());
+  if (live) await setReleaseData(engine, releaseDataOf(live));
+  return live;
+}
+
 export function releaseConfig(release: Release): ConfigMap {
   return { [releaseKey]: { value: JSON.stringify(release), secret: false } };
 }

@@ -87,9 +87,30 @@ export function configWithRelease(all: ConfigMap, release: Release): StackConfig
   return parseStackConfig(rawFromAutomationConfig({ ...all, ...releaseConfig(release) }));
 }
 
+/**
+ * With no live release (a stack never deployed, its file holding none) no image is carried
+ * over: every service without an image of its own must be named by the request.
+ */
+function requireImagesWithoutLiveRelease(stackName: string, all: ConfigMap, release: Release): void {
+  let services: Record<string, { image?: unknown } | null> = {};
+  try {
+    services = JSON.parse(all["awareness:services"]?.value ?? "{}") as typeof services;
+  } catch {
+    return; // the config check names a broken awareness:services
+  }
+  const missing = Object.entries(services ?? {}).filter(([name, s]) => !s?.image && !release.images[name]).map(([name]) => name);
+  if (missing.length === 0) return;
+  throw new UsageError(
+    `Stack "${stackName}" has no live release in its backend (no successful update yet), so no image is carried over: ` +
+      `name every built service's image with --image (missing: ${missing.map((m) => `--image ${m}=<ref>`).join(" ")}). Nothing was changed.`,
+  );
+}
+
 async function computeRelease(ctx: ReleaseContext): Promise<void> {
   ctx.before = await readConfig(ctx);
-  const release = nextRelease(releaseIn(ctx.before, "the stack config awareness:release"), ctx.request);
+  const current = releaseIn(ctx.before, "the stack config awareness:release");
+  const release = nextRelease(current, ctx.request);
+  if (!current) requireImagesWithoutLiveRelease(ctx.stackName, ctx.before, release);
   ctx.release = release;
   ctx.summary.release = release;
   ctx.config = configWithRelease(ctx.before, release);

@@ -14,6 +14,14 @@ export const releaseKey = "awareness:release";
  * never comes back with an old release.
  */
 export const releaseDataKeys = [releaseKey] as const;
+/** Per-host tokens that make a drifted host's switch run again (stages/reconcile.ts). */
+export const reconcileKey = "awareness:reconcile";
+/**
+ * What a run takes from the backend over its copy of the stack file: the release, and the
+ * reconcile tokens the last update applied (dropping one would change the switch command and
+ * run the switch again for nothing).
+ */
+export const liveDataKeys: readonly string[] = [...releaseDataKeys, reconcileKey];
 
 /** Stack tags: the newest verified release first, "<release id>@<update key>" each. */
 export const verifiedTag = "awareness:verified-releases";
@@ -91,9 +99,9 @@ export function releaseOf(update: UpdateSummary): Release | undefined {
 }
 
 /** The release data keys exactly as a past update had them (secret values stay secret). */
-export function releaseDataOf(update: UpdateSummary): ConfigMap {
+export function releaseDataOf(update: UpdateSummary, keys: readonly string[] = releaseDataKeys): ConfigMap {
   const data: ConfigMap = {};
-  for (const key of releaseDataKeys) {
+  for (const key of keys) {
     const v = update.config?.[key];
     if (v) data[key] = { value: v.value, secret: v.secret };
   }
@@ -101,10 +109,10 @@ export function releaseDataOf(update: UpdateSummary): ConfigMap {
 }
 
 /** Puts the release data keys back to `data` (keys absent from it are removed). */
-export async function setReleaseData(engine: EngineDoor, data: ConfigMap): Promise<void> {
+export async function setReleaseData(engine: EngineDoor, data: ConfigMap, keys: readonly string[] = releaseDataKeys): Promise<void> {
   const now = await engine.getConfig();
-  await engine.removeConfig(releaseDataKeys.filter((k) => !data[k] && now[k]));
-  await engine.setConfig(Object.fromEntries(releaseDataKeys.filter((k) => data[k]).map((k) => [k, data[k]!])));
+  await engine.removeConfig(keys.filter((k) => !data[k] && now[k]));
+  await engine.setConfig(Object.fromEntries(keys.filter((k) => data[k]).map((k) => [k, data[k]!])));
 }
 
 /**
@@ -120,12 +128,12 @@ export function liveReleaseUpdate(history: UpdateSummary[]): UpdateSummary | und
 }
 
 /**
- * Puts the live release (from the backend) over the release data of the run's copy of the
- * stack file; a stack never updated keeps what its file has (a first deploy).
+ * Puts the live release (from the backend) over the run's copy of the stack file (liveDataKeys);
+ * a stack never updated keeps what its file has (a first deploy).
  */
 export async function adoptLiveRelease(engine: EngineDoor): Promise<UpdateSummary | undefined> {
   const live = liveReleaseUpdate(await engine.history());
-  if (live) await setReleaseData(engine, releaseDataOf(live));
+  if (live) await setReleaseData(engine, releaseDataOf(live, liveDataKeys), liveDataKeys);
   return live;
 }
 

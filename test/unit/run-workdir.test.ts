@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deploy } from "../../automation/commands/deploy.js";
 import { sandboxStackConfig } from "../../automation/sandbox/target.js";
-import { adoptLiveRelease, liveReleaseUpdate, releaseKey } from "../../automation/stages/releases.js";
+import { adoptLiveRelease, liveReleaseUpdate, reconcileKey, releaseKey } from "../../automation/stages/releases.js";
 import { createRunWorkDir } from "../../automation/toolchain/run-workdir.js";
 import { fakeDeps, FakeStack } from "../support/fake-engine.js";
 import { FakeHost } from "../support/fake-host.js";
@@ -74,7 +74,9 @@ describe("the live release comes from the backend", () => {
     stack.config[releaseKey] = releaseOfConfig("v1");
     stack.recordUpdate("succeeded", "v1");
     stack.config[releaseKey] = releaseOfConfig("v2");
+    stack.config[reconcileKey] = { value: JSON.stringify({ sandbox: "0123456789abcdef" }) };
     stack.recordUpdate("succeeded", "v2");
+    delete stack.config[reconcileKey];
     stack.config[releaseKey] = releaseOfConfig("v3");
     stack.recordUpdate("failed", "v3");
     // The run's copy of the stack file says something else (an old commit of it).
@@ -84,6 +86,8 @@ describe("the live release comes from the backend", () => {
     const adopted = await adoptLiveRelease(stack.door());
     expect(adopted?.message).toBe("v2");
     expect(stack.releaseInConfig()?.id).toBe("v2");
+    // The switch's reconcile token of that update comes along: dropping it would re-run the switch.
+    expect(stack.config[reconcileKey]?.value).toBe(JSON.stringify({ sandbox: "0123456789abcdef" }));
     expect(stack.config["awareness:appDir"]).toEqual(config()["awareness:appDir"]);
   });
 

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deploy } from "../../automation/commands/deploy.js";
+import { status } from "../../automation/commands/status.js";
 import { sandboxStackConfig } from "../../automation/sandbox/target.js";
 import { adoptLiveRelease, liveReleaseUpdate, reconcileKey, releaseKey } from "../../automation/stages/releases.js";
 import { createRunWorkDir } from "../../automation/toolchain/run-workdir.js";
@@ -120,5 +121,28 @@ describe("the live release comes from the backend", () => {
     expect(s.messages.join(" ")).not.toMatch(/--image backend=/);
     expect(host.calls).toEqual([]);
     expect(stack.ops()).toEqual([]);
+  });
+});
+
+describe("the run's engine is disposed of on the way out", () => {
+  const withDispose = (stack: FakeStack, host: FakeHost) => {
+    const disposed: string[] = [];
+    const deps = fakeDeps({ stack, host, prober: () => ({ probe: async () => [] }) });
+    const open = deps.openEngine;
+    deps.openEngine = async (args) => Object.assign(await open(args), { dispose: async () => void disposed.push(stack.calls.at(-1) ?? "") });
+    return { deps, disposed };
+  };
+
+  it("once, after the run's last engine call, when the run ends well and when it fails", async () => {
+    const host = new FakeHost();
+    const stack = new FakeStack("sandbox", config(), { host });
+    const ok = withDispose(stack, host);
+    expect((await status({ stackName: "sandbox", deps: ok.deps })).summary.outcome).toBe("ok");
+    expect(ok.disposed).toEqual([stack.calls.at(-1)]);
+
+    stack.failNext("tags", new Error("backend gone"));
+    const failing = withDispose(stack, host);
+    expect((await status({ stackName: "sandbox", deps: failing.deps })).summary.outcome).toBe("error");
+    expect(failing.disposed).toHaveLength(1);
   });
 });

@@ -124,15 +124,21 @@ export async function setReleaseData(engine: EngineDoor, data: ConfigMap, keys: 
  * reconcile's business, not a release to build on.
  */
 export function liveReleaseUpdate(history: UpdateSummary[]): UpdateSummary | undefined {
-  return history.find((u) => u.kind === "update" && u.result === "succeeded");
+  return history.find((u) => u.result === "succeeded" && (u.kind === "update" || (u.kind === "refresh" && u.message?.startsWith(restoreRefreshPrefix))));
 }
+
+/**
+ * A restore puts a backup set back on the host and records its release with a refresh (no `up`:
+ * the host already runs it); that refresh, named by this message, applied the live release too.
+ */
+export const restoreRefreshPrefix = "refresh after restoring ";
 
 /**
  * Puts the live release (from the backend) over the run's copy of the stack file (liveDataKeys);
  * a stack never updated keeps what its file has (a first deploy).
  */
 export async function adoptLiveRelease(engine: EngineDoor): Promise<UpdateSummary | undefined> {
-  const live = liveReleaseUpdate(await engine.history());
+  const live = liveReleaseUpdate(await engine.history(["update", "refresh"]));
   if (live) await setReleaseData(engine, releaseDataOf(live, liveDataKeys), liveDataKeys);
   return live;
 }

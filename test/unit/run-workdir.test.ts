@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deploy } from "../../automation/commands/deploy.js";
 import { status } from "../../automation/commands/status.js";
 import { sandboxStackConfig } from "../../automation/sandbox/target.js";
-import { adoptLiveRelease, liveReleaseUpdate, reconcileKey, releaseKey } from "../../automation/stages/releases.js";
+import { adoptLiveRelease, liveReleaseUpdate, reconcileKey, releaseKey, restoreRefreshPrefix } from "../../automation/stages/releases.js";
 import { createRunWorkDir } from "../../automation/toolchain/run-workdir.js";
 import { fakeDeps, FakeStack } from "../support/fake-engine.js";
 import { FakeHost } from "../support/fake-host.js";
@@ -90,6 +90,18 @@ describe("the live release comes from the backend", () => {
     // The switch's reconcile token of that update comes along: dropping it would re-run the switch.
     expect(stack.config[reconcileKey]?.value).toBe(JSON.stringify({ sandbox: "0123456789abcdef" }));
     expect(stack.config["awareness:appDir"]).toEqual(config()["awareness:appDir"]);
+  });
+
+  it("a restore's refresh records the release it put back; other refreshes do not", async () => {
+    const at = (kind: string, result: string, message: string, id: string) =>
+      ({ kind, result, message, config: { [releaseKey]: releaseOfConfig(id) } }) as never;
+    const history = [
+      at("refresh", "succeeded", "clear operations interrupted by a cancelled run", "v3"),
+      at("refresh", "succeeded", `${restoreRefreshPrefix}v2 from backup set 20261128T004607Z-v2`, "v2"),
+      at("update", "succeeded", "v1", "v1"),
+    ];
+    expect(liveReleaseUpdate(history)?.message).toMatch(/^refresh after restoring v2/);
+    expect(liveReleaseUpdate(history.slice(2))?.message).toBe("v1");
   });
 
   it("a stack never updated keeps what its file has (a first deploy); nothing is written", async () => {

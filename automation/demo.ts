@@ -2,7 +2,7 @@
 // its health check and becomes verified), deploy v2 (its /api/auth/status answers 500, the
 // monitor fails it, the driver rolls back to v1 by itself), then show the status.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { awarenessProgram } from "../components/program.js";
 import { deploy } from "./commands/deploy.js";
@@ -34,12 +34,18 @@ export async function runDemo(opts: { keepSandbox: boolean; log: Logger; cancell
 
   try {
     say(`configuring the "sandbox" stack for ${target.ssh.user}@${target.ssh.host}:${target.ssh.port} (app in ${target.appDir})`);
-    // Initialising the local stack is the one place a stack is created outright.
-    const engine = await openEngine({ stackName: "sandbox", mode: "create", program: awarenessProgram, envVars: testCommandPluginEnv(), log });
+    // The demo's operator settings (the sandbox's host, port and key) live in a project dir of
+    // its own under .sandbox/, with its state, never in the repository's files. Initialising
+    // the local stack is the one place a stack is created outright.
+    const projectDir = join(repoRoot, ".sandbox", "demo-project");
+    mkdirSync(join(projectDir, "state"), { recursive: true });
+    copyFileSync(join(repoRoot, "Pulumi.yaml"), join(projectDir, "Pulumi.yaml"));
+    const where = { workDir: projectDir, backendUrl: `file://${join(projectDir, "state")}` };
+    const engine = await openEngine({ stackName: "sandbox", mode: "create", program: awarenessProgram, envVars: testCommandPluginEnv(), log, ...where });
     await applySandboxStackConfig(engine, target, "v1");
 
     const reportDir = join(repoRoot, ".reports", "demo");
-    const deps = realDeps();
+    const deps = realDeps(where);
     const step = async (releaseId: string, story: string): Promise<RunSummary> => {
       say(story);
       // The sandbox has no GitHub repository and the demo may run in a working copy.

@@ -72,8 +72,8 @@ export interface EngineDoor {
   preview(opts: LongOpOptions): Promise<void>;
   up(opts: LongOpOptions): Promise<UpResult>;
   refresh(opts: LongOpOptions & { clearPendingCreates?: boolean }): Promise<void>;
-  /** Updates of the stack, newest first (secret config shown so it can be re-applied, never printed). */
-  history(): Promise<UpdateSummary[]>;
+  /** Entries of these kinds (default: updates), newest first (secret config shown so it can be re-applied, never printed). */
+  history(kinds?: readonly string[]): Promise<UpdateSummary[]>;
   tags(): Promise<Record<string, string>>;
   setTag(key: string, value: string): Promise<void>;
   outputs(): Promise<OutputMap>;
@@ -168,9 +168,9 @@ export class Engine implements EngineDoor {
     );
   }
 
-  async history(): Promise<UpdateSummary[]> {
+  async history(kinds: readonly string[] = ["update"]): Promise<UpdateSummary[]> {
     const all = await this.call("history", engineDeadlines.read, () => this.stack.history(undefined, undefined, true));
-    return all.filter((u) => u.kind === "update");
+    return all.filter((u) => kinds.includes(u.kind));
   }
 
   tags(): Promise<Record<string, string>> {

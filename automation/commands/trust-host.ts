@@ -5,7 +5,7 @@ import { parseStackConfig, rawFromAutomationConfig } from "../../components/conf
 import { UsageError } from "../common/errors.js";
 import { fingerprintOf, scanHostKey } from "../host/ssh.js";
 import type { RunSummary } from "../report/summary.js";
-import { openStack, readConfig } from "../stages/open.js";
+import { openStackToEditSettings, readConfig } from "../stages/open.js";
 import { newContext, runStages, stage, stop, type RunContext, type RunOptions } from "../stages/run.js";
 
 export interface TrustHostRequest extends RunOptions {
@@ -49,5 +49,5 @@ const pinKeys = stage<TrustContext>("trust", async (ctx) => {
 
 export async function trustHost(req: TrustHostRequest): Promise<RunSummary> {
   const ctx = newContext<TrustContext>("trust-host", req, { request: req });
-  return runStages(ctx, [openStack, pinKeys], req.onStage);
+  return runStages(ctx, [openStackToEditSettings, pinKeys], req.onStage);
 }

@@ -9,14 +9,24 @@ import { secretValuesIn } from "../report/redact.js";
 import { localStackNames } from "../toolchain/backend.js";
 import { refuseUnconfiguredStack } from "./first-run.js";
 import { openHosts } from "./hosts.js";
-import { releaseConfig, releaseIn } from "./releases.js";
+import { adoptLiveRelease, releaseConfig, releaseIn } from "./releases.js";
 import { stage, type RunContext } from "./run.js";
 
-/** Opens the engine stack (closing nothing: the engine holds no connection between calls); a bad stack name is refused first. */
-export const openStack = stage("open stack", async (ctx) => {
-  checkStackName(ctx.stackName);
-  ctx.engine = await ctx.deps.openEngine({ stackName: ctx.stackName, mode: ctx.openMode, signal: ctx.cancellation.signal, log: ctx.log });
-});
+/**
+ * Opens the engine stack; a bad stack name is refused first. What the opening set up (the
+ * run's private work dir) goes on the way out, last, also on a second signal.
+ */
+const openStackWith = (editSettings: boolean) =>
+  stage("open stack", async (ctx) => {
+    checkStackName(ctx.stackName);
+    const engine = await ctx.deps.openEngine({ stackName: ctx.stackName, mode: ctx.openMode, signal: ctx.cancellation.signal, log: ctx.log, editSettings });
+    ctx.engine = engine;
+    if (engine.dispose) ctx.onEnd(() => engine.dispose!(), { urgent: true });
+  });
+
+export const openStack = openStackWith(false);
+/** For trust-host: the pinned keys are the operator's settings, written to their own Pulumi.<stack>.yaml. */
+export const openStackToEditSettings = openStackWith(true);
 
 /** The stack config map as it is now (a stack still on the example's placeholder host is refused); its secret values join the run's secrets (masked everywhere). */
 export async function readConfig(ctx: RunContext): Promise<ConfigMap> {
@@ -79,9 +89,30 @@ export function configWithRelease(all: ConfigMap, release: Release): StackConfig
   return parseStackConfig(rawFromAutomationConfig({ ...all, ...releaseConfig(release) }));
 }
 
+/**
+ * With no live release (a stack never deployed, its file holding none) no image is carried
+ * over: every service without an image of its own must be named by the request.
+ */
+function requireImagesWithoutLiveRelease(stackName: string, all: ConfigMap, release: Release): void {
+  let services: Record<string, { image?: unknown } | null> = {};
+  try {
+    services = JSON.parse(all["awareness:services"]?.value ?? "{}") as typeof services;
+  } catch {
+    return; // the config check names a broken awareness:services
+  }
+  const missing = Object.entries(services ?? {}).filter(([name, s]) => !s?.image && !release.images[name]).map(([name]) => name);
+  if (missing.length === 0) return;
+  throw new UsageError(
+    `Stack "${stackName}" has no live release in its backend (no successful update yet), so no image is carried over: ` +
+      `name every built service's image with --image (missing: ${missing.map((m) => `--image ${m}=<ref>`).join(" ")}). Nothing was changed.`,
+  );
+}
+
 async function computeRelease(ctx: ReleaseContext): Promise<void> {
   ctx.before = await readConfig(ctx);
-  const release = nextRelease(releaseIn(ctx.before, "the stack config awareness:release"), ctx.request);
+  const current = releaseIn(ctx.before, "the stack config awareness:release");
+  const release = nextRelease(current, ctx.request);
+  if (!current) requireImagesWithoutLiveRelease(ctx.stackName, ctx.before, release);
   ctx.release = release;
   ctx.summary.release = release;
   ctx.config = configWithRelease(ctx.before, release);
@@ -99,4 +130,8 @@ export const newReleaseConfig = stage<ReleaseContext>("config", async (ctx) => {
  * release built on the config read before the lock would take stale images for the services
  * it does not name, and put a stale config back if it ends before its update.
  */
-export const releaseConfigUnderLock = stage<ReleaseContext>("config under lock", computeRelease);
+export const releaseConfigUnderLock = stage<ReleaseContext>("config under lock", async (ctx) => {
+  // That run recorded its release in the backend, not in this run's copy of the stack file.
+  await adoptLiveRelease(ctx.engine!);
+  await computeRelease(ctx);
+});

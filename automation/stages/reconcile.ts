@@ -8,9 +8,10 @@ import type { HostObservation } from "../../components/host-commands/observe.js"
 import type { ReleaseRecord } from "../../components/remote-compose-stack.js";
 import type { DeployUpContext } from "./apply.js";
 import { hostDrift, hostLabel, recordsIn, stackHosts, type HostRecords } from "./hosts.js";
+import { reconcileKey } from "./releases.js";
 import { stage, type RunContext } from "./run.js";
 
-export const reconcileKey = "awareness:reconcile";
+export { reconcileKey };
 
 /** What a host record must match: the release id, the compose file, each service's image. */
 export type Applied = Pick<ReleaseRecord, "id" | "images" | "composeSha256">;

@@ -14,6 +14,14 @@ export const releaseKey = "awareness:release";
  * never comes back with an old release.
  */
 export const releaseDataKeys = [releaseKey] as const;
+/** Per-host tokens that make a drifted host's switch run again (stages/reconcile.ts). */
+export const reconcileKey = "awareness:reconcile";
+/**
+ * What a run takes from the backend over its copy of the stack file: the release, and the
+ * reconcile tokens the last update applied (dropping one would change the switch command and
+ * run the switch again for nothing).
+ */
+export const liveDataKeys: readonly string[] = [...releaseDataKeys, reconcileKey];
 
 /** Stack tags: the newest verified release first, "<release id>@<update key>" each. */
 export const verifiedTag = "awareness:verified-releases";
@@ -91,9 +99,9 @@ export function releaseOf(update: UpdateSummary): Release | undefined {
 }
 
 /** The release data keys exactly as a past update had them (secret values stay secret). */
-export function releaseDataOf(update: UpdateSummary): ConfigMap {
+export function releaseDataOf(update: UpdateSummary, keys: readonly string[] = releaseDataKeys): ConfigMap {
   const data: ConfigMap = {};
-  for (const key of releaseDataKeys) {
+  for (const key of keys) {
     const v = update.config?.[key];
     if (v) data[key] = { value: v.value, secret: v.secret };
   }
@@ -101,10 +109,38 @@ export function releaseDataOf(update: UpdateSummary): ConfigMap {
 }
 
 /** Puts the release data keys back to `data` (keys absent from it are removed). */
-export async function setReleaseData(engine: EngineDoor, data: ConfigMap): Promise<void> {
+export async function setReleaseData(engine: EngineDoor, data: ConfigMap, keys: readonly string[] = releaseDataKeys): Promise<void> {
   const now = await engine.getConfig();
-  await engine.removeConfig(releaseDataKeys.filter((k) => !data[k] && now[k]));
-  await engine.setConfig(Object.fromEntries(releaseDataKeys.filter((k) => data[k]).map((k) => [k, data[k]!])));
+  await engine.removeConfig(keys.filter((k) => !data[k] && now[k]));
+  await engine.setConfig(Object.fromEntries(keys.filter((k) => data[k]).map((k) => [k, data[k]!])));
+}
+
+/**
+ * The live release is the one the backend last applied: the release data keys of the stack's
+ * newest successful update, as its history recorded the config. The history rather than a
+ * stack output: it holds the keys exactly as they were set (a secret stays secret), it is what
+ * a rollback already re-applies (releaseDataOf), and it names the update that applied it. A
+ * failed update is skipped: what it left on the host is the host record's and the next run's
+ * reconcile's business, not a release to build on.
+ */
+export function liveReleaseUpdate(history: UpdateSummary[]): UpdateSummary | undefined {
+  return history.find((u) => u.result === "succeeded" && (u.kind === "update" || (u.kind === "refresh" && u.message?.startsWith(restoreRefreshPrefix))));
+}
+
+/**
+ * A restore puts a backup set back on the host and records its release with a refresh (no `up`:
+ * the host already runs it); that refresh, named by this message, applied the live release too.
+ */
+export const restoreRefreshPrefix = "refresh after restoring ";
+
+/**
+ * Puts the live release (from the backend) over the run's copy of the stack file (liveDataKeys);
+ * a stack never updated keeps what its file has (a first deploy).
+ */
+export async function adoptLiveRelease(engine: EngineDoor): Promise<UpdateSummary | undefined> {
+  const live = liveReleaseUpdate(await engine.history(["update", "refresh"]));
+  if (live) await setReleaseData(engine, releaseDataOf(live, liveDataKeys), liveDataKeys);
+  return live;
 }
 
 export function releaseConfig(release: Release): ConfigMap {

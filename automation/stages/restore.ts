@@ -5,7 +5,7 @@
 // refreshed (a failed refresh fails the run), and the release is watched like a rollback.
 import { releaseInSetName, type BackupSet, type DeploymentStatus, type VolumeToRestore } from "../../components/host-commands/index.js";
 import { CancelledError, errorDetail, firstLine, UsageError } from "../common/errors.js";
-import { lastFailedTag, releaseConfig, releaseIn, releaseOf, updateKey, verifiedReleases, verifiedTag, type VerifiedRef } from "./releases.js";
+import { lastFailedTag, releaseConfig, releaseIn, releaseOf, restoreRefreshPrefix, updateKey, verifiedReleases, verifiedTag, type VerifiedRef } from "./releases.js";
 import { stage, stop, type RunContext } from "./run.js";
 import { markVerified, watch } from "./watch.js";
 
@@ -142,7 +142,7 @@ export const restoreBackupSet = stage<RestoreContext>("restore", async (ctx) => 
 export const refreshAfterRestore = stage<RestoreContext>("refresh", async (ctx) => {
   const { set, release } = ctx.summary.restore!;
   try {
-    await ctx.engine!.refresh({ message: `refresh after restoring ${release} from backup set ${set}` });
+    await ctx.engine!.refresh({ message: `${restoreRefreshPrefix}${release} from backup set ${set}` });
   } catch (err) {
     if (err instanceof CancelledError || ctx.cancellation.signal.aborted) throw err;
     throw new Error(`The refresh after the restore failed: ${errorDetail(err)} (the host runs ${release} from backup set ${set}; the stack config names it).`);

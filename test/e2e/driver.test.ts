@@ -255,12 +255,12 @@ describe("precheck and preview on their own", () => {
   });
 
   it("preview shows the plan for a release and leaves the stack config as it was", async () => {
-    const configBefore = (await (await ds.engine()).getConfig())["awareness:release"]?.value;
+    const configBefore = (await ds.liveConfig())["awareness:release"]?.value;
     const s = await preview({ ...base, releaseId: "v3", images: target.releases.v3 });
     expect(s.outcome, explain(s)).toBe("ok");
     expect(s.preview?.plan.join("\n")).toMatch(/update\s+command:remote:Command .*switch/);
     expect(s.preview?.blocked).toEqual([]);
-    expect((await (await ds.engine()).getConfig())["awareness:release"]?.value).toBe(configBefore);
+    expect((await ds.liveConfig())["awareness:release"]?.value).toBe(configBefore);
     expect(await liveVersion()).toBe("v1");
   });
 });

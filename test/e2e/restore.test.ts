@@ -22,7 +22,7 @@ const explain = (s: RunSummary) => JSON.stringify({ outcome: s.outcome, messages
 const run = (req: Partial<RestoreRequest> = {}) => restore({ stackName, deps: ds.deps, log: quiet, confirm: "RESTORE", ...req });
 const hostStatus = () => hc.parseDeploymentStatus(onHost(hc.readDeploymentStatus(layout)), "the sandbox")!;
 const sets = () => hc.parseBackupSets(onHost(hc.listBackupSets(layout)), layout);
-const configRelease = async () => releaseIn(await (await ds.engine()).getConfig(), "the test stack's config");
+const configRelease = async () => releaseIn(await ds.liveConfig(), "the live config");
 
 async function liveVersion(): Promise<string> {
   const r = await get(corner.ports.backend, "/api/version");

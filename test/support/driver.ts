@@ -1,6 +1,8 @@
 // A driver stack for e2e tests: a temp folder holding the file backend (or another backend given,
-// e.g. the local S3 server) and the work dir, the driver's real dependencies pointed at it.
+// e.g. the local S3 server) and the project dir (the stack file an operator edits), the driver's
+// real dependencies pointed at it.
 import { appendFileSync, mkdirSync } from "node:fs";
+import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -18,10 +20,17 @@ export interface DriverStack {
   backendUrl: string;
   envVars: Record<string, string>;
   deps: RunDeps;
-  /** The stack behind the driver's engine door (opened anew, not bound to any run's signal). */
+  /**
+   * The stack opened on the project dir itself: writing its config edits the stack file there,
+   * as an operator edits the committed Pulumi.<stack>.yaml (runs never write it).
+   */
   engine(): Promise<Engine>;
+  /** The config a run sees (a private copy of the stack file with the live release from the backend). */
+  liveConfig(): Promise<ConfigMap>;
   cleanup(): Promise<void>;
 }
+
+const silent: Logger = { info: () => {}, warn: () => {} };
 
 export async function driverStack(
   stackName: string,
@@ -32,13 +41,23 @@ export async function driverStack(
   const backendUrl = opts.backendUrl ?? `file://${dir}`;
   const envVars = { ...(await testEngineEnv()), ...opts.envVars };
   const engine = () => openEngine({ stackName, mode: "create", program: awarenessProgram, workDir: dir, backendUrl, envVars, log });
+  const deps = realDeps({ workDir: dir, backendUrl, envVars });
+  const liveConfig = async () => {
+    const run = await deps.openEngine({ stackName, mode: "select", signal: new AbortController().signal, log: log ?? silent });
+    try {
+      return await run.getConfig();
+    } finally {
+      await run.dispose?.();
+    }
+  };
   return {
     stackName,
     dir,
     backendUrl,
     envVars,
-    deps: realDeps({ workDir: dir, backendUrl, envVars }),
+    deps,
     engine,
+    liveConfig,
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

@@ -327,9 +327,9 @@ export class FakeEngine implements EngineDoor {
     if (opts.clearPendingCreates) this.stack.pending = [];
   }
 
-  async history(): Promise<UpdateSummary[]> {
+  async history(kinds: readonly string[] = ["update"]): Promise<UpdateSummary[]> {
     await this.enter("history");
-    return structuredClone([...this.stack.updates].reverse());
+    return structuredClone([...this.stack.updates].reverse().filter((u) => kinds.includes(u.kind)));
   }
 
   async tags(): Promise<Record<string, string>> {

@@ -1,6 +1,7 @@
 // Pulumi.production.yaml is a complete example: with its secrets supplied (as
-// `pulumi config set --secret` would), it passes the stack schema; without them, the error
-// names exactly the secret keys to set.
+// `pulumi config set --secret` would) and a release (as a deploy sets it in its private copy),
+// it passes the stack schema; without the secrets, the error names exactly the secret keys to
+// set. It holds no release data: the live release lives in the backend.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -10,11 +11,21 @@ import { ConfigError, parseStackConfig } from "../../components/config/parse.js"
 const file = join(import.meta.dirname, "..", "..", "Pulumi.production.yaml");
 const config = (parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> }).config;
 /** The raw map as the engine hands it to the program: structured values as JSON text. */
-const raw = Object.fromEntries(
+const committed = Object.fromEntries(
   Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
 );
+/** What a deploy's copy holds: the committed settings and the release the deploy names. */
+const raw = {
+  ...committed,
+  "awareness:release": JSON.stringify({ id: "2026.11.27-1", images: { backend: "ghcr.io/acme/awareness-backend:2026.11.27-1" } }),
+};
 
 describe("Pulumi.production.yaml", () => {
+  it("holds no release data (the release lives in the backend)", () => {
+    expect(Object.keys(config).filter((k) => k.startsWith("awareness:release"))).toEqual([]);
+    expect(readFileSync(file, "utf8")).toMatch(/The release lives in the backend/);
+  });
+
   it("is valid once the documented secrets are set", () => {
     const cfg = parseStackConfig({
       ...raw,
@@ -24,6 +35,7 @@ describe("Pulumi.production.yaml", () => {
     });
     expect(Object.keys(cfg.services).sort()).toEqual(["backend", "db", "nginx", "redis"]);
     expect(cfg.appDir).toBe("/opt/awareness");
+    expect(cfg.services.backend!.environment).toMatchObject({ APP_ENV: "production", LOG_LEVEL: "info" });
     expect(cfg.hosts[0]).toMatchObject({ host: "server.example.com", user: "ubuntu" });
     expect(cfg.monitor).toEqual({ durationSeconds: 300, intervalSeconds: 30, consecutiveFailures: 3, successRate: 0.95, onFailure: "rollback", pauseTimeoutMinutes: 30, onPauseTimeout: "abort" });
   });

@@ -72,7 +72,7 @@ async function expectConverged(id: string): Promise<void> {
   expect(engineLocks()).toEqual([]);
   const engine = await ds.engine();
   expect((await verifiedReleases(engine))[0]?.id).toBe(id);
-  expect(JSON.parse((await engine.getConfig())[releaseKey]!.value) as { id: string }).toMatchObject({ id });
+  expect(JSON.parse((await ds.liveConfig())[releaseKey]!.value) as { id: string }).toMatchObject({ id });
 }
 
 beforeAll(async () => {

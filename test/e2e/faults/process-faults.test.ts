@@ -159,7 +159,7 @@ describe("process faults", () => {
   it("2. five deploys started at once: exactly one runs, four end at once as lock-held naming it; the host and the stack end on the winner, verified", async () => {
     const ids = ["five-1", "five-2", "five-3", "five-4", "five-5"];
     const engine = await ds.engine();
-    const configBefore = await engine.getConfig();
+    const configBefore = await ds.liveConfig();
     const runs = ids.map((id) => cli(["deploy", "--release", id, ...imageArgs(target.releases.v1!), "--skip-ci-check", "--allow-dirty", "--json", "--report-dir", join(ds.dir, "reports", id)]));
     const ended = await Promise.all(runs.map((r) => r.done));
     const summaries = ended.map((e, i) => {
@@ -189,7 +189,7 @@ describe("process faults", () => {
     // The host and the stack agree on the winner: record, containers, config, output, tags, state.
     await expectLive(winner, target.releases.v1!, "v1");
     expect(record()!.verified?.id).toBe(winner);
-    const configAfter = await engine.getConfig();
+    const configAfter = await ds.liveConfig();
     expect(releaseIn(configAfter, "the stack config")).toMatchObject({ id: winner, images: target.releases.v1 });
     // Only the release (and the winner's reconcile token, if any) changed in the stack config.
     const changed = Object.keys(configAfter).filter((k) => JSON.stringify(configAfter[k]) !== JSON.stringify(configBefore[k]));
@@ -252,7 +252,7 @@ describe("process faults", () => {
     const snapshot = async () => ({
       files: onHost(`cd ${corner.appDir} && cat deployment.json docker-compose.yml .env && ls -1 backups`),
       running: runningOnHost(corner.composeProject),
-      release: releaseIn(await (await ds.engine()).getConfig(), "the stack config"),
+      release: releaseIn(await ds.liveConfig(), "the live config"),
     });
     const before = await snapshot();
     const byRelease = await restore({ stackName, deps: ds.deps, log, confirm: "RESTORE", release: "v1" });

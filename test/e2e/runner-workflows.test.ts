@@ -60,19 +60,27 @@ describe("committed workflows under the runner harness", () => {
     record("deploy v1", run);
     expect(stepOutcomes(run), JSON.stringify(recorded["deploy v1"], null, 1)).toMatchObject({ deploy: "success/success" });
     expect(run.result).toBe("success");
-    expect(run.steps.find((s) => s.id === "deploy")!.outputs).toEqual({ "exit-code": "0" });
+    expect(run.steps.find((s) => s.id === "deploy")!.outputs).toMatchObject({ "exit-code": "0", reported: "true" });
     expect(run.summary).toContain("**Deploy to production:** exit 0");
     expect(hostStatus()?.current).toMatchObject({ id: "v1", images: target.releases.v1 });
     expect(await liveVersion()).toBe("v1");
     expect((await s3.keys(".pulumi/stacks/")).join(" ")).toMatch(/production/);
   });
 
-  it("deployment-status.yml's status job reports the production stack from S3 in the job summary", async () => {
+  it("deployment-status.yml (dispatched for production): its environments job picks production, the matrix job reports the stack from S3", async () => {
+    const dispatch = { event: { name: "workflow_dispatch", ref: "refs/heads/main" }, inputs: { environment: "production" } };
+    const pick = await runUserJob(repo, logFile, { workflow: ".github/workflows/deployment-status.yml", job: "environments", ...dispatch });
+    record("status environments", pick);
+    expect(pick.result, JSON.stringify(recorded["status environments"], null, 1)).toBe("success");
+    const list = pick.outputs.list!;
+    expect(JSON.parse(list)).toEqual(["production"]);
+    // GitHub runs each matrix combination as a job of its own: here the one the list names.
     const run = await runUserJob(repo, logFile, {
       workflow: ".github/workflows/deployment-status.yml",
       job: "status",
-      event: { name: "workflow_dispatch", ref: "refs/heads/main" },
-      inputs: { environment: "production" },
+      ...dispatch,
+      needs: { environments: { result: "success", outputs: { list } } },
+      matrix: { environment: "production" },
     });
     record("status", run);
     expect(run.result, JSON.stringify(recorded.status, null, 1)).toBe("success");
@@ -83,8 +91,13 @@ describe("committed workflows under the runner harness", () => {
   it("a broken release (v2) deployed next rolls back by itself: exit 4 in the summary, no issue opened", async () => {
     const run = await deployJob("v2");
     record("deploy v2", run);
-    expect(stepOutcomes(run), JSON.stringify(recorded["deploy v2"], null, 1)).toMatchObject({ deploy: "failure/failure", __run_2: "success/success", __run_3: "skipped/skipped" });
-    expect(run.steps.find((s) => s.id === "deploy")!.outputs).toEqual({ "exit-code": "4" });
+    expect(stepOutcomes(run), JSON.stringify(recorded["deploy v2"], null, 1)).toMatchObject({
+      deploy: "failure/failure",
+      __run_2: "success/success", // the outcome in the job summary (always)
+      __run_3: "skipped/skipped", // no issue: the driver reported (and opened its own where it can)
+      __run_4: "skipped/skipped", // the on-cancel clean-up
+    });
+    expect(run.steps.find((s) => s.id === "deploy")!.outputs).toMatchObject({ "exit-code": "4", reported: "true" });
     expect(run.summary).toContain("**Deploy to production:** exit 4: deploy failed and was rolled back");
     expect(run.ghCalls).toEqual([]);
     expect(run.result).toBe("failure");
@@ -98,7 +111,7 @@ describe("committed workflows under the runner harness", () => {
     const refused = await runUserJob(repo, logFile, { workflow: ".github/workflows/rollback.yml", job: "confirm", event: dispatch, inputs: { ...inputs, confirm: "yes" } });
     record("rollback confirm (refused)", refused);
     expect(refused.result).toBe("failure");
-    expect(refused.steps[0]!.log).toContain("::error::Rollback refused: type ROLLBACK");
+    expect(refused.steps[0]!.log).toContain("::error::Refused: type ROLLBACK");
 
     const v7 = await deployJob("v7");
     record("deploy v7", v7);

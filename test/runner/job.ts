@@ -23,7 +23,7 @@ export async function runJob(options: RunJobOptions): Promise<JobRecord> {
   const github = githubContext(loaded, options, dirs);
   const contexts: Record<string, unknown> = {
     github, runner: runnerContext(dirs), inputs: inputsWithDefaults(loaded, options), secrets: options.secrets ?? {},
-    vars: options.vars ?? {}, needs: options.needs ?? {}, steps, job: { status: "success" }, strategy: {}, matrix: {}, env: {},
+    vars: options.vars ?? {}, needs: options.needs ?? {}, steps, job: { status: "success" }, strategy: {}, matrix: options.matrix ?? {}, env: {},
   };
   const scope = (env: Record<string, string>): ExpressionScope => ({ contexts: { ...contexts, env }, status });
   const record: JobRecord = { result: "success", steps: [], outputs: {}, summary: "", workspace: dirs.workspace };

@@ -14,6 +14,11 @@ export interface RunJobOptions {
   vars?: Record<string, string>;
   /** Results of the jobs this one needs: { id: { result, outputs } }. */
   needs?: Record<string, { result: string; outputs?: Record<string, string> }>;
+  /**
+   * One combination of the job's `strategy.matrix` (GitHub runs each combination as a job of its
+   * own; the caller picks which, e.g. from the output that feeds the matrix).
+   */
+  matrix?: Record<string, string>;
   actor?: string;
   runId?: number;
   /** Where the runner's own folders go (work, temp, tool cache); a fresh folder per run. */

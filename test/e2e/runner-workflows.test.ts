@@ -2,13 +2,13 @@
 // stack's state in the local S3 backend: the deploy job as CI/CD calls it, the status job, and
 // rollback.yml in a separate run from a separate clone. Each run's step outcomes go to
 // .reports/runner-workflows.json; its log to .reports/runner-workflows.log.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../automation/common/process.js";
 import * as hc from "../../components/host-commands/index.js";
 import { startS3Backend, type S3Backend } from "../support/s3-backend.js";
-import { runUserJob, wireUserRepo, type UserRepo } from "../support/runner-e2e.js";
+import { editStackSettings, runUserJob, wireUserRepo, type UserRepo } from "../support/runner-e2e.js";
 import { stepOutcomes } from "../support/workflow-fixture.js";
 import { clearCorner, get, onHost, target, testCorner } from "./components-support.js";
 
@@ -20,6 +20,7 @@ let s3: S3Backend;
 let repo: UserRepo;
 
 const imagesInput = (release: string) => Object.entries(target.releases[release]!).map(([service, ref]) => `${service}=${ref}`).join(" ");
+const hostLock = () => onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim();
 const hostStatus = () => hc.parseDeploymentStatus(onHost(hc.readDeploymentStatus(layout)), "the sandbox");
 const liveVersion = async () => {
   const r = await get(corner.ports.backend, "/api/version");
@@ -27,8 +28,9 @@ const liveVersion = async () => {
 };
 
 /** The deploy job of deploy.yml as CI/CD's push to main calls it (verify-ci passed, no approval job). */
-const deployJob = (release: string) =>
-  runUserJob(repo, logFile, {
+const deployJob = (release: string, signal?: AbortSignal, from: UserRepo = repo) =>
+  runUserJob(from, logFile, {
+    ...(signal ? { signal } : {}),
     workflow: ".github/workflows/deploy.yml",
     job: "deploy",
     event: { name: "push", ref: "refs/heads/main", payload: { ref: "refs/heads/main", after: repo.sha } },
@@ -128,6 +130,37 @@ describe("committed workflows under the runner harness", () => {
     record("rollback", run);
     expect(run.result, JSON.stringify(recorded.rollback, null, 1)).toBe("success");
     expect(hostStatus()?.current).toMatchObject({ id: "v1", images: target.releases.v1 });
+    expect(await liveVersion()).toBe("v1");
+  });
+  it("a deploy job cancelled mid-monitor (SIGINT, then SIGTERM, then SIGKILL as GitHub does) runs its clean-up: no lock left, the next run converges", async () => {
+    // A monitor long enough to be cancelled in (the wiring's is 4 s): the user commits a 20 s one.
+    const longer = await editStackSettings(repo, s3, target, corner, {
+      "awareness:monitor": { durationSeconds: 20, intervalSeconds: 0.5, consecutiveFailures: 3, successRate: 0.95 },
+    }, "A longer monitor");
+    const from = readFileSync(logFile, "utf8").length;
+    const cancel = new AbortController();
+    // Cancel once the driver says its monitor began (the release is live, the host lock held).
+    const watching = expect
+      .poll(() => readFileSync(logFile, "utf8").slice(from).includes("== monitor"), { timeout: 600_000, interval: 250 })
+      .toBe(true)
+      .then(() => cancel.abort());
+    const run = await deployJob("v7", cancel.signal, longer);
+    await watching;
+    record("deploy v7 (cancelled mid-monitor)", run);
+    expect(run.result, JSON.stringify(recorded["deploy v7 (cancelled mid-monitor)"], null, 1)).toBe("cancelled");
+    expect(stepOutcomes(run)).toMatchObject({
+      deploy: "cancelled/cancelled",
+      __run_2: "success/success", // the outcome in the job summary (always)
+      __run_3: "skipped/skipped", // failure() is false on a cancelled job: no issue
+      __run_4: "success/success", // the on-cancel clean-up: this run's host lock, the engine lock
+    });
+    expect(hostLock()).toBe("free");
+    expect(await s3.keys(".pulumi/locks/")).toEqual([]);
+    const next = await deployJob("v1", undefined, longer);
+    record("deploy v1 (after the cancelled run)", next);
+    expect(next.result, JSON.stringify(recorded["deploy v1 (after the cancelled run)"], null, 1)).toBe("success");
+    expect(hostStatus()?.current).toMatchObject({ id: "v1", images: target.releases.v1 });
+    expect(hostLock()).toBe("free");
     expect(await liveVersion()).toBe("v1");
   });
 });

@@ -30,13 +30,32 @@ export async function wireUserRepo(s3: S3Backend, target: SandboxTarget, corner:
   const envVars = { ...(await testEngineEnv()), ...s3.env, PULUMI_CONFIG_PASSPHRASE: passphrase };
   const engine = await openEngine({ stackName: "production", mode: "create", program: awarenessProgram, workDir: dir, backendUrl: s3.url, envVars });
   await applySandboxStackConfig(engine, target, "v1", corner);
-  git(dir, "add", "Pulumi.production.yaml");
-  git(dir, "commit", "--quiet", "-m", "Wire production to the server");
   return {
     dir,
-    sha: git(dir, "rev-parse", "HEAD"),
+    sha: commitStackFile(dir, "Wire production to the server"),
     secrets: { PULUMI_CONFIG_PASSPHRASE: passphrase, PULUMI_BACKEND_URL: s3.url, ...s3.env, GITHUB_TOKEN: "ghs_harnessfaketoken" },
   };
+}
+
+function commitStackFile(dir: string, message: string): string {
+  git(dir, "add", "Pulumi.production.yaml");
+  git(dir, "commit", "--quiet", "-m", message);
+  return git(dir, "rev-parse", "HEAD");
+}
+
+/** The user edits their stack settings as in the wiring (e.g. a longer monitor) and commits: the repository at that commit. */
+export async function editStackSettings(
+  repo: UserRepo,
+  s3: S3Backend,
+  target: SandboxTarget,
+  corner: SandboxStackOptions,
+  overrides: Record<string, unknown>,
+  message: string,
+): Promise<UserRepo> {
+  const envVars = { ...(await testEngineEnv()), ...s3.env, PULUMI_CONFIG_PASSPHRASE: repo.secrets.PULUMI_CONFIG_PASSPHRASE! };
+  const engine = await openEngine({ stackName: "production", mode: "select", program: awarenessProgram, workDir: repo.dir, backendUrl: s3.url, envVars });
+  await applySandboxStackConfig(engine, target, "v1", { ...corner, overrides });
+  return { ...repo, sha: commitStackFile(repo.dir, message) };
 }
 
 /** Runs a job of the user's repository on a fresh runner, its steps' output kept in `logFile`. */

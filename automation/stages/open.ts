@@ -74,12 +74,18 @@ export interface ReleaseContext extends RunContext {
   release?: Release;
 }
 
-/** The new release: the current release's images, overridden by the request. */
-export function nextRelease(current: Release | undefined, req: ReleaseRequest): Release {
+/**
+ * The new release: the current release's images, overridden by the request. With `declared`
+ * (the services the config declares now), images of services the operator removed are not
+ * carried over: the live release comes from the backend, so dropping a service from
+ * awareness:services is how it leaves (the preview then shows what that deletes).
+ */
+export function nextRelease(current: Release | undefined, req: ReleaseRequest, declared?: readonly string[]): Release {
+  const carried = Object.entries(current?.images ?? {}).filter(([svc]) => !declared || declared.includes(svc));
   return {
     id: req.releaseId,
     ...(req.gitSha ? { gitSha: req.gitSha } : {}),
-    images: { ...(current?.images ?? {}), ...(req.images ?? {}) },
+    images: { ...Object.fromEntries(carried), ...(req.images ?? {}) },
     env: req.env ?? current?.env ?? {},
   };
 }
@@ -89,17 +95,23 @@ export function configWithRelease(all: ConfigMap, release: Release): StackConfig
   return parseStackConfig(rawFromAutomationConfig({ ...all, ...releaseConfig(release) }));
 }
 
+type DeclaredServices = Record<string, { image?: unknown } | null>;
+
+/** awareness:services as declared (undefined when it does not parse: the config check names the problem). */
+function declaredServices(all: ConfigMap): DeclaredServices | undefined {
+  try {
+    const services: unknown = JSON.parse(all["awareness:services"]?.value ?? "{}");
+    return services && typeof services === "object" && !Array.isArray(services) ? (services as DeclaredServices) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * With no live release (a stack never deployed, its file holding none) no image is carried
  * over: every service without an image of its own must be named by the request.
  */
-function requireImagesWithoutLiveRelease(stackName: string, all: ConfigMap, release: Release): void {
-  let services: Record<string, { image?: unknown } | null> = {};
-  try {
-    services = JSON.parse(all["awareness:services"]?.value ?? "{}") as typeof services;
-  } catch {
-    return; // the config check names a broken awareness:services
-  }
+function requireImagesWithoutLiveRelease(stackName: string, services: DeclaredServices | undefined, release: Release): void {
   const missing = Object.entries(services ?? {}).filter(([name, s]) => !s?.image && !release.images[name]).map(([name]) => name);
   if (missing.length === 0) return;
   throw new UsageError(
@@ -111,8 +123,9 @@ function requireImagesWithoutLiveRelease(stackName: string, all: ConfigMap, rele
 async function computeRelease(ctx: ReleaseContext): Promise<void> {
   ctx.before = await readConfig(ctx);
   const current = releaseIn(ctx.before, "the stack config awareness:release");
-  const release = nextRelease(current, ctx.request);
-  if (!current) requireImagesWithoutLiveRelease(ctx.stackName, ctx.before, release);
+  const services = declaredServices(ctx.before);
+  const release = nextRelease(current, ctx.request, services && Object.keys(services));
+  if (!current) requireImagesWithoutLiveRelease(ctx.stackName, services, release);
   ctx.release = release;
   ctx.summary.release = release;
   ctx.config = configWithRelease(ctx.before, release);

@@ -232,10 +232,10 @@ describe("blocked before any change", () => {
     const services = {
       backend: { environment: { PORT: String(corner.ports.backend) } },
     };
-    // The current release names only the backend too, so the new config is valid: the
+    // The live release (in the backend) names the frontend too; its image is not carried over
+    // once the config no longer declares the service, so the new config is valid: the
     // frontend's resources would simply be deleted.
-    const backendOnly = { id: "v1", images: { backend: target.releases.v1!.backend! }, env: { APP_ENV: "sandbox" } };
-    const s = await withConfig({ "awareness:services": services, "awareness:release": backendOnly }, () =>
+    const s = await withConfig({ "awareness:services": services }, () =>
       expectUntouched(() => deploy({ ...base, releaseId: "v1-backend-only" })),
     );
     const blocked = s.preview?.blocked ?? [];

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deploy } from "../../automation/commands/deploy.js";
+import { nextRelease } from "../../automation/stages/open.js";
 import { status } from "../../automation/commands/status.js";
 import { sandboxStackConfig } from "../../automation/sandbox/target.js";
 import { adoptLiveRelease, liveReleaseUpdate, reconcileKey, releaseKey, restoreRefreshPrefix } from "../../automation/stages/releases.js";
@@ -156,5 +157,27 @@ describe("the run's engine is disposed of on the way out", () => {
     const failing = withDispose(stack, host);
     expect((await status({ stackName: "sandbox", deps: failing.deps })).summary.outcome).toBe("error");
     expect(failing.disposed).toHaveLength(1);
+  });
+});
+
+describe("the next release from the live one", () => {
+  const live = { id: "v1", images: { backend: "r/backend:v1", frontend: "r/frontend:v1" }, env: { A: "1" } };
+
+  it("carries over the live images the request does not name", () => {
+    expect(nextRelease(live, { releaseId: "v2", images: { backend: "r/backend:v2" } }, ["backend", "frontend"]).images).toEqual({
+      backend: "r/backend:v2",
+      frontend: "r/frontend:v1",
+    });
+  });
+
+  it("drops the image of a service the config no longer declares (that is how a service leaves)", () => {
+    expect(nextRelease(live, { releaseId: "v2" }, ["backend"]).images).toEqual({ backend: "r/backend:v1" });
+  });
+
+  it("keeps a requested image for an undeclared service, so validation names it", () => {
+    expect(nextRelease(live, { releaseId: "v2", images: { worker: "r/worker:v2" } }, ["backend"]).images).toEqual({
+      backend: "r/backend:v1",
+      worker: "r/worker:v2",
+    });
   });
 });

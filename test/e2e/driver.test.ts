@@ -267,15 +267,20 @@ describe("precheck and preview on their own", () => {
 
 describe("locks", () => {
   it("a second deploy is refused while one runs; with --wait-lock it queues and then runs", async () => {
+    // A 20 s watch (the corner's is 4 s): the second run must reach its lock stage while the
+    // first still holds the lock, however slowly a loaded machine opens its stack.
+    const monitor = { durationSeconds: 20, intervalSeconds: 0.5, consecutiveFailures: 3, successRate: 0.95 };
     let releaseFirst!: () => void;
     const firstInMonitor = new Promise<void>((r) => (releaseFirst = r));
-    const first = release("v1", { onStage: (stage) => stage === "monitor" && releaseFirst() });
-    await firstInMonitor;
-    const second = await release("v1");
+    const [first, second, queued] = await withConfig({ "awareness:monitor": monitor }, async () => {
+      const first = release("v1", { onStage: (stage) => stage === "monitor" && releaseFirst() });
+      await firstInMonitor;
+      const second = await release("v1");
+      return [first, second, release("v1", { waitLock: true })] as const;
+    });
     expect(second.outcome, explain(second)).toBe("lock-held");
     expect(second.exitCode).toBe(ExitCode.LockHeld);
     expect(second.messages.join(" ")).toMatch(/holds the host lock: .*pid \d+/);
-    const queued = release("v1", { waitLock: true });
     const [a, c] = await Promise.all([first, queued]);
     expect(a.outcome, explain(a)).toBe("deployed-verified");
     expect(c.outcome, explain(c)).toBe("deployed-verified");

@@ -182,7 +182,8 @@ describe("a signal reaches every stage", () => {
     expect(said).toMatch(/did not finish within 2 s/);
     expect(late.up?.durationMs).toBeLessThan(10_000);
     expect(hostRecord().current?.id).toBe("v1-twice");
-    expect(Date.now() - started).toBeLessThan(60_000);
+    // A bound, not a benchmark: far below an unbounded hang, with room for two e2e files at once on 2 cores.
+    expect(Date.now() - started).toBeLessThan(120_000);
     expect(hostLock()).toBe("free");
 
     const next = await deploy({ ...base, releaseId: "v1-deadline", images, env: { APP_ENV: "deadline" } });

@@ -12,7 +12,10 @@ export interface RunnerDirs {
 /** Dispatch/call inputs with the workflow's declared defaults filled in (booleans stay booleans). */
 export function inputsWithDefaults(loaded: LoadedJob, options: RunJobOptions): Record<string, string | boolean> {
   const events = loaded.template.events;
-  const declared = events.workflow_call?.inputs ?? events.workflow_dispatch?.inputs ?? {};
+  // A called workflow gets its workflow_call inputs; a dispatched one its workflow_dispatch inputs
+  // (their defaults differ, e.g. deploy.yml's require-approval).
+  const dispatched = options.callerWorkflowName === undefined && options.event.name === "workflow_dispatch";
+  const declared = (dispatched ? events.workflow_dispatch?.inputs : events.workflow_call?.inputs ?? events.workflow_dispatch?.inputs) ?? {};
   const inputs: Record<string, string | boolean> = {};
   for (const [name, input] of Object.entries(declared)) {
     const fallback = input.default;
@@ -29,7 +32,7 @@ export function inputsWithDefaults(loaded: LoadedJob, options: RunJobOptions): R
   return inputs;
 }
 
-export function githubContext(loaded: LoadedJob, options: RunJobOptions, dirs: RunnerDirs): Record<string, unknown> {
+export function githubContext(workflowName: string, options: RunJobOptions, dirs: RunnerDirs): Record<string, unknown> {
   const [owner] = options.repository.split("/");
   return {
     event_name: options.event.name,
@@ -45,7 +48,8 @@ export function githubContext(loaded: LoadedJob, options: RunJobOptions, dirs: R
     run_attempt: "1",
     actor: options.actor ?? "harness",
     triggering_actor: options.actor ?? "harness",
-    workflow: loaded.workflowName,
+    // Jobs of a called workflow see the caller's github context, its name included.
+    workflow: options.callerWorkflowName ?? workflowName,
     job: options.job,
     workspace: dirs.workspace,
     server_url: "https://github.com",

@@ -19,6 +19,8 @@ import { parse as parseYaml } from "yaml";
 export interface JobStatus {
   failed: boolean;
   cancelled: boolean;
+  /** A job's own `if:`: a job it needs was skipped, so `success()` is false (and `failure()` too). */
+  needSkipped?: boolean;
 }
 
 export interface ExpressionScope {
@@ -32,7 +34,7 @@ function statusFunctions(status: JobStatus): Map<string, FunctionDefinition> {
     { name, minArgs: 0, maxArgs: 0, call: () => new data.BooleanData(value()) },
   ];
   return new Map([
-    fn("success", () => !status.failed && !status.cancelled),
+    fn("success", () => !status.failed && !status.cancelled && !status.needSkipped),
     fn("failure", () => status.failed && !status.cancelled),
     fn("cancelled", () => status.cancelled),
     fn("always", () => true),

@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { isMapping } from "@actions/workflow-parser";
 import { defaultVariables, githubContext, inputsWithDefaults, runnerContext, type RunnerDirs } from "./contexts.js";
 import { isTrue, tokenMap, tokenNumber, tokenString, type ExpressionScope, type JobStatus } from "./expressions.js";
 import { executeStep, type StepAction } from "./step.js";
@@ -20,16 +21,27 @@ export async function runJob(options: RunJobOptions): Promise<JobRecord> {
   writeFileSync(dirs.eventPath, JSON.stringify(options.event.payload ?? {}));
   const status: JobStatus = { failed: false, cancelled: false };
   const steps: Record<string, { outputs: Record<string, string>; outcome: string; conclusion: string }> = {};
-  const github = githubContext(loaded, options, dirs);
+  const github = githubContext(loaded.workflowName, options, dirs);
   const contexts: Record<string, unknown> = {
     github, runner: runnerContext(dirs), inputs: inputsWithDefaults(loaded, options), secrets: options.secrets ?? {},
     vars: options.vars ?? {}, needs: options.needs ?? {}, steps, job: { status: "success" }, strategy: {}, matrix: options.matrix ?? {}, env: {},
   };
   const scope = (env: Record<string, string>): ExpressionScope => ({ contexts: { ...contexts, env }, status });
   const record: JobRecord = { result: "success", steps: [], outputs: {}, summary: "", workspace: dirs.workspace };
-  if (!isTrue(loaded.job.if.expression, scope({}))) return { ...record, result: "skipped" };
+  if (!isTrue(loaded.job.if.expression, { contexts: { ...contexts, env: {} }, status: needsStatus(options.needs) })) return { ...record, result: "skipped" };
+  const environment = environmentName(loaded, scope({}));
+  if (environment !== undefined) {
+    record.environment = environment;
+    const settings = options.environments?.[environment];
+    if (settings?.reviewers && options.approvals?.[environment] !== true) {
+      return { ...record, result: "failure", error: `the deployment to '${environment}' was not approved by a reviewer` };
+    }
+    contexts.secrets = { ...(options.secrets ?? {}), ...(settings?.secrets ?? {}) };
+    github.token = (contexts.secrets as Record<string, string>).GITHUB_TOKEN ?? "";
+  }
+  const secrets = contexts.secrets as Record<string, string>;
 
-  const mask = masker(options.secrets ?? {});
+  const mask = masker(secrets);
   const log = (text: string): void => options.log?.(mask(text));
   let env = tokenMap(loaded.template.env, scope({}));
   env = { ...env, ...tokenMap(loaded.job.env, scope(env)) };
@@ -98,6 +110,23 @@ export async function runJob(options: RunJobOptions): Promise<JobRecord> {
   (contexts.job as { status: string }).status = record.result;
   record.outputs = tokenMap(loaded.job.outputs, scope(env));
   return record;
+}
+
+/** What a job's own `if:` sees: success() needs every job it needs to have succeeded. */
+export function needsStatus(needs: RunJobOptions["needs"]): JobStatus {
+  const results = Object.values(needs ?? {}).map((n) => n.result);
+  return {
+    failed: results.some((r) => r === "failure" || r === "cancelled"),
+    cancelled: false,
+    needSkipped: results.some((r) => r === "skipped"),
+  };
+}
+
+/** `environment: name` or `environment: { name: … }`, evaluated. */
+function environmentName(loaded: LoadedJob, scope: ExpressionScope): string | undefined {
+  const token = loaded.job.environment;
+  if (token === undefined) return undefined;
+  return tokenString(isMapping(token) ? token.find("name") : token, scope) || undefined;
 }
 
 function continueOnErrorExpression(value: unknown): string {

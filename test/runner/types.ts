@@ -10,7 +10,19 @@ export interface RunJobOptions {
   repository: string;
   event: { name: string; ref: string; payload?: Record<string, unknown> };
   inputs?: Record<string, string | boolean>;
+  /** Secrets the job sees whatever its environment (repository secrets, or what a caller passed). */
   secrets?: Record<string, string>;
+  /**
+   * The repository's environments: a job with `environment:` gets that environment's secrets
+   * over the others; one with reviewers runs only if `approvals` approves it (GitHub pauses the
+   * job for a reviewer; a rejection fails it). An environment not listed has no secrets and no
+   * reviewers, as GitHub creates it on first use.
+   */
+  environments?: Record<string, { secrets?: Record<string, string>; reviewers?: boolean }>;
+  /** The reviewers' answer per environment (true: approved). */
+  approvals?: Record<string, boolean>;
+  /** github.workflow of a called (reusable) workflow's jobs: the caller's name, as on GitHub. */
+  callerWorkflowName?: string;
   vars?: Record<string, string>;
   /** Results of the jobs this one needs: { id: { result, outputs } }. */
   needs?: Record<string, { result: string; outputs?: Record<string, string> }>;
@@ -59,6 +71,10 @@ export interface StepRecord {
 
 export interface JobRecord {
   result: "success" | "failure" | "cancelled" | "skipped";
+  /** The environment the job ran in (`environment:`), when it has one. */
+  environment?: string;
+  /** Why the job did not run its steps (e.g. a rejected environment approval). */
+  error?: string;
   steps: StepRecord[];
   outputs: Record<string, string>;
   summary: string;

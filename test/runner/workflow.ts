@@ -28,7 +28,13 @@ export interface LoadedJob {
   root: MappingToken;
 }
 
-export async function loadJob(file: string, jobId: string, content = readFileSync(file, "utf8")): Promise<LoadedJob> {
+/** The whole workflow as GitHub's parser converts it (every job, plain and reusable). */
+export async function loadWorkflow(file: string, content: string): Promise<{ workflowName: string; template: WorkflowTemplate }> {
+  const { template, root } = await parseAndConvert(file, content);
+  return { workflowName: workflowNameOf(root, file), template };
+}
+
+async function parseAndConvert(file: string, content: string): Promise<{ template: WorkflowTemplate; root: MappingToken }> {
   const parsed = parseWorkflow({ name: file, content }, new NoOperationTraceWriter());
   const parseErrors = parsed.context.errors.getErrors();
   if (parseErrors.length > 0 || !parsed.value) {
@@ -38,17 +44,24 @@ export async function loadJob(file: string, jobId: string, content = readFileSyn
   if (template.errors?.length) {
     throw new Error(`${file}: invalid workflow: ${template.errors.map((e) => e.Message).join("; ")}`);
   }
+  return { template, root: asMapping(parsed.value, "workflow") };
+}
+
+export async function loadJob(file: string, jobId: string, content = readFileSync(file, "utf8")): Promise<LoadedJob> {
+  const { template, root } = await parseAndConvert(file, content);
   const job = template.jobs.find((j) => j.id.value === jobId);
   if (!job) throw new Error(`${file}: no job '${jobId}' (jobs: ${template.jobs.map((j) => j.id.value).join(", ")})`);
   if (job.type !== "job") throw new Error(`${file}: job '${jobId}' calls a reusable workflow; run that workflow's jobs instead`);
-  const root = asMapping(parsed.value, "workflow");
   const jobToken = asMapping(mappingValue(asMapping(mappingValue(root, "jobs"), "jobs"), jobId), `job ${jobId}`);
   const stepsToken = mappingValue(jobToken, "steps");
   const stepTokens = stepsToken && isSequence(stepsToken) ? [...stepsToken].map((s) => asMapping(s, "step")) : [];
   if (stepTokens.length !== job.steps.length) throw new Error(`${file}: job '${jobId}': steps do not line up with the parsed model`);
+  return { workflowName: workflowNameOf(root, file), template, job, jobToken, stepTokens, root };
+}
+
+function workflowNameOf(root: MappingToken, file: string): string {
   const nameToken = mappingValue(root, "name");
-  const workflowName = nameToken?.isLiteral ? String(nameToken.toString()) : file;
-  return { workflowName, template, job, jobToken, stepTokens, root };
+  return nameToken?.isLiteral ? String(nameToken.toString()) : file;
 }
 
 /** The value under `key` in a parsed mapping (undefined when absent). */

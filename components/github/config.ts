@@ -6,6 +6,7 @@ import { BACKEND_SECRETS, DEPLOY_ENVIRONMENTS } from "./workflows/steps.js";
 const repositoryPattern = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
 const branchPattern = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,254}$/;
 const environmentNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/;
+const registryHostPattern = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252}[A-Za-z0-9])?(?::[0-9]{1,5})?$/;
 
 /** GitHub user and team ids (numbers, as the REST API and @pulumi/github take them). */
 const reviewersSchema = z.strictObject({
@@ -61,6 +62,19 @@ export const githubConfigSchema = z
      * The driver reaches the hosts with the SSH key in the stack config (decrypted with the passphrase).
      */
     secrets: secretsSchema,
+    /**
+     * Where CI/CD pushes the images it builds, when not GHCR (which takes the run's own token):
+     * the registry host (and port) and its login. Declared as the repository variables
+     * IMAGE_REGISTRY and IMAGE_REGISTRY_USERNAME and the repository secret IMAGE_REGISTRY_PASSWORD.
+     * The hosts pull from it with awareness:registryAuth.
+     */
+    imageRegistry: z
+      .strictObject({
+        host: z.string().regex(registryHostPattern, "expected a registry host, optionally with a port (e.g. registry.acme.dev:5000)"),
+        username: z.string().min(1),
+        password: z.string().min(1),
+      })
+      .optional(),
   })
   .superRefine((cfg, ctx) => {
     const production = cfg.environments["production"];
@@ -105,7 +119,7 @@ export function statusEnvironment(environment: string): string {
 }
 
 /** Paths (below awareness:github) whose values are secret. */
-export const githubSecretPaths: readonly string[] = ["github.secrets", "github.environments.*.secrets"];
+export const githubSecretPaths: readonly string[] = ["github.secrets", "github.environments.*.secrets", "github.imageRegistry.password"];
 
 /** Splits "owner/name". */
 export function splitRepository(repository: string): { owner: string; name: string } {

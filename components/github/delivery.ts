@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { type GitHubConfig, githubConfigSchema, splitRepository } from "./config.js";
 import { Environments } from "./environments.js";
 import { WorkflowFiles } from "./workflow-files.js";
+import { IMAGE_REGISTRY_VAR } from "./workflows/ci-cd.js";
 
 export interface GitHubDeliveryArgs {
   /** The parsed awareness:github section (githubConfigSchema). */
@@ -46,6 +47,21 @@ export class GitHubDelivery extends pulumi.ComponentResource {
       },
       children,
     );
+
+    if (config.imageRegistry) {
+      // Read by CI/CD's build job (ci-cd.ts): push there instead of GHCR.
+      const registry = config.imageRegistry;
+      const resourceOpts = { parent: this, provider: this.provider };
+      const variable = (variableName: string, value: string) =>
+        new github.ActionsVariable(`${name}-var-${variableName.toLowerCase().replace(/_/g, "-")}`, { repository, variableName, value }, resourceOpts);
+      variable(IMAGE_REGISTRY_VAR, registry.host);
+      variable(`${IMAGE_REGISTRY_VAR}_USERNAME`, registry.username);
+      new github.ActionsSecret(
+        `${name}-secret-image-registry-password`,
+        { repository, secretName: `${IMAGE_REGISTRY_VAR}_PASSWORD`, plaintextValue: pulumi.secret(registry.password) },
+        resourceOpts,
+      );
+    }
 
     this.repository = pulumi.output(config.repository);
     this.registerOutputs({ repository: this.repository, environments: this.environments.names });

@@ -143,14 +143,17 @@ describe("GitHubDelivery", () => {
     expect(named("github-environments-production-pulumi-backend-url").inputs.repository).toBe("awareness");
   });
 
-  it("declares only secrets a workflow reads, and no variables (no workflow reads vars.*)", () => {
+  it("declares only secrets a workflow reads; the only variables read are the image registry's, declared only when it is set", () => {
     const rendered = [...renderAllWorkflows().values()].join("\n");
     const read = new Set([...rendered.matchAll(/\bsecrets\.([A-Za-z0-9_]+)/g)].map((m) => m[1]));
     const declared = byType("github:index/actionsEnvironmentSecret:ActionsEnvironmentSecret").map((s) => s.inputs.secretName as string);
     expect(declared.length).toBeGreaterThan(0);
     for (const name of declared) expect(read, `secret ${name} is declared but no workflow reads it`).toContain(name);
-    expect(rendered).not.toMatch(/\bvars\./);
+    expect(new Set([...rendered.matchAll(/\bvars\.([A-Za-z0-9_]+)/g)].map((m) => m[1]))).toEqual(new Set(["IMAGE_REGISTRY", "IMAGE_REGISTRY_USERNAME"]));
+    expect(read).toContain("IMAGE_REGISTRY_PASSWORD");
     expect(byType("github:index/actionsEnvironmentVariable:ActionsEnvironmentVariable")).toEqual([]);
+    expect(byType("github:index/actionsVariable:ActionsVariable")).toEqual([]);
+    expect(byType("github:index/actionsSecret:ActionsSecret")).toEqual([]);
   });
 
   it("sends every secret value to the engine marked secret, even one given as a plain config string", () => {
@@ -184,5 +187,19 @@ describe("GitHubDelivery", () => {
     await valueOf(envsOnly.environments.names);
     expect(envsOnly.workflowFiles).toBeUndefined();
     expect(byType("github:index/repositoryFile:RepositoryFile").length).toBe(before);
+  });
+  it("with imageRegistry set, declares IMAGE_REGISTRY and IMAGE_REGISTRY_USERNAME (variables) and IMAGE_REGISTRY_PASSWORD (a secret)", async () => {
+    const before = created.length;
+    new GitHubDelivery("with-registry", {
+      github: githubConfigSchema.parse({ ...githubConfig, imageRegistry: { host: "registry.acme.dev:5000", username: "ci", password: "hunter2-registry" } }),
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const mine = created.slice(before);
+    const variables = mine.filter((r) => r.type === "github:index/actionsVariable:ActionsVariable").map((r) => [r.inputs.variableName, r.inputs.value]);
+    expect(variables).toEqual([["IMAGE_REGISTRY", "registry.acme.dev:5000"], ["IMAGE_REGISTRY_USERNAME", "ci"]]);
+    const secret = mine.find((r) => r.type === "github:index/actionsSecret:ActionsSecret")!;
+    expect(secret.inputs).toMatchObject({ repository: "awareness", secretName: "IMAGE_REGISTRY_PASSWORD" });
+    expect(secret.inputs.plaintextValue).toEqual({ [SECRET_SIG]: SECRET_MARK, value: "hunter2-registry" });
+    expect(() => githubConfigSchema.parse({ ...githubConfig, imageRegistry: { host: "https://x", username: "a", password: "b" } })).toThrow(/expected a registry host/);
   });
 });

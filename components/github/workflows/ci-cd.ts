@@ -25,6 +25,12 @@ export interface BuiltImage {
   context: string;
 }
 
+/**
+ * The repository variable naming the registry CI pushes to (default GHCR); with it,
+ * `<it>_USERNAME` (variable) and `<it>_PASSWORD` (secret) log in.
+ */
+export const IMAGE_REGISTRY_VAR = "IMAGE_REGISTRY";
+
 /** Images CI builds: the app's own services (redis and the database run upstream images). */
 export const CI_BUILT_IMAGES: readonly BuiltImage[] = [{ service: "backend", context: "app/backend" }];
 
@@ -113,14 +119,20 @@ function buildJob(images: readonly BuiltImage[]): Job {
       {
         name: "Name the images",
         id: "names",
-        // GHCR names must be lowercase; the owner may not be.
-        run: script('echo "prefix=ghcr.io/${GITHUB_REPOSITORY,,}" >> "${GITHUB_OUTPUT}"'),
+        env: { REGISTRY: `\${{ vars.${IMAGE_REGISTRY_VAR} || 'ghcr.io' }}` },
+        // Registry paths must be lowercase; the owner may not be.
+        run: script('echo "registry=${REGISTRY}" >> "${GITHUB_OUTPUT}"', 'echo "prefix=${REGISTRY}/${GITHUB_REPOSITORY,,}" >> "${GITHUB_OUTPUT}"'),
       },
       { name: "Set up Docker Buildx", uses: uses(pinnedActions.dockerSetupBuildx) },
       {
-        name: "Log in to GHCR",
+        name: "Log in to the registry",
         uses: uses(pinnedActions.dockerLogin),
-        with: { registry: "ghcr.io", username: "${{ github.actor }}", password: "${{ secrets.GITHUB_TOKEN }}" },
+        // GHCR takes the run's token; another registry its own user and password.
+        with: {
+          registry: "${{ steps.names.outputs.registry }}",
+          username: `\${{ vars.${IMAGE_REGISTRY_VAR}_USERNAME || github.actor }}`,
+          password: `\${{ secrets.${IMAGE_REGISTRY_VAR}_PASSWORD || secrets.GITHUB_TOKEN }}`,
+        },
       },
       ...buildSteps,
       {

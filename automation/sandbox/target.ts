@@ -9,6 +9,9 @@ import type { EngineDoor } from "../runner.js";
 export interface SandboxTarget {
   ssh: { host: string; port: number; user: string; privateKeyPath: string; hostPublicKey: string; knownHostsPath: string };
   registry: string;
+  /** The sandbox daemon (DOCKER_HOST) and the busybox base the demo images build FROM (imported, no Hub). */
+  dockerHost?: string;
+  baseImage?: string;
   appDir: string;
   composeCommands: string[];
   app: { baseUrl: string; ports: { backend: number; frontend: number } };

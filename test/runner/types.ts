@@ -52,6 +52,11 @@ export interface StandInSettings {
   pulumiCli?: string;
   /** Registry host that stands in for a registry named in a workflow (ghcr.io → the sandbox registry). */
   registries?: Record<string, string>;
+  /**
+   * Docker Hub, standing in: a Hub name a build's FROM uses -> a local image to tag as it first
+   * (the sandbox daemon has no internet; e.g. busybox:1.36.1 -> the sandbox's imported base).
+   */
+  hubImages?: Record<string, string>;
 }
 
 export type StepOutcome = "success" | "failure" | "cancelled" | "skipped";

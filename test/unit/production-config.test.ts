@@ -20,9 +20,19 @@ const raw = {
   "awareness:release": JSON.stringify({ id: "2026.11.27-1", images: { backend: "ghcr.io/acme/awareness-backend:2026.11.27-1" } }),
 };
 
+// A user's repository has this file wired to their server: the checks of the shipped example
+// then do not apply (their CI runs these tests too), and say so.
+const shipped = JSON.stringify(config["awareness:hosts"]).includes("server.example.com");
+if (!shipped) console.warn("SKIPPED on purpose: Pulumi.production.yaml is wired to a server (not the shipped example); only its release-data check runs.");
+
 describe("Pulumi.production.yaml", () => {
   it("holds no release data (the release lives in the backend)", () => {
     expect(Object.keys(config).filter((k) => k.startsWith("awareness:release"))).toEqual([]);
+  });
+});
+
+describe.runIf(shipped)("Pulumi.production.yaml as shipped (the example)", () => {
+  it("says where the release lives", () => {
     expect(readFileSync(file, "utf8")).toMatch(/The release lives in the backend/);
   });
 

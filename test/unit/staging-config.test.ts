@@ -14,9 +14,13 @@ const stackFile = (stack: string) =>
   (parse(readFileSync(join(import.meta.dirname, "..", "..", `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
 const rawOf = (config: Record<string, unknown>) => Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 
-describe("Pulumi.staging.yaml", () => {
-  const config = stackFile("staging");
+const config = stackFile("staging");
+// A user's repository has this file wired to their staging server: the checks of the shipped
+// example then do not apply (their CI runs these tests too), and say so.
+const shipped = JSON.stringify(config["awareness:hosts"]).includes("staging.example.com");
+if (!shipped) console.warn("SKIPPED on purpose: Pulumi.staging.yaml is wired to a server (not the shipped example); only its release-data check runs.");
 
+describe("Pulumi.staging.yaml", () => {
   it("exists for every environment the workflows deploy to, in the order CI/CD promotes", () => {
     for (const environment of DEPLOY_ENVIRONMENTS) expect(() => stackFile(environment), environment).not.toThrow();
     expect([...PROMOTION_ORDER]).toEqual(["staging", "production"]);
@@ -24,7 +28,13 @@ describe("Pulumi.staging.yaml", () => {
 
   it("holds no release data: a deploy names the release", () => {
     expect(Object.keys(config)).not.toContain("awareness:release");
-    expect(JSON.stringify(config)).not.toMatch(/sha256:|gitSha/);
+    expect(JSON.stringify(config)).not.toMatch(/gitSha/);
+  });
+});
+
+describe.runIf(shipped)("Pulumi.staging.yaml as shipped (the example)", () => {
+  it("pins no image: CI/CD names them", () => {
+    expect(JSON.stringify(config)).not.toMatch(/sha256:/);
   });
 
   it("is the production app on its own (placeholder) host, valid once its secrets are set and a deploy names a release", () => {

@@ -11,7 +11,8 @@
  *
  * docker/build-push-action v6.18.0 — real: `docker buildx build` of `context` with `tags`,
  * pushing with `push: true`, outputs `imageid`, `digest`, `metadata`. Stand-in: `docker build`
- * and `docker push` of each tag (registry rewritten as above), outputs the pushed `digest`.
+ * and `docker push` of each tag (registry rewritten as above), outputs the pushed `digest`. The
+ * daemon has no Docker Hub: the images settings.hubImages names are tagged from local ones first.
  */
 import { exec, requireInput, type ActionContext, type StandIn } from "./context.js";
 
@@ -46,6 +47,7 @@ export const buildPush: StandIn = {
   async run(ctx) {
     const context = ctx.with.context || ".";
     const tags = requireInput(ctx, "tags").split(/[\n,]/).map((t) => t.trim()).filter(Boolean).map((t) => standInRef(ctx, t));
+    for (const [hubName, local] of Object.entries(ctx.settings.hubImages ?? {})) await exec(ctx, ["docker", "tag", local, hubName]);
     await exec(ctx, ["docker", "build", "--quiet", ...tags.flatMap((t) => ["--tag", t]), context]);
     if (ctx.with.push !== "true") return;
     let digest = "";

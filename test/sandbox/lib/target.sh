@@ -25,6 +25,7 @@ write_target_description() {
     --arg knownHosts "$SSH_DIR/known_hosts" \
     --arg dockerHost "unix://$DOCKER_SOCK" \
     --arg dockerConfig "$DOCKER_CFG" \
+    --arg baseImage "$(base_image_ref)" \
     --arg registry "127.0.0.1:$rport" \
     --arg appDir "$APP_DIR" \
     --argjson backendPort "$BACKEND_PORT" \
@@ -34,7 +35,7 @@ write_target_description() {
     '{
       ssh: {host: "127.0.0.1", port: ($sshPort | tonumber), user: "root",
             privateKeyPath: $key, hostPublicKey: $hostKey, knownHostsPath: $knownHosts},
-      dockerHost: $dockerHost, dockerConfig: $dockerConfig, registry: $registry,
+      dockerHost: $dockerHost, dockerConfig: $dockerConfig, baseImage: $baseImage, registry: $registry,
       appDir: $appDir,
       composeCommands: ["docker compose", "docker-compose"],
       app: {baseUrl: "http://127.0.0.1:\($backendPort)",

@@ -1,83 +1,124 @@
-// The committed workflows run by the runner harness (test/runner) against the sandbox, with the
-// stack's state in the local S3 backend: the deploy job as CI/CD calls it, the status job, and
-// rollback.yml in a separate run from a separate clone. Each run's step outcomes go to
-// .reports/runner-workflows.json; its log to .reports/runner-workflows.log.
+// The committed workflows run by the runner harness (test/runner) as GitHub runs them, against
+// the sandbox, with the stacks' state in the local S3 backend, from a user's repository wired to
+// two sandbox corners (staging, production): pushes to main run the whole CI/CD workflow (tests,
+// image build and push, staging, then production once approved); the status workflow reports;
+// rollback.yml runs in a separate run from a separate clone; a deploy job is cancelled
+// mid-monitor. Each run's job and step outcomes go to .reports/runner-workflows.json; the steps'
+// output to .reports/runner-workflows.log.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../automation/common/process.js";
 import * as hc from "../../components/host-commands/index.js";
+import type { JobRecord } from "../runner/types.js";
+import { flattenJobs, type WorkflowRunRecord } from "../runner/workflow-run.js";
 import { startS3Backend, type S3Backend } from "../support/s3-backend.js";
-import { editStackSettings, runUserJob, wireUserRepo, type UserRepo } from "../support/runner-e2e.js";
+import { commitChange, editStackSettings, runUserJob, runUserWorkflow, wireUserRepo, type UserRepo, type WiredStack } from "../support/runner-e2e.js";
 import { stepOutcomes } from "../support/workflow-fixture.js";
 import { clearCorner, get, onHost, target, testCorner } from "./components-support.js";
 
-const corner = testCorner("runner-workflows", { backend: 19880, frontend: 19881 });
-const layout: hc.HostLayout = { appDir: corner.appDir, composeProject: corner.composeProject, composeCommand: "docker compose" };
+const production: WiredStack = { stack: "production", corner: testCorner("runner-workflows", { backend: 19880, frontend: 19881 }), passphrase: "runner-e2e-production" };
+const staging: WiredStack = { stack: "staging", corner: testCorner("runner-staging", { backend: 19883, frontend: 19884 }), passphrase: "runner-e2e-staging" };
 const logFile = join(repoRoot, ".reports", "runner-workflows.log");
 const recorded: Record<string, unknown> = {};
 let s3: S3Backend;
 let repo: UserRepo;
+/** The repository after the first push (its release is what production runs afterwards). */
+let firstPush: UserRepo;
 
-const imagesInput = (release: string) => Object.entries(target.releases[release]!).map(([service, ref]) => `${service}=${ref}`).join(" ");
-const hostLock = () => onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim();
-const hostStatus = () => hc.parseDeploymentStatus(onHost(hc.readDeploymentStatus(layout)), "the sandbox");
-const liveVersion = async () => {
-  const r = await get(corner.ports.backend, "/api/version");
+const layoutOf = (wired: WiredStack): hc.HostLayout => ({ appDir: wired.corner.appDir, composeProject: wired.corner.composeProject, composeCommand: "docker compose" });
+const hostLock = () => onHost(`test -d ${production.corner.appDir}/.deploy-lock && echo held || echo free`).trim();
+const hostStatus = (wired: WiredStack = production) => hc.parseDeploymentStatus(onHost(hc.readDeploymentStatus(layoutOf(wired))), "the sandbox");
+const liveVersion = async (wired: WiredStack = production) => {
+  const r = await get(wired.corner.ports.backend, "/api/version");
   return r.status === 200 ? (JSON.parse(r.body) as { version: string }).version : "down";
 };
+const push = { name: "push", ref: "refs/heads/main" };
+const pushEvent = (at: UserRepo) => ({ ...push, payload: { ref: push.ref, after: at.sha } });
+/** The user's commit of a backend change: the version the app reports, and its behaviour. */
+const backendChange = (version: string, behaviour = "healthy") => ({
+  "app/backend/Dockerfile": (old: string) => old.replace(/^ARG APP_VERSION=.*$/m, `ARG APP_VERSION=${version}`).replace(/^ARG BEHAVIOUR=.*$/m, `ARG BEHAVIOUR=${behaviour}`),
+});
 
-/** The deploy job of deploy.yml as CI/CD's push to main calls it (verify-ci passed, no approval job). */
+/** deploy.yml's deploy job as CI/CD calls it (its verify-ci passed, no approval job), for a sandbox backend image. */
 const deployJob = (release: string, signal?: AbortSignal, from: UserRepo = repo) =>
   runUserJob(from, logFile, {
     ...(signal ? { signal } : {}),
     workflow: ".github/workflows/deploy.yml",
     job: "deploy",
-    event: { name: "push", ref: "refs/heads/main", payload: { ref: "refs/heads/main", after: repo.sha } },
-    inputs: { environment: "production", release, images: imagesInput(release), "require-approval": false },
+    callerWorkflowName: "CI/CD",
+    event: pushEvent(from),
+    inputs: { environment: "production", release, images: `backend=${target.releases[release]!.backend}`, "require-approval": false },
     needs: { "verify-ci": { result: "success" }, approval: { result: "skipped" } },
+    approvals: { production: true },
   });
 
-function record(name: string, run: Awaited<ReturnType<typeof runUserJob>>): void {
-  recorded[name] = { result: run.result, steps: run.steps.map((s) => ({ name: s.name, outcome: s.outcome, error: s.error })), summary: run.summary, gh: run.ghCalls };
+const jobResults = (run: WorkflowRunRecord) => Object.fromEntries(Object.entries(flattenJobs(run)).map(([id, job]) => [id, job.result]));
+const job = (run: WorkflowRunRecord, id: string) => flattenJobs(run)[id] as JobRecord;
+
+function record(name: string, run: JobRecord | WorkflowRunRecord): void {
+  const steps = (j: JobRecord) => ({ result: j.result, error: j.error, steps: j.steps.map((s) => ({ name: s.name, outcome: s.outcome, error: s.error })), summary: j.summary });
+  recorded[name] = "workflowName" in run ? Object.fromEntries(Object.entries(flattenJobs(run)).map(([id, j]) => [id, "steps" in j ? steps(j) : j])) : steps(run);
   writeFileSync(join(repoRoot, ".reports", "runner-workflows.json"), JSON.stringify(recorded, null, 2));
 }
+const shown = (name: string) => JSON.stringify(recorded[name], null, 1);
 
 beforeAll(async () => {
-  clearCorner(corner);
+  for (const wired of [production, staging]) clearCorner(wired.corner);
   mkdirSync(join(repoRoot, ".reports"), { recursive: true });
   writeFileSync(logFile, "");
   s3 = await startS3Backend({ port: 19882 });
-  repo = await wireUserRepo(s3, target, corner, "runner-e2e-passphrase");
+  repo = await wireUserRepo(s3, target, [production, staging]);
 });
 
 afterAll(async () => {
-  clearCorner(corner);
+  for (const wired of [production, staging]) clearCorner(wired.corner);
   await s3?.stop();
 });
 
 describe("committed workflows under the runner harness", () => {
-  it("deploy.yml's deploy job (as CI/CD calls it) deploys v1 to the sandbox, state in S3", async () => {
-    const run = await deployJob("v1");
-    record("deploy v1", run);
-    expect(stepOutcomes(run), JSON.stringify(recorded["deploy v1"], null, 1)).toMatchObject({ deploy: "success/success" });
+  it("a push to main runs CI/CD: install and test, build and push the backend, deploy its digest to staging, then to production once approved", async () => {
+    firstPush = commitChange(repo, backendChange("2026.11.28-1"), "Backend 2026.11.28-1");
+    const run = await runUserWorkflow(firstPush, logFile, { workflow: ".github/workflows/ci-cd.yml", event: pushEvent(firstPush), approvals: { production: true } });
+    record("push 1: CI/CD", run);
+    expect(jobResults(run), shown("push 1: CI/CD")).toEqual({
+      test: "success",
+      preview: "skipped",
+      build: "success",
+      "deploy-staging": "success",
+      "deploy-staging/verify-ci": "success",
+      "deploy-staging/approval": "skipped",
+      "deploy-staging/deploy": "success",
+      "deploy-production": "success",
+      "deploy-production/verify-ci": "success",
+      "deploy-production/approval": "skipped",
+      "deploy-production/deploy": "success",
+    });
     expect(run.result).toBe("success");
-    expect(run.steps.find((s) => s.id === "deploy")!.outputs).toMatchObject({ "exit-code": "0", reported: "true" });
-    expect(run.summary).toContain("**Deploy to production:** exit 0");
-    expect(hostStatus()?.current).toMatchObject({ id: "v1", images: target.releases.v1 });
-    expect(await liveVersion()).toBe("v1");
-    expect((await s3.keys(".pulumi/stacks/")).join(" ")).toMatch(/production/);
+    const images = job(run, "build").outputs.images!;
+    const backendRef = `${target.registry}/octo/awareness/backend@`;
+    expect(images).toMatch(new RegExp(`^backend=${backendRef.replace(/[./]/g, "\\$&")}sha256:[0-9a-f]{64}$`));
+    expect(job(run, "deploy-staging/deploy").summary).toContain("**Deploy to staging:** exit 0");
+    expect(job(run, "deploy-production/deploy").summary).toContain("**Deploy to production:** exit 0");
+    // The same digest on both hosts, the release named by the commit; the state of both stacks in the bucket.
+    for (const wired of [staging, production]) {
+      expect(hostStatus(wired)?.current, wired.stack).toMatchObject({ id: firstPush.sha, images: { backend: images.slice("backend=".length) } });
+      expect(await liveVersion(wired), wired.stack).toBe("2026.11.28-1");
+    }
+    const stacks = (await s3.keys(".pulumi/stacks/")).join(" ");
+    expect(stacks).toMatch(/production/);
+    expect(stacks).toMatch(/staging/);
   });
 
   it("deployment-status.yml (dispatched for production): its environments job picks production, the matrix job reports the stack from S3", async () => {
     const dispatch = { event: { name: "workflow_dispatch", ref: "refs/heads/main" }, inputs: { environment: "production" } };
-    const pick = await runUserJob(repo, logFile, { workflow: ".github/workflows/deployment-status.yml", job: "environments", ...dispatch });
+    const pick = await runUserJob(firstPush, logFile, { workflow: ".github/workflows/deployment-status.yml", job: "environments", ...dispatch });
     record("status environments", pick);
-    expect(pick.result, JSON.stringify(recorded["status environments"], null, 1)).toBe("success");
+    expect(pick.result, shown("status environments")).toBe("success");
     const list = pick.outputs.list!;
     expect(JSON.parse(list)).toEqual(["production"]);
     // GitHub runs each matrix combination as a job of its own: here the one the list names.
-    const run = await runUserJob(repo, logFile, {
+    const run = await runUserJob(firstPush, logFile, {
       workflow: ".github/workflows/deployment-status.yml",
       job: "status",
       ...dispatch,
@@ -85,56 +126,65 @@ describe("committed workflows under the runner harness", () => {
       matrix: { environment: "production" },
     });
     record("status", run);
-    expect(run.result, JSON.stringify(recorded.status, null, 1)).toBe("success");
+    expect(run.result, shown("status")).toBe("success");
+    expect(run.environment).toBe("production-status");
     expect(run.summary).toContain("## Deployment status: production");
-    expect(run.summary).toContain("v1");
+    expect(run.summary).toContain(firstPush.sha);
   });
 
-  it("a broken release (v2) deployed next rolls back by itself: exit 4 in the summary, no issue opened", async () => {
-    const run = await deployJob("v2");
-    record("deploy v2", run);
-    expect(stepOutcomes(run), JSON.stringify(recorded["deploy v2"], null, 1)).toMatchObject({
-      deploy: "failure/failure",
-      __run_2: "success/success", // the outcome in the job summary (always)
-      __run_3: "skipped/skipped", // no issue: the driver reported (and opened its own where it can)
-      __run_4: "skipped/skipped", // the on-cancel clean-up
+  it("a broken backend pushed next: staging rolls back by itself (exit 4), production is never deployed", async () => {
+    const broken = commitChange(firstPush, backendChange("2026.11.28-2", "broken-auth"), "Backend 2026.11.28-2");
+    const run = await runUserWorkflow(broken, logFile, { workflow: ".github/workflows/ci-cd.yml", event: pushEvent(broken), approvals: { production: true } });
+    record("push 2 (broken): CI/CD", run);
+    expect(jobResults(run), shown("push 2 (broken): CI/CD")).toMatchObject({
+      test: "success",
+      build: "success",
+      "deploy-staging": "failure",
+      "deploy-staging/deploy": "failure",
+      "deploy-production": "skipped",
     });
-    expect(run.steps.find((s) => s.id === "deploy")!.outputs).toMatchObject({ "exit-code": "4", reported: "true" });
-    expect(run.summary).toContain("**Deploy to production:** exit 4: deploy failed and was rolled back");
-    expect(run.ghCalls).toEqual([]);
     expect(run.result).toBe("failure");
-    expect(hostStatus()?.current).toMatchObject({ id: "v1" });
-    expect(await liveVersion()).toBe("v1");
+    const deploy = job(run, "deploy-staging/deploy");
+    expect(stepOutcomes(deploy)).toMatchObject({ deploy: "failure/failure" });
+    expect(deploy.steps.find((s) => s.id === "deploy")!.outputs).toMatchObject({ "exit-code": "4", reported: "true" });
+    expect(deploy.summary).toContain("**Deploy to staging:** exit 4: deploy failed and was rolled back");
+    expect(run.ghCalls).toEqual([]); // the driver reported; no workflow issue on top
+    expect(hostStatus(staging)?.current).toMatchObject({ id: firstPush.sha });
+    expect(await liveVersion(staging)).toBe("2026.11.28-1");
+    expect(hostStatus(production)?.current).toMatchObject({ id: firstPush.sha });
+    expect(await liveVersion(production)).toBe("2026.11.28-1");
   });
 
-  it("rollback.yml refuses without ROLLBACK, then (a separate run, a separate clone) takes v7 back to v1", async () => {
+  it("rollback.yml refuses without ROLLBACK, then (a separate run, a separate clone) takes v7 back to the pushed release", async () => {
     const dispatch = { name: "workflow_dispatch", ref: "refs/heads/main" };
     const inputs = { environment: "production", reason: "v7 misbehaves", confirm: "ROLLBACK" };
-    const refused = await runUserJob(repo, logFile, { workflow: ".github/workflows/rollback.yml", job: "confirm", event: dispatch, inputs: { ...inputs, confirm: "yes" } });
+    const refused = await runUserJob(firstPush, logFile, { workflow: ".github/workflows/rollback.yml", job: "confirm", event: dispatch, inputs: { ...inputs, confirm: "yes" } });
     record("rollback confirm (refused)", refused);
     expect(refused.result).toBe("failure");
     expect(refused.steps[0]!.log).toContain("::error::Refused: type ROLLBACK");
 
-    const v7 = await deployJob("v7");
+    const v7 = await deployJob("v7", undefined, firstPush);
     record("deploy v7", v7);
-    expect(v7.result, JSON.stringify(recorded["deploy v7"], null, 1)).toBe("success");
+    expect(v7.result, shown("deploy v7")).toBe("success");
     expect(await liveVersion()).toBe("v7");
 
-    const run = await runUserJob(repo, logFile, {
+    const run = await runUserJob(firstPush, logFile, {
       workflow: ".github/workflows/rollback.yml",
       job: "rollback",
       event: dispatch,
       inputs,
       needs: { confirm: { result: "success" } },
+      approvals: { production: true },
     });
     record("rollback", run);
-    expect(run.result, JSON.stringify(recorded.rollback, null, 1)).toBe("success");
-    expect(hostStatus()?.current).toMatchObject({ id: "v1", images: target.releases.v1 });
-    expect(await liveVersion()).toBe("v1");
+    expect(run.result, shown("rollback")).toBe("success");
+    expect(hostStatus()?.current).toMatchObject({ id: firstPush.sha });
+    expect(await liveVersion()).toBe("2026.11.28-1");
   });
+
   it("a deploy job cancelled mid-monitor (SIGINT, then SIGTERM, then SIGKILL as GitHub does) runs its clean-up: no lock left, the next run converges", async () => {
     // A monitor long enough to be cancelled in (the wiring's is 4 s): the user commits a 20 s one.
-    const longer = await editStackSettings(repo, s3, target, corner, {
+    const longer = await editStackSettings(firstPush, "production", {
       "awareness:monitor": { durationSeconds: 20, intervalSeconds: 0.5, consecutiveFailures: 3, successRate: 0.95 },
     }, "A longer monitor");
     const from = readFileSync(logFile, "utf8").length;
@@ -147,7 +197,7 @@ describe("committed workflows under the runner harness", () => {
     const run = await deployJob("v7", cancel.signal, longer);
     await watching;
     record("deploy v7 (cancelled mid-monitor)", run);
-    expect(run.result, JSON.stringify(recorded["deploy v7 (cancelled mid-monitor)"], null, 1)).toBe("cancelled");
+    expect(run.result, shown("deploy v7 (cancelled mid-monitor)")).toBe("cancelled");
     expect(stepOutcomes(run)).toMatchObject({
       deploy: "cancelled/cancelled",
       __run_2: "success/success", // the outcome in the job summary (always)
@@ -158,8 +208,8 @@ describe("committed workflows under the runner harness", () => {
     expect(await s3.keys(".pulumi/locks/")).toEqual([]);
     const next = await deployJob("v1", undefined, longer);
     record("deploy v1 (after the cancelled run)", next);
-    expect(next.result, JSON.stringify(recorded["deploy v1 (after the cancelled run)"], null, 1)).toBe("success");
-    expect(hostStatus()?.current).toMatchObject({ id: "v1", images: target.releases.v1 });
+    expect(next.result, shown("deploy v1 (after the cancelled run)")).toBe("success");
+    expect(hostStatus()?.current).toMatchObject({ id: "v1", images: { backend: target.releases.v1!.backend } });
     expect(hostLock()).toBe("free");
     expect(await liveVersion()).toBe("v1");
   });

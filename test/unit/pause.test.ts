@@ -2,7 +2,7 @@
 // failed verdict holds the release live, marked paused on the host, until promote, abort, the
 // timeout or a cancel decides; promote/abort refuse when nothing (or another release) is paused.
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { abort, promote } from "../../automation/commands/decide.js";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { precheck } from "../../automation/commands/precheck.js";
@@ -95,6 +95,10 @@ async function pausedV2(w: World, during: (w: World) => Promise<void>, extra: Pa
 const decide = { reason: "users are fine, the auth probe is wrong" };
 
 describe("pause, then a decision", () => {
+  // The decision names a local operator (user@host): not the CI run these tests may run in.
+  beforeAll(() => vi.stubEnv("GITHUB_ACTIONS", ""));
+  afterAll(() => vi.unstubAllEnvs());
+
   it("promote: the paused release is marked verified with who and why; outcome promoted (exit 0); the host shows it paused while it waits", async () => {
     const w = world();
     let seen: unknown;

@@ -24,7 +24,8 @@ export function inputsWithDefaults(loaded: LoadedJob, options: RunJobOptions): R
   }
   for (const [name, value] of Object.entries(options.inputs ?? {})) {
     if (!(name in declared)) throw new Error(`input '${name}' is not declared by ${options.workflow}`);
-    inputs[name] = value;
+    // A boolean input is a boolean whether given as one or as the text of one (a caller's `with:`).
+    inputs[name] = declared[name]!.type === "boolean" && typeof value === "string" ? value === "true" : value;
   }
   for (const [name, input] of Object.entries(declared)) {
     if (input.required && (inputs[name] === undefined || inputs[name] === "")) throw new Error(`input '${name}' is required`);

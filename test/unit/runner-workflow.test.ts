@@ -26,6 +26,11 @@ jobs:
     runs-on: ubuntu-24.04
     steps:
       - run: echo "after first"
+  gated:
+    if: inputs.flag
+    runs-on: ubuntu-24.04
+    steps:
+      - run: echo "flag was true"
 `;
 
 const caller = (failBuild: boolean): string => `name: Pipeline
@@ -96,8 +101,8 @@ describe("runner harness: a whole workflow", () => {
     const results = Object.fromEntries(Object.entries(jobs).map(([id, j]) => [id, j.result]));
     expect(results).toEqual({
       build: "success", use: "success", "after-use": "success", "on-failure": "skipped",
-      stage: "success", "stage/first": "success", "stage/second": "success",
-      prod: "success", "prod/first": "success", "prod/second": "success",
+      stage: "success", "stage/first": "success", "stage/second": "success", "stage/gated": "skipped",
+      prod: "success", "prod/first": "success", "prod/second": "success", "prod/gated": "success",
     });
     expect(record.result).toBe("success");
     const log = (id: string) => ("steps" in jobs[id]! ? (jobs[id] as { steps: { log: string }[] }).steps.map((s) => s.log).join("") : "");
@@ -121,6 +126,7 @@ describe("runner harness: a whole workflow", () => {
     const jobs = flattenJobs(record);
     expect(jobs["prod/first"]).toMatchObject({ result: "failure", steps: [], error: "the deployment to 'production' was not approved by a reviewer" });
     expect(jobs["prod/second"]!.result).toBe("skipped");
+    expect(jobs["prod/gated"]!.result).toBe("success");
     expect(jobs.prod!.result).toBe("failure");
     expect(record.result).toBe("failure");
   });

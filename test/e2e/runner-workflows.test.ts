@@ -5,7 +5,7 @@
 // rollback.yml runs in a separate run from a separate clone; a deploy job is cancelled
 // mid-monitor. Each run's job and step outcomes go to .reports/runner-workflows.json; the steps'
 // output to .reports/runner-workflows.log.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { repoRoot } from "../../automation/common/process.js";
@@ -25,6 +25,8 @@ let s3: S3Backend;
 let repo: UserRepo;
 /** The repository after the first push (its release is what production runs afterwards). */
 let firstPush: UserRepo;
+/** The repository with production's monitor lengthened to 20 s (set by the cancel test). */
+let longerMonitor: UserRepo;
 
 const layoutOf = (wired: WiredStack): hc.HostLayout => ({ appDir: wired.corner.appDir, composeProject: wired.corner.composeProject, composeCommand: "docker compose" });
 const hostLock = () => onHost(`test -d ${production.corner.appDir}/.deploy-lock && echo held || echo free`).trim();
@@ -52,6 +54,26 @@ const deployJob = (release: string, signal?: AbortSignal, from: UserRepo = repo)
     needs: { "verify-ci": { result: "success" }, approval: { result: "skipped" } },
     approvals: { production: true },
   });
+
+/**
+ * SIGKILL to the process group of every process working in `dir` (the step's shell, npx, the
+ * driver; the engine and its plugins are in the same group): how many groups were killed.
+ */
+function killStepGroups(dir: string): number {
+  const groups = new Set<number>();
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!readlinkSync(`/proc/${pid}/cwd`).startsWith(dir)) continue;
+      // /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may hold spaces.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      groups.add(Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]));
+    } catch {
+      // gone already
+    }
+  }
+  for (const group of groups) process.kill(-group, "SIGKILL");
+  return groups.size;
+}
 
 const jobResults = (run: WorkflowRunRecord) => Object.fromEntries(Object.entries(flattenJobs(run)).map(([id, job]) => [id, job.result]));
 const job = (run: WorkflowRunRecord, id: string) => flattenJobs(run)[id] as JobRecord;
@@ -158,26 +180,21 @@ describe("committed workflows under the runner harness", () => {
   it("rollback.yml refuses without ROLLBACK, then (a separate run, a separate clone) takes v7 back to the pushed release", async () => {
     const dispatch = { name: "workflow_dispatch", ref: "refs/heads/main" };
     const inputs = { environment: "production", reason: "v7 misbehaves", confirm: "ROLLBACK" };
-    const refused = await runUserJob(firstPush, logFile, { workflow: ".github/workflows/rollback.yml", job: "confirm", event: dispatch, inputs: { ...inputs, confirm: "yes" } });
-    record("rollback confirm (refused)", refused);
-    expect(refused.result).toBe("failure");
-    expect(refused.steps[0]!.log).toContain("::error::Refused: type ROLLBACK");
+    const rollbackRun = (confirm: string) =>
+      runUserWorkflow(firstPush, logFile, { workflow: ".github/workflows/rollback.yml", event: dispatch, inputs: { ...inputs, confirm }, approvals: { production: true } });
+    const refused = await rollbackRun("yes");
+    record("rollback.yml (refused)", refused);
+    expect(jobResults(refused), shown("rollback.yml (refused)")).toEqual({ confirm: "failure", rollback: "skipped" });
+    expect(job(refused, "confirm").steps[0]!.log).toContain("::error::Refused: type ROLLBACK");
 
     const v7 = await deployJob("v7", undefined, firstPush);
     record("deploy v7", v7);
     expect(v7.result, shown("deploy v7")).toBe("success");
     expect(await liveVersion()).toBe("v7");
 
-    const run = await runUserJob(firstPush, logFile, {
-      workflow: ".github/workflows/rollback.yml",
-      job: "rollback",
-      event: dispatch,
-      inputs,
-      needs: { confirm: { result: "success" } },
-      approvals: { production: true },
-    });
-    record("rollback", run);
-    expect(run.result, shown("rollback")).toBe("success");
+    const run = await rollbackRun("ROLLBACK");
+    record("rollback.yml", run);
+    expect(jobResults(run), shown("rollback.yml")).toEqual({ confirm: "success", rollback: "success" });
     expect(hostStatus()?.current).toMatchObject({ id: firstPush.sha });
     expect(await liveVersion()).toBe("2026.11.28-1");
   });
@@ -206,9 +223,44 @@ describe("committed workflows under the runner harness", () => {
     });
     expect(hostLock()).toBe("free");
     expect(await s3.keys(".pulumi/locks/")).toEqual([]);
-    const next = await deployJob("v1", undefined, longer);
-    record("deploy v1 (after the cancelled run)", next);
-    expect(next.result, shown("deploy v1 (after the cancelled run)")).toBe("success");
+    longerMonitor = longer;
+  });
+
+  it("a deploy job killed during its up (as a lost runner: SIGKILL, no clean-up) leaves both locks; unlock.yml clears them; the next deploy converges", async () => {
+    const from = readFileSync(logFile, "utf8").length;
+    const since = () => readFileSync(logFile, "utf8").slice(from);
+    // Once the engine holds its update lock in the bucket, every process of the step is killed.
+    const killing = expect
+      .poll(async () => since().includes("== up") && (await s3.keys(".pulumi/locks/")).length > 0, { timeout: 600_000, interval: 200 })
+      .toBe(true)
+      .then(() => killStepGroups(/checked out [0-9a-f]+ into (\S+)/.exec(since())![1]!));
+    const run = await deployJob("v7", undefined, longerMonitor);
+    expect(await killing).toBeGreaterThan(0);
+    record("deploy v7 (killed during up)", run);
+    expect(run.result, shown("deploy v7 (killed during up)")).toBe("failure");
+    expect(stepOutcomes(run)).toMatchObject({
+      deploy: "failure/failure",
+      __run_3: "success/success", // the driver did not report: the workflow opens the issue
+      __run_4: "skipped/skipped", // not cancelled: no clean-up
+    });
+    expect(run.ghCalls.map((c) => c.slice(0, 2))).toEqual([["issue", "create"]]);
+    expect(hostLock()).toBe("held");
+    expect(await s3.keys(".pulumi/locks/")).not.toEqual([]);
+
+    const unlock = await runUserWorkflow(longerMonitor, logFile, {
+      workflow: ".github/workflows/unlock.yml",
+      event: { name: "workflow_dispatch", ref: "refs/heads/main" },
+      inputs: { environment: "production", reason: "the deploy's runner was killed", confirm: "UNLOCK", engine: true },
+      approvals: { production: true },
+    });
+    record("unlock.yml", unlock);
+    expect(jobResults(unlock), shown("unlock.yml")).toEqual({ confirm: "success", unlock: "success" });
+    expect(hostLock()).toBe("free");
+    expect(await s3.keys(".pulumi/locks/")).toEqual([]);
+
+    const next = await deployJob("v1", undefined, longerMonitor);
+    record("deploy v1 (after the unlock)", next);
+    expect(next.result, shown("deploy v1 (after the unlock)")).toBe("success");
     expect(hostStatus()?.current).toMatchObject({ id: "v1", images: { backend: target.releases.v1!.backend } });
     expect(hostLock()).toBe("free");
     expect(await liveVersion()).toBe("v1");

@@ -1,5 +1,6 @@
 // One step's execution: a `run:` script in its shell, or a `uses:` stand-in, each with fresh
 // GITHUB_OUTPUT / GITHUB_ENV / GITHUB_PATH / GITHUB_STEP_SUMMARY files read back afterwards.
+import { constants as osConstants } from "node:os";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { standInFor } from "./actions/index.js";
@@ -83,7 +84,9 @@ async function runScript(
   step.cancelled?.addEventListener("abort", onCancel, { once: true });
   const timer = step.timeoutMinutes ? setTimeout(() => stop("failure"), step.timeoutMinutes * 60_000) : undefined;
   try {
-    const { code } = await child.exited;
+    const exit = await child.exited;
+    // As the runner (.NET) reports a process a signal ended: 128 + the signal's number.
+    const code = exit.code ?? (exit.signal ? 128 + osConstants.signals[exit.signal] : null);
     const sent = signals ? await signals : undefined;
     if (sent) {
       const error = why === "failure" ? `The action has timed out (timeout-minutes: ${step.timeoutMinutes}).` : "The operation was canceled.";

@@ -162,6 +162,19 @@ jobs:
     expect(record.result).toBe("failure");
   });
 
+  it("reports a step its own signal ended as the runner does: exit code 128 + the signal", async () => {
+    const repo = fixtureRepo({
+      ".github/workflows/killed.yml": workflow(`  killed:
+    runs-on: ubuntu-24.04
+    steps:
+      - run: kill -KILL $$
+`),
+    });
+    const record = await runFixtureJob(repo, "killed.yml", "killed");
+    expect(record.steps[0]).toMatchObject({ outcome: "failure", exitCode: 137, error: "Process completed with exit code 137." });
+    expect(record.result).toBe("failure");
+  });
+
   it("refuses an undeclared input and a missing required one", async () => {
     const repo = fixtureRepo({
       ".github/workflows/in.yml": "name: In\non:\n  workflow_dispatch:\n    inputs:\n      need: {type: string, required: true}\njobs:\n  j:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: true\n",

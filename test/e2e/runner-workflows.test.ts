@@ -199,7 +199,7 @@ describe("committed workflows under the runner harness", () => {
     expect(await liveVersion()).toBe("2026.11.28-1");
   });
 
-  it("a deploy job cancelled mid-monitor (SIGINT, then SIGTERM, then SIGKILL as GitHub does) runs its clean-up: no lock left, the next run converges", async () => {
+  it("a deploy job cancelled mid-monitor (SIGINT, then SIGTERM, then SIGKILL as GitHub does) runs its clean-up: no lock left (host, engine)", async () => {
     // A monitor long enough to be cancelled in (the wiring's is 4 s): the user commits a 20 s one.
     const longer = await editStackSettings(firstPush, "production", {
       "awareness:monitor": { durationSeconds: 20, intervalSeconds: 0.5, consecutiveFailures: 3, successRate: 0.95 },

@@ -3,7 +3,7 @@
 import { formatDuration, oneLine, table } from "./format.js";
 import { renderMonitor, type MonitorRenderOptions } from "./monitor-markdown.js";
 import { outcomes, pausedHeadline, type Tone } from "./outcomes.js";
-import type { PauseSummary, RunSummary, UpSummary } from "./summary.js";
+import type { PauseSummary, RunSummary, StageTiming, UpSummary } from "./summary.js";
 import { redact, redactText } from "./redact.js";
 
 export interface RenderOptions extends MonitorRenderOptions {
@@ -93,7 +93,21 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
   const steps = nextSteps(summary, options);
   if (steps.length > 0) out.push("### Next steps", "", ...steps.map((s, i) => `${i + 1}. ${s}`), "");
 
+  if (summary.stages?.length) out.push("### Stages", "", renderStages(summary.stages), "");
+
   return redactText(out.join("\n"), secrets);
+}
+
+const stageResult: Record<StageTiming["result"], string> = { done: "done", ended: "ended the run", failed: "❌ failed" };
+
+/** The per-stage breakdown: where the run's time went, in order, with each stage's share. */
+function renderStages(stages: StageTiming[]): string {
+  const total = stages.reduce((sum, s) => sum + s.ms, 0);
+  const share = (ms: number) => (total > 0 ? `${Math.round((100 * ms) / total)} %` : "-");
+  return table(
+    ["Stage", "Took", "Share", "Result"],
+    [...stages.map((s) => [s.stage, formatDuration(s.ms), share(s.ms), stageResult[s.result]]), ["**all stages**", formatDuration(total), "100 %", ""]],
+  );
 }
 
 function renderPause(p: PauseSummary): string[] {

@@ -41,6 +41,14 @@ export interface PauseSummary {
   decision?: { action: PauseDecision; by: string; reason: string; at: string; byTimeout: boolean };
 }
 
+/** How long one stage of the run took and how it ended (the per-stage breakdown). */
+export interface StageTiming {
+  stage: string;
+  ms: number;
+  /** done: on to the next stage; ended: it concluded the run; failed: it threw (an error, a cancel). */
+  result: "done" | "ended" | "failed";
+}
+
 export interface RunSummary {
   command: CommandName;
   stack: string;
@@ -61,6 +69,8 @@ export interface RunSummary {
   notifications?: { delivered: number; failures: { notifier: string; event: string; attempts: number; error: string }[] };
   /** The stage the run was in when it ended (where a cancel or an error struck). */
   lastStage?: string;
+  /** Each stage the run went through, in order, with its duration. */
+  stages?: StageTiming[];
   startedAt: string;
   finishedAt?: string;
   messages: string[];

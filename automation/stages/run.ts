@@ -134,7 +134,7 @@ export async function runStages<C extends RunContext>(
       if (cancellation.signal.aborted) throw new CancelledError(`cancelled before ${stage.name}`);
       summary.lastStage = stage.name;
       onStage?.(stage.name);
-      const ended = await inStage(ctx.events, stage.name, () => stage.run(ctx));
+      const ended = await timedStage(summary, stage.name, () => inStage(ctx.events, stage.name, () => stage.run(ctx)));
       if (ended) {
         conclude(summary, ended.outcome, ...ended.messages);
         break;
@@ -166,6 +166,19 @@ export async function runStages<C extends RunContext>(
     Object.assign(summary, redact(summary, ctx.secrets));
   }
   return summary;
+}
+
+/** Runs a stage and records its duration and how it ended in the summary's breakdown. */
+async function timedStage<T>(summary: RunSummary, stage: string, run: () => Promise<T>): Promise<T> {
+  const began = performance.now();
+  let result: "done" | "ended" | "failed" = "failed";
+  try {
+    const ended = await run();
+    result = ended ? "ended" : "done";
+    return ended;
+  } finally {
+    (summary.stages ??= []).push({ stage, ms: Math.round(performance.now() - began), result });
+  }
 }
 
 /** Stages that may have changed the host: once it stops answering there, what it runs is not known. */

@@ -75,6 +75,8 @@ async function main(): Promise<void> {
   const bareRecovery: number[] = [];
   const overhead: number[] = [];
   const bareDeploy: number[] = [];
+  /** The driver's own per-stage breakdown (its run summary) of each v2 deploy that rolled back. */
+  const stageTimes = new Map<string, number[]>();
   for (let i = 0; i < rounds; i++) {
     // Driver: deploy v2, detect, roll back by itself.
     let rollbackStart = 0;
@@ -95,6 +97,7 @@ async function main(): Promise<void> {
       },
     });
     if (bad.outcome !== "rolled-back") throw new Error(`v2 was not rolled back: ${bad.messages.join(" ")}`);
+    for (const t of bad.stages ?? []) stageTimes.set(t.stage, [...(stageTimes.get(t.stage) ?? []), t.ms]);
     const firstFailure = bad.monitor!.firstFailureAt!;
     detection.push(rollbackStart - firstFailure);
     recovery.push(await recovered!);
@@ -121,6 +124,7 @@ async function main(): Promise<void> {
       `  detection (first failing probe -> rollback start): ${s(median(detection))}   floor ${s(floor)}   ratio ${(median(detection) / floor).toFixed(2)}`,
       `  recovery (rollback start -> healthy):              ${s(median(recovery))}   bare compose up -d of the previous files ${s(median(bareRecovery))}   ratio ${(median(recovery) / median(bareRecovery)).toFixed(2)}`,
       `  deploy up to the monitor (lock..up):              ${s(median(overhead))}   bare ssh + compose pull/up ${s(median(bareDeploy))}   ratio ${(median(overhead) / median(bareDeploy)).toFixed(2)}`,
+      `  per stage of the v2 deploy (medians, from its run summary): ${[...stageTimes].map(([stage, ms]) => `${stage} ${s(median(ms))}`).join(", ")}`,
       `  raw: detection ${detection.map(s).join(", ")}; recovery ${recovery.map(s).join(", ")}; bare recovery ${bareRecovery.map(s).join(", ")}; overhead ${overhead.map(s).join(", ")}; bare deploy ${bareDeploy.map(s).join(", ")}`,
       "",
     ].join("\n"),

@@ -122,6 +122,8 @@ describe("committed workflows under the runner harness", () => {
     expect(images).toMatch(new RegExp(`^backend=${backendRef.replace(/[./]/g, "\\$&")}sha256:[0-9a-f]{64}$`));
     expect(job(run, "deploy-staging/deploy").summary).toContain("**Deploy to staging:** exit 0");
     expect(job(run, "deploy-production/deploy").summary).toContain("**Deploy to production:** exit 0");
+    // The driver's own report in the job summary, with where its time went, stage by stage.
+    expect(job(run, "deploy-production/deploy").summary).toMatch(/### Stages[\s\S]*\| preview \| [\d.]+ m?s \|[\s\S]*\| monitor \| [\d.]+ m?s \|/);
     // The same digest on both hosts, the release named by the commit; the state of both stacks in the bucket.
     for (const wired of [staging, production]) {
       expect(hostStatus(wired)?.current, wired.stack).toMatchObject({ id: firstPush.sha, images: { backend: images.slice("backend=".length) } });

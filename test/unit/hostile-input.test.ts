@@ -275,7 +275,8 @@ const fields: Field[] = [
   { name: "health.checks[].op (prometheus)", valid: "<", apply: at("health", "checks", 1, "op") },
   { name: "health.checks[].value (prometheus)", valid: "0.05", filler: "5", numeric: "decimal", apply: at("health", "checks", 1, "value") },
   { name: "health.probeTimeoutSeconds", valid: "5", filler: "5", numeric: "decimal", apply: at("health", "probeTimeoutSeconds") },
-  { name: "monitor.intervalSeconds", valid: "30", filler: "3", numeric: "decimal", apply: at("monitor", "intervalSeconds") },
+  // A cross-key rule may name the window instead: the duration must hold consecutiveFailures rounds.
+  { name: "monitor.intervalSeconds", valid: "30", filler: "3", numeric: "decimal", apply: at("monitor", "intervalSeconds"), also: ["awareness:monitor.durationSeconds"] },
   { name: "backups.retain", valid: "5", filler: "5", numeric: "whole", apply: at("backups", "retain") },
   { name: "precheck.minFreeDiskMb", valid: "2048", filler: "4", numeric: "whole", apply: at("precheck", "minFreeDiskMb") },
   { name: "precheck.minFreeMemoryMb", valid: "256", filler: "5", numeric: "whole", apply: at("precheck", "minFreeMemoryMb") },

@@ -1,7 +1,10 @@
 // Benchmark (not a test): on the sandbox, in one run, prints
 //   detection: first failing probe -> rollback start, next to its floor (consecutiveFailures x interval)
-//   recovery:  rollback start -> the app healthy again, next to a bare `compose up -d` of the previous files
-//   overhead:  a deploy up to the monitor (lock, prechecks, preview, up), next to a bare ssh + compose deploy
+//   recovery:  rollback start -> the app healthy again, next to a fair `compose up -d --wait` of the
+//              previous files (and the old baseline: `up -d` without waiting, to the first 200)
+//   overhead:  a deploy up to the monitor (lock, prechecks, preview, up), next to a fair ssh +
+//              `compose pull && up -d --wait` (and the old one: pull + up -d, no wait)
+//   the driver's per-stage breakdown (medians) and the process's CPU time and peak RSS
 // Each comparison is measured in this same run (these machines are noisy); ratios are printed.
 // Run: npm run bench   (brings the sandbox up; stops it again unless KEEP_SANDBOX=1)
 import { execFileSync, spawnSync } from "node:child_process";
@@ -46,6 +49,7 @@ async function waitHealthy(from: number): Promise<number> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const ratio = (driver: number[], baseline: number[]) => (median(driver) / median(baseline)).toFixed(2);
 
 async function main(): Promise<void> {
   onHost(`ids=$(docker ps -a -q --filter label=com.docker.compose.project=${corner.composeProject}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; rm -rf ${corner.appDir}`);
@@ -69,12 +73,17 @@ async function main(): Promise<void> {
   // The previous release's files, for the bare baselines.
   onHost(`mkdir -p ${corner.appDir}-v1 && cp ${corner.appDir}/docker-compose.yml ${corner.appDir}/.env ${corner.appDir}-v1/`);
   const v1Compose = `docker compose -p ${corner.composeProject} -f ${corner.appDir}-v1/docker-compose.yml --env-file ${corner.appDir}-v1/.env`;
+  const v2Compose = `docker compose -p ${corner.composeProject} -f ${corner.appDir}-v1/v2.yml --env-file ${corner.appDir}-v1/.env`;
 
   const detection: number[] = [];
   const recovery: number[] = [];
   const bareRecovery: number[] = [];
   const overhead: number[] = [];
   const bareDeploy: number[] = [];
+  // Fair baselines: the same files, waiting for the app to be healthy as the driver does
+  // (compose v2's `up -d --wait` returns once every healthcheck passes).
+  const fairDeploy: number[] = [];
+  const fairRecovery: number[] = [];
   /** The driver's own per-stage breakdown (its run summary) of each v2 deploy that rolled back. */
   const stageTimes = new Map<string, number[]>();
   for (let i = 0; i < rounds; i++) {
@@ -105,27 +114,38 @@ async function main(): Promise<void> {
 
     // Bare: the same switch by hand, v2 up, then the previous files up again.
     onHost(`${compose} pull -q && ${compose} up -d --remove-orphans >/dev/null 2>&1; true`); // v1 running again (driver left v1)
-    const bareStart = Date.now();
     onHost(
-      `sed -e "s#${target.releases.v1!.backend}#${target.releases.v2!.backend}#" -e "s#${target.releases.v1!.frontend}#${target.releases.v2!.frontend}#" ${corner.appDir}-v1/docker-compose.yml > ${corner.appDir}-v1/v2.yml && ` +
-        `docker compose -p ${corner.composeProject} -f ${corner.appDir}-v1/v2.yml --env-file ${corner.appDir}-v1/.env pull -q && ` +
-        `docker compose -p ${corner.composeProject} -f ${corner.appDir}-v1/v2.yml --env-file ${corner.appDir}-v1/.env up -d --remove-orphans >/dev/null 2>&1`,
+      `sed -e "s#${target.releases.v1!.backend}#${target.releases.v2!.backend}#" -e "s#${target.releases.v1!.frontend}#${target.releases.v2!.frontend}#" ${corner.appDir}-v1/docker-compose.yml > ${corner.appDir}-v1/v2.yml`,
     );
+    const bareStart = Date.now();
+    onHost(`${v2Compose} pull -q && ${v2Compose} up -d --remove-orphans >/dev/null 2>&1`);
     bareDeploy.push(Date.now() - bareStart);
     const recoverStart = Date.now();
     onHost(`${v1Compose} up -d --remove-orphans >/dev/null 2>&1`);
     bareRecovery.push(await waitHealthy(recoverStart));
+
+    // Fair: the same two switches, each waiting until compose says every service is healthy.
+    const fairStart = Date.now();
+    onHost(`${v2Compose} pull -q && ${v2Compose} up -d --wait --remove-orphans >/dev/null 2>&1`);
+    fairDeploy.push(Date.now() - fairStart);
+    const fairRecoverStart = Date.now();
+    onHost(`${v1Compose} up -d --wait --remove-orphans >/dev/null 2>&1`);
+    fairRecovery.push(Date.now() - fairRecoverStart);
   }
 
+  const usage = process.resourceUsage();
   const floor = monitor.consecutiveFailures * monitor.intervalSeconds * 1000;
   process.stdout.write(
     [
       `driver benchmark on the sandbox (${rounds} rounds; medians; interval ${monitor.intervalSeconds} s, ${monitor.consecutiveFailures} failures)`,
       `  detection (first failing probe -> rollback start): ${s(median(detection))}   floor ${s(floor)}   ratio ${(median(detection) / floor).toFixed(2)}`,
-      `  recovery (rollback start -> healthy):              ${s(median(recovery))}   bare compose up -d of the previous files ${s(median(bareRecovery))}   ratio ${(median(recovery) / median(bareRecovery)).toFixed(2)}`,
-      `  deploy up to the monitor (lock..up):              ${s(median(overhead))}   bare ssh + compose pull/up ${s(median(bareDeploy))}   ratio ${(median(overhead) / median(bareDeploy)).toFixed(2)}`,
+      `  recovery (rollback start -> healthy):              ${s(median(recovery))}   fair: ssh + compose up -d --wait of the previous files ${s(median(fairRecovery))}   ratio ${ratio(recovery, fairRecovery)}`,
+      `                                                     old baseline: up -d (no wait) -> first 200 ${s(median(bareRecovery))}   ratio ${ratio(recovery, bareRecovery)}`,
+      `  deploy up to the monitor (lock..up):              ${s(median(overhead))}   fair: ssh + compose pull && up -d --wait ${s(median(fairDeploy))}   ratio ${ratio(overhead, fairDeploy)}`,
+      `                                                     old baseline: ssh + compose pull/up (no wait) ${s(median(bareDeploy))}   ratio ${ratio(overhead, bareDeploy)}`,
       `  per stage of the v2 deploy (medians, from its run summary): ${[...stageTimes].map(([stage, ms]) => `${stage} ${s(median(ms))}`).join(", ")}`,
-      `  raw: detection ${detection.map(s).join(", ")}; recovery ${recovery.map(s).join(", ")}; bare recovery ${bareRecovery.map(s).join(", ")}; overhead ${overhead.map(s).join(", ")}; bare deploy ${bareDeploy.map(s).join(", ")}`,
+      `  the bench process (the driver runs in it): CPU ${s((usage.userCPUTime + usage.systemCPUTime) / 1000)}, peak RSS ${Math.round(usage.maxRSS / 1024)} MiB`,
+      `  raw: detection ${detection.map(s).join(", ")}; recovery ${recovery.map(s).join(", ")}; fair recovery ${fairRecovery.map(s).join(", ")}; bare recovery ${bareRecovery.map(s).join(", ")}; overhead ${overhead.map(s).join(", ")}; fair deploy ${fairDeploy.map(s).join(", ")}; bare deploy ${bareDeploy.map(s).join(", ")}`,
       "",
     ].join("\n"),
   );

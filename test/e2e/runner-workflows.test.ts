@@ -179,28 +179,6 @@ describe("committed workflows under the runner harness", () => {
     expect(await liveVersion(production)).toBe("2026.11.28-1");
   });
 
-  it("rollback.yml refuses without ROLLBACK, then (a separate run, a separate clone) takes v7 back to the pushed release", async () => {
-    const dispatch = { name: "workflow_dispatch", ref: "refs/heads/main" };
-    const inputs = { environment: "production", reason: "v7 misbehaves", confirm: "ROLLBACK" };
-    const rollbackRun = (confirm: string) =>
-      runUserWorkflow(firstPush, logFile, { workflow: ".github/workflows/rollback.yml", event: dispatch, inputs: { ...inputs, confirm }, approvals: { production: true } });
-    const refused = await rollbackRun("yes");
-    record("rollback.yml (refused)", refused);
-    expect(jobResults(refused), shown("rollback.yml (refused)")).toEqual({ confirm: "failure", rollback: "skipped" });
-    expect(job(refused, "confirm").steps[0]!.log).toContain("::error::Refused: type ROLLBACK");
-
-    const v7 = await deployJob("v7", undefined, firstPush);
-    record("deploy v7", v7);
-    expect(v7.result, shown("deploy v7")).toBe("success");
-    expect(await liveVersion()).toBe("v7");
-
-    const run = await rollbackRun("ROLLBACK");
-    record("rollback.yml", run);
-    expect(jobResults(run), shown("rollback.yml")).toEqual({ confirm: "success", rollback: "success" });
-    expect(hostStatus()?.current).toMatchObject({ id: firstPush.sha });
-    expect(await liveVersion()).toBe("2026.11.28-1");
-  });
-
   it("a deploy job cancelled mid-monitor (SIGINT, then SIGTERM, then SIGKILL as GitHub does) runs its clean-up: no lock left (host, engine)", async () => {
     // A monitor long enough to be cancelled in (the wiring's is 4 s): the user commits a 20 s one.
     const longer = await editStackSettings(firstPush, "production", {
@@ -226,6 +204,24 @@ describe("committed workflows under the runner harness", () => {
     expect(hostLock()).toBe("free");
     expect(await s3.keys(".pulumi/locks/")).toEqual([]);
     longerMonitor = longer;
+  });
+
+  it("rollback.yml refuses without ROLLBACK, then (a separate run, a separate clone) takes the cancelled v7 back to the pushed release", async () => {
+    expect(await liveVersion()).toBe("v7"); // left live, unverified, by the cancelled deploy
+    const dispatch = { name: "workflow_dispatch", ref: "refs/heads/main" };
+    const inputs = { environment: "production", reason: "v7's watch was cancelled", confirm: "ROLLBACK" };
+    const rollbackRun = (confirm: string) =>
+      runUserWorkflow(longerMonitor, logFile, { workflow: ".github/workflows/rollback.yml", event: dispatch, inputs: { ...inputs, confirm }, approvals: { production: true } });
+    const refused = await rollbackRun("yes");
+    record("rollback.yml (refused)", refused);
+    expect(jobResults(refused), shown("rollback.yml (refused)")).toEqual({ confirm: "failure", rollback: "skipped" });
+    expect(job(refused, "confirm").steps[0]!.log).toContain("::error::Refused: type ROLLBACK");
+
+    const run = await rollbackRun("ROLLBACK");
+    record("rollback.yml", run);
+    expect(jobResults(run), shown("rollback.yml")).toEqual({ confirm: "success", rollback: "success" });
+    expect(hostStatus()?.current).toMatchObject({ id: firstPush.sha });
+    expect(await liveVersion()).toBe("2026.11.28-1");
   });
 
   it("a deploy job killed during its up (as a lost runner: SIGKILL, no clean-up) leaves both locks; unlock.yml clears them; the next deploy converges", async () => {

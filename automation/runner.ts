@@ -43,6 +43,8 @@ export interface OpenEngineArgs extends EngineTarget {
   /** The run's cancel signal: every call observes it (see Engine.detached for wind-down work). */
   signal?: AbortSignal | undefined;
   log?: Logger | undefined;
+  /** The work dir is the run's own (no one else writes its stack file): config reads are cached. */
+  privateWorkDir?: boolean | undefined;
 }
 
 /** Deadlines of our own (ms): a hung backend or plugin must never hang the driver. */
@@ -55,6 +57,11 @@ export interface LongOpOptions {
   deadlineMs?: number | undefined;
   /** After a cancel, how long the engine may take to stop before it is killed. */
   graceMs?: number | undefined;
+  /**
+   * An update plan file (Pulumi update plans): preview saves the plan there, up is held to
+   * the plan there (any step the plan does not hold fails the update before it runs).
+   */
+  plan?: string | undefined;
 }
 
 export interface UpResult {
@@ -87,11 +94,21 @@ export interface EngineDoor {
   detached(): EngineDoor;
 }
 
+/**
+ * The stack config as this run last read or wrote it. Only for a run's private work dir (no
+ * one else writes its stack file): every config read after the first is then free, where each
+ * would start the CLI and decrypt the secrets again.
+ */
+export interface ConfigCache {
+  map?: ConfigMap | undefined;
+}
+
 export class Engine implements EngineDoor {
   constructor(
     readonly stack: Stack,
     readonly backendUrl: string,
     private readonly signal: AbortSignal | undefined,
+    private readonly configCache?: ConfigCache,
   ) {}
 
   get stackName(): string {
@@ -99,7 +116,7 @@ export class Engine implements EngineDoor {
   }
 
   detached(): Engine {
-    return new Engine(this.stack, this.backendUrl, undefined);
+    return new Engine(this.stack, this.backendUrl, undefined, this.configCache);
   }
 
   /** Every engine call: our deadline, the run's signal, and a cancel reported as such. */
@@ -118,12 +135,33 @@ export class Engine implements EngineDoor {
     }
   }
 
-  getConfig(): Promise<ConfigMap> {
-    return this.call("config get", engineDeadlines.read, () => this.stack.getAllConfig());
+  async getConfig(): Promise<ConfigMap> {
+    if (this.configCache?.map) return structuredClone(this.configCache.map);
+    const map = await this.call("config get", engineDeadlines.read, () => this.stack.getAllConfig());
+    if (this.configCache) this.configCache.map = structuredClone(map);
+    return map;
+  }
+
+  /** Keeps the cache in step with a config write; a write that failed part way leaves it unknown. */
+  private async writing(write: () => Promise<void>, apply: (map: ConfigMap) => void): Promise<void> {
+    try {
+      await write();
+      if (this.configCache?.map) apply(this.configCache.map);
+    } catch (err) {
+      if (this.configCache) this.configCache.map = undefined;
+      throw err;
+    }
   }
 
   /** Plain values in one call; each secret value through stdin, never on a command line. */
-  async setConfig(values: ConfigMap): Promise<void> {
+  setConfig(values: ConfigMap): Promise<void> {
+    return this.writing(
+      () => this.writeConfig(values),
+      (map) => Object.entries(values).forEach(([k, v]) => (map[k] = { value: v.value, secret: Boolean(v.secret) })),
+    );
+  }
+
+  private async writeConfig(values: ConfigMap): Promise<void> {
     const entries = Object.entries(values);
     const plain = Object.fromEntries(entries.filter(([, v]) => !v.secret));
     if (Object.keys(plain).length) await this.call("config set", engineDeadlines.read, () => this.stack.setAllConfig(plain));
@@ -136,7 +174,10 @@ export class Engine implements EngineDoor {
 
   async removeConfig(keys: string[]): Promise<void> {
     if (keys.length === 0) return;
-    await this.call("config rm", engineDeadlines.read, () => this.stack.removeAllConfig(keys));
+    await this.writing(
+      () => this.call("config rm", engineDeadlines.read, () => this.stack.removeAllConfig(keys)),
+      (map) => keys.forEach((k) => delete map[k]),
+    );
   }
 
   async preview(opts: LongOpOptions): Promise<void> {
@@ -200,7 +241,11 @@ export class Engine implements EngineDoor {
   }
 }
 
-const pick = (o: LongOpOptions) => ({ ...(o.message ? { message: o.message } : {}), ...(o.onEvent ? { onEvent: o.onEvent } : {}) });
+const pick = (o: LongOpOptions) => ({
+  ...(o.message ? { message: o.message } : {}),
+  ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+  ...(o.plan ? { plan: o.plan } : {}),
+});
 
 /** Engine output goes to the caller, and its last line to the deadline's progress note. */
 const tee = (o: LongOpOptions, progress: (line: string) => void) => (out: string) => {
@@ -239,7 +284,7 @@ export async function openEngine(args: OpenEngineArgs): Promise<Engine> {
     ? await LocalWorkspace.selectStack(inline, opts)
     : await LocalWorkspace.createOrSelectStack(inline, opts);
   await ensurePlugins(stack.workspace as LocalWorkspace, args.plugins ?? [], envVars);
-  const engine = new Engine(stack, backendUrl, args.signal);
+  const engine = new Engine(stack, backendUrl, args.signal, args.privateWorkDir ? {} : undefined);
   const cleared = await engine.clearStaleLock();
   if (cleared) args.log?.warn(cleared);
   return engine;

@@ -70,6 +70,8 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
     const counted = Object.entries(ops).filter(([, n]) => n > 0);
     out.push(counted.length > 0 ? table(["Operation", "Resources"], counted.map(([op, n]) => [op, String(n)])) : "No changes.", "");
     if (blocked.length > 0) out.push("**Blocked by the replace policy:**", "", ...blocked.map((b) => `- ${oneLine(b)}`), "");
+    if (summary.preview.heldToPlan) out.push("The update was held to this preview's plan (nothing else could be applied).", "");
+    if (summary.preview.planNote) out.push(`⚠️ ${oneLine(summary.preview.planNote)}`, "");
     if (plan.length > 0) {
       out.push("<details><summary>Plan</summary>", "", "```", ...plan, "```", "", "</details>", "");
     }
@@ -93,20 +95,32 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
   const steps = nextSteps(summary, options);
   if (steps.length > 0) out.push("### Next steps", "", ...steps.map((s, i) => `${i + 1}. ${s}`), "");
 
-  if (summary.stages?.length) out.push("### Stages", "", renderStages(summary.stages), "");
+  if (summary.stages?.length) out.push("### Stages", "", renderStages(summary), "");
 
   return redactText(out.join("\n"), secrets);
 }
 
 const stageResult: Record<StageTiming["result"], string> = { done: "done", ended: "ended the run", failed: "❌ failed" };
 
-/** The per-stage breakdown: where the run's time went, in order, with each stage's share. */
-function renderStages(stages: StageTiming[]): string {
+/**
+ * The per-stage breakdown: where the run's time went, in order, with each stage's share; an
+ * update's own phases (engine start, pulls, the switch's phases) under the stage that ran it.
+ */
+function renderStages(summary: RunSummary): string {
+  const stages = summary.stages ?? [];
   const total = stages.reduce((sum, s) => sum + s.ms, 0);
   const share = (ms: number) => (total > 0 ? `${Math.round((100 * ms) / total)} %` : "-");
+  const phasesOf = (stage: string) =>
+    (stage === "up" ? summary.up : stage.startsWith("rollback") ? (summary.rollback?.up ?? summary.up) : undefined)?.phases ?? [];
   return table(
     ["Stage", "Took", "Share", "Result"],
-    [...stages.map((s) => [s.stage, formatDuration(s.ms), share(s.ms), stageResult[s.result]]), ["**all stages**", formatDuration(total), "100 %", ""]],
+    [
+      ...stages.flatMap((s) => [
+        [s.stage, formatDuration(s.ms), share(s.ms), stageResult[s.result]],
+        ...phasesOf(s.stage).map((p) => [`↳ ${p.phase}`, formatDuration(p.ms), share(p.ms), ""]),
+      ]),
+      ["**all stages**", formatDuration(total), "100 %", ""],
+    ],
   );
 }
 

@@ -22,6 +22,8 @@ export interface UpSummary {
   update?: number | undefined;
   changes?: Record<string, number>;
   error?: string | undefined;
+  /** Where the up's time went: engine start, each step, the switch's own phases, engine finish (stages/up-phases.ts). */
+  phases?: { phase: string; ms: number }[];
 }
 
 export type CommandName = "deploy" | "rollback" | "restore" | "precheck" | "preview" | "status" | "unlock" | "trust-host" | "promote" | "abort";
@@ -56,7 +58,8 @@ export interface RunSummary {
   exitCode: ExitCodeValue;
   release?: Release | undefined;
   prechecks: PrecheckResult[];
-  preview?: { ops: Record<string, number>; plan: string[]; blocked: string[] };
+  /** heldToPlan: the update was held to the plan this preview saved; planNote: why not. */
+  preview?: { ops: Record<string, number>; plan: string[]; blocked: string[]; heldToPlan?: boolean; planNote?: string };
   up?: UpSummary;
   monitor?: MonitorReport;
   rollback?: { from: string; to: string; reason: string; up?: UpSummary | undefined; monitor?: MonitorReport | undefined };

@@ -14,6 +14,7 @@ import { describeDrift, hostDrift, hostLabel, onEveryHost, recordsIn, stackHosts
 import { differences } from "./reconcile.js";
 import { recordFailed, updateKey, verifiedReleases, type VerifiedRef } from "./releases.js";
 import { stage, stop, type RunContext, type Stop } from "./run.js";
+import { isPhaseLine, UpPhaseRecorder } from "./up-phases.js";
 
 export interface UpOutcome {
   ok: boolean;
@@ -30,12 +31,14 @@ export interface UpOptions {
   deadlineMs?: number | undefined;
   /** How long a cancelled engine may take to stop before it is killed. */
   graceMs?: number | undefined;
+  /** The update plan the run's preview saved: the update may do only what it holds. */
+  plan?: string | undefined;
 }
 
 /** Engine output worth a line: long lines (the plugin repeats whole scripts) are cut. */
 function progressLine(line: string): string | undefined {
   const t = line.trimEnd();
-  if (t.trim() === "" || /^\s*\.+$/.test(t)) return undefined;
+  if (t.trim() === "" || /^\s*\.+$/.test(t) || isPhaseLine(t)) return undefined;
   return t.length > 240 ? `${t.slice(0, 240)} … (${t.length} chars)` : t;
 }
 
@@ -55,6 +58,7 @@ export async function clearInterruptedOperations(engine: EngineDoor, log: Logger
 export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promise<UpOutcome> {
   const engine = ctx.engine!;
   const started = Date.now();
+  const phases = new UpPhaseRecorder();
   // A second signal cannot wait for the engine: kill it, and clear the update lock it leaves.
   const urgent = ctx.cancellation.onUrgent(async () => {
     killEngineProcesses();
@@ -70,6 +74,8 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
       message: `${ctx.actor.who}: ${opts.message}`.slice(0, 400),
       deadlineMs: opts.deadlineMs,
       graceMs: opts.graceMs,
+      plan: opts.plan,
+      onEvent: phases.onEvent,
       onOutput: (out) => {
         for (const raw of out.split("\n")) {
           // Masked before it is shortened: a cut must never leave half a secret.
@@ -85,16 +91,29 @@ export async function applyStackConfig(ctx: RunContext, opts: UpOptions): Promis
     return {
       ok: result.result === "succeeded",
       records,
-      summary: { result: result.result, durationMs: Date.now() - started, update: updateKey(result.update), changes: result.update.resourceChanges ?? {} },
+      summary: {
+        result: result.result,
+        durationMs: Date.now() - started,
+        update: updateKey(result.update),
+        changes: result.update.resourceChanges ?? {},
+        phases: phases.phases(),
+      },
       ...(record ? { record } : {}),
     };
   } catch (err) {
+    const upPhases = phases.phases();
     const [latest] = await engine.detached().history().catch(() => []);
     return {
       ok: false,
       records: {},
       error: err,
-      summary: { result: "failed", durationMs: Date.now() - started, update: latest ? updateKey(latest) : undefined, error: hostError(err) },
+      summary: {
+        result: "failed",
+        durationMs: Date.now() - started,
+        update: latest ? updateKey(latest) : undefined,
+        error: hostError(err),
+        phases: upPhases,
+      },
     };
   } finally {
     urgent();
@@ -117,7 +136,7 @@ export interface DeployUpContext extends ApplyContext {
  */
 export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
   const release = ctx.release!;
-  const up = await applyStackConfig(ctx, { ...ctx.upOptions, message: `deploy ${release.id}` });
+  const up = await applyStackConfig(ctx, { ...ctx.upOptions, message: `deploy ${release.id}`, plan: ctx.planFile });
   ctx.up = up;
   ctx.summary.up = up.summary;
   if (up.ok) {
@@ -183,6 +202,7 @@ export function hostError(err: unknown): string {
       (l) =>
         l !== "" &&
         !l.includes('running "') &&
+        !isPhaseLine(l) &&
         !/^(Diagnostics:|warning:|error: update failed|pulumi:pulumi:Stack|command:remote:Command \(|Resources:|Duration:|[~+-] \d+ |\d+ (unchanged|errored))/.test(l) &&
         !/using pulumi-resource-/.test(l),
     )

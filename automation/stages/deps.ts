@@ -73,6 +73,7 @@ async function openRunEngine({ stackName, mode, signal, log, editSettings }: Ope
       log,
       program: awarenessProgram,
       workDir: workDir?.dir ?? projectDir,
+      privateWorkDir: workDir !== undefined,
       backendUrl: target.backendUrl,
       // The local sandbox stack is the embedded default: offline, the test-only command
       // plugin stands in for the official one there (and only there).

@@ -1,7 +1,13 @@
 // Preview as a precheck: the new release is set in the stack config, the engine plans it,
 // and any delete or replace the policy does not allow blocks the run. The config is put back
-// on the way out unless an update applied the release.
+// on the way out unless an update applied the release. The preview saves its update plan,
+// and the deploy's `up` is held to it: nothing is applied that the policy did not see.
+import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation/index.js";
+import type { Release, StackConfig } from "../../components/config/schema.js";
+import { splitImageRef } from "../../components/host-commands/images.js";
 import type { ReleaseContext } from "./open.js";
 import { describePlan, planFromEvents } from "./preview-policy.js";
 import { releaseConfig, releaseDataKeys, setReleaseData } from "./releases.js";
@@ -10,6 +16,8 @@ import { stop, stage } from "./run.js";
 export interface ApplyContext extends ReleaseContext {
   /** Set once an update applied the new release: its config then stays. */
   applied?: boolean;
+  /** The update plan the preview saved (a private file, removed when the run ends). */
+  planFile?: string;
 }
 
 export const previewRelease = stage<ApplyContext>("preview", async (ctx) => {
@@ -21,9 +29,24 @@ export const previewRelease = stage<ApplyContext>("preview", async (ctx) => {
     if (!ctx.applied) await setReleaseData(engine.detached(), before);
   });
   const events: EngineEvent[] = [];
-  await engine.preview({ onEvent: (e) => events.push(e), message: `preview ${release.id}` });
+  const unpinned = digestsKnownOnlyOnPull(ctx.config!, release);
+  const planFile = unpinned.length === 0 ? await privatePlanFile(ctx) : undefined;
+  await engine.preview({ onEvent: (e) => events.push(e), message: `preview ${release.id}`, plan: planFile });
+  if (planFile) ctx.planFile = planFile;
   const plan = planFromEvents(events, ctx.config!.replacePolicy.allow);
-  ctx.summary.preview = { ops: plan.ops, plan: describePlan(plan), blocked: plan.blocked.map((s) => `${s.op} ${s.type} ${s.name}`) };
+  ctx.summary.preview = {
+    ops: plan.ops,
+    plan: describePlan(plan),
+    blocked: plan.blocked.map((s) => `${s.op} ${s.type} ${s.name}`),
+    heldToPlan: planFile !== undefined,
+  };
+  if (unpinned.length) {
+    const why =
+      `The update is not held to this preview's plan: the image of ${unpinned.join(", ")} is a tag, whose digest the host ` +
+      "learns only when it pulls (the switch's files are unknown until then). Pin images by digest (CI/CD does) to hold every update to its preview.";
+    ctx.summary.preview.planNote = why;
+    ctx.log.warn(why);
+  }
   for (const line of ctx.summary.preview.plan) ctx.log.info(`  ${line}`);
   if (plan.blocked.length) {
     return stop(
@@ -33,3 +56,23 @@ export const previewRelease = stage<ApplyContext>("preview", async (ctx) => {
     );
   }
 });
+
+/** A path in a fresh folder only this user reads (a plan holds the stack's inputs, secrets encrypted). */
+async function privatePlanFile(ctx: ApplyContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "awareness-plan-"));
+  await chmod(dir, 0o700);
+  ctx.onEnd(() => rm(dir, { recursive: true, force: true }));
+  return join(dir, "plan.json");
+}
+
+/**
+ * Services whose image digest is known only once the host pulls it (a tag, resolved on the
+ * host): their switch inputs are unknown at preview, which an update plan cannot hold (a
+ * secret built from an unknown value reads as a changed value at up).
+ */
+export function digestsKnownOnlyOnPull(config: StackConfig, release: Pick<Release, "images">): string[] {
+  if (config.imageResolver !== "host") return [];
+  return Object.entries(config.services)
+    .filter(([svc, def]) => !splitImageRef(release.images[svc] ?? def.image ?? "").digest)
+    .map(([svc]) => svc);
+}

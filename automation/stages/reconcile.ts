@@ -48,8 +48,8 @@ export async function appliedRecords(ctx: RunContext): Promise<HostRecords> {
  * says how, and a new reconcile token for that host makes the engine run its switch again, so
  * the end state is exactly the intended release. Returns the differences found.
  */
-export async function reconcileWithHost(ctx: RunContext): Promise<string[]> {
-  const applied = await appliedRecords(ctx);
+export async function reconcileWithHost(ctx: RunContext, known?: HostRecords): Promise<string[]> {
+  const applied = known ?? (await appliedRecords(ctx));
   const drift = await hostDrift(ctx, applied, (record, seen) => differences(record, seen));
   if (drift.length === 0) return []; // nothing applied yet (a first deploy) or every host runs it
   const tokens = JSON.parse((await ctx.engine!.getConfig())[reconcileKey]?.value ?? "{}") as Record<string, string>;
@@ -70,5 +70,5 @@ export async function reconcileWithHost(ctx: RunContext): Promise<string[]> {
 /** The deploy's reconcile stage: before the preview, so the plan shows a forced switch. */
 export const reconcileHost = stage<DeployUpContext>("reconcile", async (ctx) => {
   ctx.previous = await appliedRecords(ctx);
-  await reconcileWithHost(ctx);
+  await reconcileWithHost(ctx, ctx.previous);
 });

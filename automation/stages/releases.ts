@@ -112,7 +112,9 @@ export function releaseDataOf(update: UpdateSummary, keys: readonly string[] = r
 export async function setReleaseData(engine: EngineDoor, data: ConfigMap, keys: readonly string[] = releaseDataKeys): Promise<void> {
   const now = await engine.getConfig();
   await engine.removeConfig(keys.filter((k) => !data[k] && now[k]));
-  await engine.setConfig(Object.fromEntries(keys.filter((k) => data[k]).map((k) => [k, data[k]!])));
+  // Only what differs: each write starts the CLI (and a secret one more, through stdin).
+  const same = (k: string) => now[k]?.value === data[k]!.value && Boolean(now[k]?.secret) === Boolean(data[k]!.secret);
+  await engine.setConfig(Object.fromEntries(keys.filter((k) => data[k] && !same(k)).map((k) => [k, data[k]!])));
 }
 
 /**

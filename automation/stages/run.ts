@@ -75,8 +75,8 @@ export interface RunOptions {
   openMode?: OpenMode;
   /** Called with the run's summary as it starts (the CLI writes it on an urgent exit). */
   onStart?: ((summary: RunSummary) => void) | undefined;
-  /** Lets tests watch each stage (e.g. signal the process mid-monitor). */
-  onStage?: ((stage: string) => void) | undefined;
+  /** Lets tests watch each stage (e.g. signal the process mid-monitor); awaited before the stage runs. */
+  onStage?: ((stage: string) => unknown) | undefined;
 }
 
 /** What a run keeps for its way out. */
@@ -126,14 +126,14 @@ interface EndWork {
 export async function runStages<C extends RunContext>(
   ctx: C & Ending,
   stages: Stage<C>[],
-  onStage?: (stage: string) => void,
+  onStage?: (stage: string) => unknown,
 ): Promise<RunSummary> {
   const { summary, log, cancellation } = ctx;
   try {
     for (const stage of stages) {
       if (cancellation.signal.aborted) throw new CancelledError(`cancelled before ${stage.name}`);
       summary.lastStage = stage.name;
-      onStage?.(stage.name);
+      await onStage?.(stage.name);
       const ended = await timedStage(summary, stage.name, () => inStage(ctx.events, stage.name, () => stage.run(ctx)));
       if (ended) {
         conclude(summary, ended.outcome, ...ended.messages);

@@ -61,6 +61,9 @@ export function switchReleaseCommand(args: {
   return [`# ${what}`, ...reconcile, `IFS= read -r script && eval "$(printf '%s' "$script" | base64 -d)"`].join("\n");
 }
 
+/** Starts each line the switch prints to stderr as a phase ends: `<marker> <phase> <host ms>`. */
+export const switchPhaseMarker = "awareness-switch-phase";
+
 /**
  * Prints one JSON line {"deployedAt": …, "backups": [...]} on success. On a failed start
  * the previous files are put back and the previous release brought up again BEFORE it exits
@@ -78,6 +81,9 @@ export function switchRelease(args: SwitchReleaseArgs): string {
     sh`stage=${p.stagingDir}`,
     sh`release=${args.releaseId}`,
     `fail() { printf '%s\\n' "$*" >&2; exit 1; }`,
+    // Where the switch's time goes (the run's breakdown reads these lines): a phase and the host's clock in ms.
+    `phase() { printf '${switchPhaseMarker} %s %s\\n' "$1" "$(date +%s%3N)" >&2; }`,
+    `phase begin`,
     // The staged files hold the env file's secrets: private from their first byte.
     `mkdir -p "$app" && cd "$app" && (umask 077 && mkdir -p "$stage") && chmod 700 "$stage" || fail "cannot create $app"`,
     "# one switch at a time; an observer waits on the same lock, so it never sees a switch half done",
@@ -89,15 +95,19 @@ export function switchRelease(args: SwitchReleaseArgs): string {
     `rm -f "$stage/bundle"; chmod 644 "$stage/${managedFiles[0]}"`,
     "# 2. every image on the host before the running stack is touched",
     sh`for pair in ${imagePairs}; do svc=\${pair%%=*}; ref=\${pair#*=}; docker image inspect "$ref" >/dev/null 2>&1 || docker pull -q "$ref" >/dev/null 2>&1 || fail "service $svc: image $ref is not on the host and cannot be pulled; the running release was not touched"; done`,
+    `phase images`,
     "# 3. back up the files being replaced (and the named volumes to snapshot) as one set, named by the release they belong to; keep the newest N sets",
     ...backupCurrentFiles(args.retainBackups, snapshotVolumes(layout, args.snapshotVolumes ?? [])),
     "# undo: the previous files back, the previous release up again (volumes are never removed)",
     ...undoFunction(layout),
+    `phase backup`,
     "# 4. switch the files atomically (rename in one directory)",
     `mv -f "$stage/${managedFiles[0]}" ${managedFiles[0]} && mv -f "$stage/${managedFiles[1]}" ${managedFiles[1]} || { undo; fail "could not put the new files in place"; }`,
     "# 5. start, then wait until every container runs (and is healthy when it has a healthcheck)",
     `if ! out=$(${up} 2>&1); then reason=$(printf '%s\\n' "$out" | tail -n 8 | cut -c1-300); undo; fail "compose up failed for release $release: $reason"; fi`,
+    `phase start`,
     ...waitUntilRunning(layout, sh`${waitSpecs}`, args.startTimeoutSeconds, args.stableChecks),
+    `phase wait`,
     `if [ -n "$reason" ]; then undo; fail "release $release did not start: $reason"; fi`,
     "# 6. the deployment record, written atomically once the new release runs ('previous' stays on a re-apply of the same release)",
     `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
@@ -110,6 +120,7 @@ export function switchRelease(args: SwitchReleaseArgs): string {
     `printf '{"deployedAt":"%s","backups":[' "$now"; sep=""`,
     `for b in $(${backupFilesRelative}); do printf '%s"%s/%s"' "$sep" "$app" "$b"; sep=","; done`,
     `printf ']}\\n'`,
+    `phase record`,
   ];
   return lines.join("\n");
 }

@@ -57,6 +57,10 @@ class HostPullResolver implements ImageDigestResolver {
       { parent: this.ctx.parent },
     );
     this.steps.push(pull);
+    // A digest is known before the pull (which prints exactly it): the switch's inputs are then
+    // known at preview, so an update plan holds them (the switch still waits for the pull).
+    const { repo, digest } = splitImageRef(ref);
+    if (digest) return pulumi.output(`${repo}@${digest}`);
     return pull.stdout.apply((out) => parseDigestLine(service, out));
   }
 }

@@ -2,7 +2,8 @@
 // scenario deploys one of the sandbox's releases and looks at what really happened on the
 // host (deployment.json, running containers, what the app answers) and in the stack.
 import { spawnSync } from "node:child_process";
-import { hostname } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
@@ -16,10 +17,11 @@ import { ExitCode, type RunSummary } from "../../automation/report/summary.js";
 import { verifiedReleases } from "../../automation/stages/releases.js";
 import { publishReports } from "../../automation/stages/publish.js";
 import type { CiStatusSource } from "../../automation/stages/prechecks.js";
+import type { RunDeps, RunEngine } from "../../automation/stages/deps.js";
 import { applySandboxStackConfig, sandboxStackConfig } from "../../automation/sandbox/target.js";
 import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github.js";
-import { clearCorner, get, onHost, target, testCorner } from "./components-support.js";
+import { clearCorner, get, onHost, runningOnHost, target, testCorner } from "./components-support.js";
 
 const corner = testCorner("driver", { backend: 18280, frontend: 18281 });
 const stackName = `test-driver-${process.pid}`;
@@ -169,6 +171,46 @@ describe("deploy, monitor, verdict", () => {
     expect(s.up?.error).toMatch(/service backend/);
     expect(await liveVersion()).toBe("v1");
     expect(hostStatus().current?.id).toBe("v1");
+  });
+
+  it("the up is held to the preview's plan: config changed between preview and up is refused, the host untouched", async () => {
+    // The run's own engine, so the test can change its config after the preview, as another
+    // hand (or a bug in a later stage) would; the up must then do nothing the preview did not show.
+    let runEngine: RunEngine | undefined;
+    const deps: RunDeps = { ...ds.deps, openEngine: async (args) => (runEngine = await ds.deps.openEngine(args)) };
+    const releaseKey = "awareness:release";
+    const before = onHost(`cat ${corner.appDir}/deployment.json`);
+    const containers = () => JSON.stringify(runningOnHost(corner.composeProject));
+    const running = containers();
+    let planSeen: { text: string; dir: string } | undefined;
+    const s = await release("v6-planned", {
+      images: target.releases.v1,
+      deps,
+      onStage: async (stage) => {
+        if (stage !== "up") return;
+        const config = await runEngine!.getConfig();
+        const previewed = JSON.parse(config[releaseKey]!.value) as { images: Record<string, string> };
+        const changed = { ...previewed, images: { ...previewed.images, backend: target.releases.v2!.backend } };
+        await runEngine!.setConfig({ [releaseKey]: { value: JSON.stringify(changed), secret: false } });
+        const dir = readdirSync(tmpdir()).filter((d) => d.startsWith("awareness-plan-")).map((d) => join(tmpdir(), d)).sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
+        planSeen = { text: readFileSync(join(dir, "plan.json"), "utf8"), dir };
+        // The plan holds the stack's inputs: every secret in it is encrypted.
+        for (const v of Object.values(config).filter((c) => c.secret)) expect(planSeen.text).not.toContain(v.value.slice(0, 40));
+      },
+    });
+    expect(s.preview?.heldToPlan).toBe(true);
+    expect(s.outcome, explain(s)).toBe("up-failed");
+    expect(s.up?.error ?? "").toMatch(/violates plan/);
+    expect(planSeen?.text).toContain("resourcePlans");
+    expect(existsSync(planSeen!.dir)).toBe(false); // removed when the run ended
+    // The host: the same release current and verified (the refused one noted as failed), the same containers, still v1.
+    const was = JSON.parse(before) as Record<string, unknown>;
+    const now = JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)) as Record<string, unknown> & { failed: { id: string; reason: string } };
+    expect({ current: now.current, verified: now.verified, previous: now.previous }).toEqual({ current: was.current, verified: was.verified, previous: was.previous });
+    expect(now.failed.id).toBe("v6-planned");
+    expect(now.failed.reason).toMatch(/violates plan/);
+    expect(containers()).toBe(running);
+    expect(await liveVersion()).toBe("v1");
   });
 });
 

@@ -129,3 +129,39 @@ describe("plugins the program needs", () => {
     }
   });
 });
+
+describe("a run's private work dir: config reads after the first cost no CLI start", () => {
+  it("reads the stack file once, then keeps each write; what it answers is what the CLI reads", async () => {
+    const { openEngine } = await import("../../automation/runner.js");
+    const handle = await tempStack(async () => ({}));
+    const open = (privateWorkDir: boolean) =>
+      openEngine({
+        stackName: handle.stack.name,
+        mode: "select",
+        program: async () => ({}),
+        workDir: join(handle.dir, "work"),
+        backendUrl: handle.backendUrl,
+        privateWorkDir,
+      });
+    try {
+      await handle.engine.setConfig({ "awareness:a": { value: "1" }, "awareness:gone": { value: "x" } });
+      const run = await open(true);
+      expect((await run.getConfig())["awareness:a"]?.value).toBe("1");
+      await run.setConfig({ "awareness:b": { value: "2" }, "awareness:s": { value: "top secret", secret: true } });
+      await run.removeConfig(["awareness:gone"]);
+      // The same answer as a fresh read by the CLI (values, secret flags, removed keys).
+      const fresh = await (await open(false)).getConfig();
+      expect(await run.getConfig()).toEqual(fresh);
+      expect(fresh["awareness:s"]).toEqual({ value: "top secret", secret: true });
+      expect(fresh["awareness:gone"]).toBeUndefined();
+      // Proof that it no longer asks the CLI: a write behind its back is not seen (nobody else
+      // writes a run's private copy; an engine on a shared dir never caches, below).
+      await handle.engine.setConfig({ "awareness:a": { value: "changed behind its back" } });
+      expect((await run.getConfig())["awareness:a"]?.value).toBe("1");
+      expect((await run.detached().getConfig())["awareness:a"]?.value).toBe("1");
+      expect((await (await open(false)).getConfig())["awareness:a"]?.value).toBe("changed behind its back");
+    } finally {
+      await handle.cleanup();
+    }
+  });
+});

@@ -86,6 +86,8 @@ export class FakeStack {
   pending: { type: string; urn: string }[] = [];
   /** Every door call in order: "getConfig", "setConfig awareness:release", "up", "setTag <key>", … */
   readonly calls: string[] = [];
+  /** The update plan file of each preview (saved) and each up (held to), in order; undefined = none. */
+  readonly plans: { saved: (string | undefined)[]; followed: (string | undefined)[] } = { saved: [], followed: [] };
   /** Each opening of the stack by a run. */
   readonly opened: { stackName: string; mode: OpenMode }[] = [];
   /** Whether the stack exists yet (a select of a missing stack is a usage error). */
@@ -313,12 +315,14 @@ export class FakeEngine implements EngineDoor {
 
   async preview(opts: LongOpOptions): Promise<void> {
     await this.enter("preview");
+    this.stack.plans.saved.push(opts.plan);
     const events = typeof this.stack.previewEvents === "function" ? this.stack.previewEvents(structuredClone(this.stack.config)) : this.stack.previewEvents;
     for (const e of events) opts.onEvent?.(structuredClone(e));
   }
 
   async up(opts: LongOpOptions): Promise<UpResult> {
     await this.enter("up");
+    this.stack.plans.followed.push(opts.plan);
     return this.stack.runUp(opts, this.signal);
   }
 

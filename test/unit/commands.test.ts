@@ -2,6 +2,8 @@
 // (test/support/fake-engine.ts, fake-host.ts) and a fake clock: no engine, no SSH, no
 // network. Each case asserts the outcome and its exit code (from the outcome table), the stage
 // the run ended in, which engine calls happened, and what the host and the stack hold after.
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
@@ -18,7 +20,7 @@ import { Cancellation } from "../../automation/common/cancel.js";
 import { lockHolder } from "../../automation/host/lock.js";
 import type { Prober } from "../../automation/monitor/probers.js";
 import { proberFor } from "../../automation/monitor/watch.js";
-import { failureIssueFor } from "../../automation/report/markdown.js";
+import { failureIssueFor, renderMarkdown } from "../../automation/report/markdown.js";
 import { hostError } from "../../automation/stages/apply.js";
 import { outcomes, type Outcome } from "../../automation/report/outcomes.js";
 import { renderStatus } from "../../automation/report/status-text.js";
@@ -158,6 +160,25 @@ describe("deploy", () => {
     expect(s.monitor?.verdict).toMatchObject({ state: "passed", rounds: 8, failedRounds: 0 });
     expect(s.prechecks.every((p) => p.ok)).toBe(true);
     expectHostLeftClean(w);
+  });
+
+  it("the up is held to the plan its preview saved (a private file, gone when the run ends); the report says so", async () => {
+    const s = await w.deploy("v1");
+    expectEnd(s, "deployed-verified", "verdict");
+    const [saved] = w.stack.plans.saved;
+    expect(saved).toMatch(/awareness-plan-[^/]+\/plan\.json$/);
+    expect(w.stack.plans.followed).toEqual([saved]);
+    expect(existsSync(dirname(saved!))).toBe(false);
+    expect(s.preview?.heldToPlan).toBe(true);
+    expect(renderMarkdown(s)).toContain("held to this preview's plan");
+  });
+
+  it("a rollback's up has no plan (no preview came before it)", async () => {
+    await deployed(w, "v1");
+    w.broken.add("v2");
+    expectEnd(await w.deploy("v2"), "rolled-back", "rollback");
+    expect(w.stack.plans.followed.at(-1)).toBeUndefined();
+    expect(w.stack.plans.followed.filter(Boolean)).toHaveLength(2);
   });
 
   it("a second deploy keeps the first as previous and lists both verified, newest first", async () => {

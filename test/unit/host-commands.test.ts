@@ -21,7 +21,17 @@ function runSh(script: string, opts: { input?: string; env?: Record<string, stri
     encoding: "utf8",
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...opts.env },
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return { code: r.status, stdout: r.stdout, ...splitPhases(r.stderr) };
+}
+
+/** The switch's phase lines (the run's breakdown reads them) apart from what it says on stderr. */
+function splitPhases(stderr: string): { stderr: string; phases: [string, number][] } {
+  const lines = stderr.split("\n");
+  const isPhase = (l: string) => l.startsWith(`${hc.switchPhaseMarker} `);
+  return {
+    stderr: lines.filter((l) => !isPhase(l)).join("\n"),
+    phases: lines.filter(isPhase).map((l) => [l.split(" ")[1]!, Number(l.split(" ")[2])]),
+  };
 }
 
 describe("shellQuote / sh: the one quoting helper", () => {
@@ -740,11 +750,16 @@ describe("backup sets, run for real with a stand-in docker", () => {
 
   it("a failed start puts the previous files back from the set; the record is unchanged", () => {
     const h = host();
-    expect(h.deploy("v1").code).toBe(0);
+    const first = h.deploy("v1");
+    expect(first.code).toBe(0);
+    expect(first.phases.map(([p]) => p)).toEqual(["begin", "images", "backup", "start", "wait", "record"]);
     const before = h.status();
     const r = h.deploy("v9");
     expect(r.code).toBe(1);
     expect(r.stderr).toBe("the previous release was brought up again\ncompose up failed for release v9: container backend exited (1)\n");
+    // The phases it reached, on the host's clock in ms, in order; it failed at its compose up.
+    expect(r.phases.map(([p]) => p)).toEqual(["begin", "images", "backup"]);
+    expect(r.phases.every(([, ms], i, all) => Number.isInteger(ms) && ms > 1.7e12 && (i === 0 || ms >= all[i - 1]![1]))).toBe(true);
     expect(h.file("docker-compose.yml")).toBe(h.composeOf("v1"));
     expect(h.file(".env")).toBe("APP='v1'\n");
     expect(h.status()).toEqual(before);

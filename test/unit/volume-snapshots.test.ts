@@ -105,7 +105,9 @@ function host() {
   const env = { PATH: `${bin}:${process.env.PATH}` };
   const run = (script: string, input = "") => {
     const r = spawnSync("/bin/sh", ["-c", script], { input, encoding: "utf8", env });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    // Without the switch's phase lines (the run's breakdown reads them; host-commands.test.ts checks them).
+    const stderr = r.stderr.split("\n").filter((l) => !l.startsWith(`${hc.switchPhaseMarker} `)).join("\n");
+    return { code: r.status, stdout: r.stdout, stderr };
   };
   const volumeDir = (name: string) => join(dir, "volumes", `shop_${name}`, "awareness-volume");
   const makeVolume = (name: string) => mkdirSync(volumeDir(name), { recursive: true });

@@ -4,15 +4,20 @@
 //              previous files (and the old baseline: `up -d` without waiting, to the first 200)
 //   overhead:  a deploy up to the monitor (lock, prechecks, preview, up), next to a fair ssh +
 //              `compose pull && up -d --wait` (and the old one: pull + up -d, no wait)
-//   the driver's per-stage breakdown (medians) and the process's CPU time and peak RSS
-// Each comparison is measured in this same run (these machines are noisy); ratios are printed.
+//   the driver's per-stage breakdown (medians; the up split into engine start, pulls, the
+//   switch's phases, engine finish) and the process's CPU time and peak RSS
+// Each comparison is measured in this same run (these machines are noisy); ratios are printed
+// against the targets, and .reports/bench/bench-<time>.{md,json,svg} hold the table and chart.
 // Run: npm run bench   (brings the sandbox up; stops it again unless KEEP_SANDBOX=1)
 import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { repoRoot } from "../../automation/common/process.js";
 import { applySandboxStackConfig, readSandboxTarget } from "../../automation/sandbox/target.js";
 import { driverStack } from "../support/driver.js";
+import { renderBenchChart } from "./bench-chart.js";
+import { benchBars, benchMarkdown, medians, type BenchResults } from "./bench-report.js";
 
 const sandbox = join(repoRoot, "test", "sandbox", "sandbox.sh");
 const wasUp = spawnSync("bash", [sandbox, "status"]).status === 0;
@@ -20,7 +25,8 @@ execFileSync("bash", [sandbox, "up"], { stdio: ["ignore", "ignore", "inherit"] }
 const target = readSandboxTarget(repoRoot);
 const ports = { backend: 18580, frontend: 18581 };
 const corner = { appDir: `${target.appDir}-bench`, composeProject: "awareness-bench", ports };
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+// Medians of at least 5 rounds by default (these machines are noisy).
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 
 function onHost(command: string): string {
   const r = spawnSync(
@@ -47,9 +53,7 @@ async function waitHealthy(from: number): Promise<number> {
   return Date.now() - from;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
-const ratio = (driver: number[], baseline: number[]) => (median(driver) / median(baseline)).toFixed(2);
 
 async function main(): Promise<void> {
   onHost(`ids=$(docker ps -a -q --filter label=com.docker.compose.project=${corner.composeProject}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; rm -rf ${corner.appDir}`);
@@ -84,8 +88,10 @@ async function main(): Promise<void> {
   // (compose v2's `up -d --wait` returns once every healthcheck passes).
   const fairDeploy: number[] = [];
   const fairRecovery: number[] = [];
-  /** The driver's own per-stage breakdown (its run summary) of each v2 deploy that rolled back. */
-  const stageTimes = new Map<string, number[]>();
+  /** The driver's own per-stage breakdown (its run summary) of each v2 deploy that rolled back, and its ups' phases. */
+  const stageRounds: { name: string; ms: number }[][] = [];
+  const upPhaseRounds: { name: string; ms: number }[][] = [];
+  const rollbackPhaseRounds: { name: string; ms: number }[][] = [];
   for (let i = 0; i < rounds; i++) {
     // Driver: deploy v2, detect, roll back by itself.
     let rollbackStart = 0;
@@ -106,7 +112,9 @@ async function main(): Promise<void> {
       },
     });
     if (bad.outcome !== "rolled-back") throw new Error(`v2 was not rolled back: ${bad.messages.join(" ")}`);
-    for (const t of bad.stages ?? []) stageTimes.set(t.stage, [...(stageTimes.get(t.stage) ?? []), t.ms]);
+    stageRounds.push((bad.stages ?? []).map((t) => ({ name: t.stage, ms: t.ms })));
+    upPhaseRounds.push((bad.up?.phases ?? []).map((p) => ({ name: p.phase, ms: p.ms })));
+    rollbackPhaseRounds.push((bad.rollback?.up?.phases ?? []).map((p) => ({ name: p.phase, ms: p.ms })));
     const firstFailure = bad.monitor!.firstFailureAt!;
     detection.push(rollbackStart - firstFailure);
     recovery.push(await recovered!);
@@ -135,17 +143,33 @@ async function main(): Promise<void> {
 
   const usage = process.resourceUsage();
   const floor = monitor.consecutiveFailures * monitor.intervalSeconds * 1000;
+  const results: BenchResults = {
+    rounds,
+    deploy: { driver: overhead, baseline: fairDeploy },
+    recovery: { driver: recovery, baseline: fairRecovery },
+    detection: { driver: detection, floorMs: floor, intervalMs: monitor.intervalSeconds * 1000 },
+    old: { deploy: bareDeploy, recovery: bareRecovery },
+    stages: medians(stageRounds).map(({ name, ms }) => ({ stage: name, ms })),
+    upPhases: medians(upPhaseRounds).map(({ name, ms }) => ({ phase: name, ms })),
+    rollbackPhases: medians(rollbackPhaseRounds).map(({ name, ms }) => ({ phase: name, ms })),
+    cpuMs: (usage.userCPUTime + usage.systemCPUTime) / 1000,
+    peakRssMiB: Math.round(usage.maxRSS / 1024),
+  };
+  const outDir = join(repoRoot, ".reports", "bench");
+  mkdirSync(outDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  const chartPath = join(outDir, `bench-${stamp}.svg`);
+  const title = `awareness driver vs bare compose (sandbox, ${rounds} rounds, medians)`;
+  writeFileSync(chartPath, await renderBenchChart(benchBars(results), title));
+  const markdown = benchMarkdown(results, chartPath);
+  writeFileSync(join(outDir, `bench-${stamp}.md`), markdown);
+  writeFileSync(join(outDir, `bench-${stamp}.json`), `${JSON.stringify({ ...results, raw: { detection, recovery, fairRecovery, bareRecovery, overhead, fairDeploy, bareDeploy } }, null, 2)}\n`);
   process.stdout.write(
     [
-      `driver benchmark on the sandbox (${rounds} rounds; medians; interval ${monitor.intervalSeconds} s, ${monitor.consecutiveFailures} failures)`,
-      `  detection (first failing probe -> rollback start): ${s(median(detection))}   floor ${s(floor)}   ratio ${(median(detection) / floor).toFixed(2)}`,
-      `  recovery (rollback start -> healthy):              ${s(median(recovery))}   fair: ssh + compose up -d --wait of the previous files ${s(median(fairRecovery))}   ratio ${ratio(recovery, fairRecovery)}`,
-      `                                                     old baseline: up -d (no wait) -> first 200 ${s(median(bareRecovery))}   ratio ${ratio(recovery, bareRecovery)}`,
-      `  deploy up to the monitor (lock..up):              ${s(median(overhead))}   fair: ssh + compose pull && up -d --wait ${s(median(fairDeploy))}   ratio ${ratio(overhead, fairDeploy)}`,
-      `                                                     old baseline: ssh + compose pull/up (no wait) ${s(median(bareDeploy))}   ratio ${ratio(overhead, bareDeploy)}`,
-      `  per stage of the v2 deploy (medians, from its run summary): ${[...stageTimes].map(([stage, ms]) => `${stage} ${s(median(ms))}`).join(", ")}`,
-      `  the bench process (the driver runs in it): CPU ${s((usage.userCPUTime + usage.systemCPUTime) / 1000)}, peak RSS ${Math.round(usage.maxRSS / 1024)} MiB`,
-      `  raw: detection ${detection.map(s).join(", ")}; recovery ${recovery.map(s).join(", ")}; fair recovery ${fairRecovery.map(s).join(", ")}; bare recovery ${bareRecovery.map(s).join(", ")}; overhead ${overhead.map(s).join(", ")}; fair deploy ${fairDeploy.map(s).join(", ")}; bare deploy ${bareDeploy.map(s).join(", ")}`,
+      markdown,
+      `raw (s): detection ${detection.map(s).join(", ")}; recovery ${recovery.map(s).join(", ")}; fair recovery ${fairRecovery.map(s).join(", ")}; ` +
+        `bare recovery ${bareRecovery.map(s).join(", ")}; deploy ${overhead.map(s).join(", ")}; fair deploy ${fairDeploy.map(s).join(", ")}; bare deploy ${bareDeploy.map(s).join(", ")}`,
+      `written: ${join(outDir, `bench-${stamp}.{md,json,svg}`)}`,
       "",
     ].join("\n"),
   );

@@ -166,8 +166,9 @@ export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
 /** Records the release failed and picks the rollback target; no target ends the run. */
 export async function failRelease(ctx: DeployUpContext, reason: string): Promise<Stop | void> {
   const id = ctx.release!.id;
-  await recordFailure(ctx, id, reason);
-  const target = (await verifiedReleases(ctx.engine!)).find((v) => v.id !== id);
+  // Recording the failure and finding the rollback target are independent: the rollback starts sooner.
+  const [, verified] = await Promise.all([recordFailure(ctx, id, reason), verifiedReleases(ctx.engine!)]);
+  const target = verified.find((v) => v.id !== id);
   ctx.failure = { reason, ...(target ? { target } : {}) };
   if (!target) {
     return stop("failed-no-rollback", `${id} failed (${reason}) and there is no verified release to roll back to (first deploy): the host is left as it is.`);
@@ -176,11 +177,15 @@ export async function failRelease(ctx: DeployUpContext, reason: string): Promise
 
 /** A failed release in the stack tag and on the host (a restore reads the host when the stack state is gone). */
 async function recordFailure(ctx: DeployUpContext, id: string, reason: string): Promise<void> {
-  await recordFailed(ctx.engine!.detached(), id, ctx.up?.summary.update);
   // deployment.json is readable by every user of the host and holds one line per record: the
   // reason goes there masked and on one line (a host's error can quote an app's secret).
   const onHost = redactText(reason, ctx.secrets).replace(/\s*[\r\n]+\s*/g, " | ");
-  for (const f of await onEveryHost(ctx, (door) => door.markFailed(id, onHost))) {
+  // The stack tag and the hosts' records at once (neither depends on the other).
+  const [, refused] = await Promise.all([
+    recordFailed(ctx.engine!.detached(), id, ctx.up?.summary.update),
+    onEveryHost(ctx, (door) => door.markFailed(id, onHost)),
+  ]);
+  for (const f of refused) {
     ctx.log.warn(`could not record ${id} as failed on ${hostLabel(ctx, f.host) || "the host: "}${firstLine(f.error)}`);
   }
 }

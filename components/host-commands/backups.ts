@@ -101,16 +101,42 @@ export function undoFunction(layout: HostLayout): string[] {
   ];
 }
 
-/**
- * Shell lines that wait until every container of each service in `specs` ("name:1" waits for
- * healthy where there is a healthcheck, "name:0" only for running) runs, for `stableChecks`
- * checks in a row, at most `startTimeoutSeconds`. Leaves $reason empty on success.
- */
 /** Restarts a new container may take while it starts before it counts as a crash loop. */
 const maxStartRestarts = 3;
 
+/**
+ * `ready_now <container>`: runs the container's own healthcheck command in it at once (as
+ * Docker runs it: CMD-SHELL through /bin/sh, CMD as its arguments), so a release counts as ready
+ * as soon as it answers, not one healthcheck interval later. Docker's own status stays the
+ * second signal: "unhealthy" still fails the switch. No healthcheck (or no answer within 10 s):
+ * not ready yet.
+ */
+export const readyNowFunction = [
+  `ready_now() {`,
+  `  rn_kind=$(docker inspect -f '{{if .Config.Healthcheck}}{{index .Config.Healthcheck.Test 0}}{{end}}' "$1" 2>/dev/null) || return 1`,
+  `  rn_limit=""; command -v timeout >/dev/null 2>&1 && rn_limit="timeout 10"`,
+  `  case "$rn_kind" in`,
+  `    CMD-SHELL) rn_cmd=$(docker inspect -f '{{index .Config.Healthcheck.Test 1}}' "$1" 2>/dev/null) && $rn_limit docker exec "$1" /bin/sh -c "$rn_cmd" >/dev/null 2>&1 ;;`,
+  // One argument per line; the function's own positional parameters hold them.
+  `    CMD) rn_args=$(docker inspect -f '{{range $i, $a := .Config.Healthcheck.Test}}{{if $i}}{{println $a}}{{end}}{{end}}' "$1" 2>/dev/null) || return 1`,
+  `      rn_id=$1; rn_ifs=$IFS; IFS='`,
+  `'; set -f; set -- $rn_args; set +f; IFS=$rn_ifs`,
+  `      $rn_limit docker exec "$rn_id" "$@" >/dev/null 2>&1 ;;`,
+  `    *) return 1 ;;`,
+  `  esac`,
+  `}`,
+];
+
+/**
+ * Shell lines that wait until every container of each service in `specs` ("name:1" waits for
+ * healthy where there is a healthcheck, "name:0" only for running) runs, for `stableChecks`
+ * checks in a row, at most `startTimeoutSeconds`. Healthy: Docker says so, or, while Docker's
+ * first check is still due, the container's own healthcheck passes when run now (ready_now).
+ * Leaves $reason empty on success.
+ */
 export function waitUntilRunning(layout: HostLayout, specs: string, startTimeoutSeconds: number, stableChecks: number): string[] {
   return [
+    ...readyNowFunction,
     sh`start=$(date +%s); stable=0; prev_sig=""; reason=""`,
     `while :; do`,
     `  bad=""; pending=""; sig=""`,
@@ -124,7 +150,7 @@ export function waitUntilRunning(layout: HostLayout, specs: string, startTimeout
     `      case "$1" in`,
     `        running) case "$2" in`,
     `          unhealthy) [ "$wait_healthy" = 1 ] && bad="service $name: container is unhealthy" ;;`,
-    `          starting) [ "$wait_healthy" = 1 ] && pending="$pending $name(health starting)" ;;`,
+    `          starting) [ "$wait_healthy" = 1 ] && ! ready_now "$id" && pending="$pending $name(health starting)" ;;`,
     `        esac ;;`,
     `        created) pending="$pending $name(created)" ;;`,
     // A start can fail once for a passing cause (its port still held by the container it

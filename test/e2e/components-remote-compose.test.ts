@@ -242,3 +242,30 @@ describe("a config with a hostile value", () => {
     expect(resources.filter((r) => r.type.startsWith("command:"))).toEqual([]);
   });
 });
+
+describe("the switch's wait: ready as soon as the app's own healthcheck passes (not one Docker interval later)", () => {
+  // Containers of a project of their own whose Docker healthcheck is first due in 5 minutes: a
+  // wait for Docker's "healthy" alone would time out; the switch's wait runs the check itself.
+  const project = "awareness-ready-now";
+  const run = (service: string, healthCmd: string) =>
+    onHost(
+      `docker run -d --label com.docker.compose.project=${project} --label com.docker.compose.service=${service} --label com.docker.compose.oneoff=False ` +
+        `--health-cmd '${healthCmd}' --health-interval 300s ${target.baseImage} sleep 600 >/dev/null`,
+    );
+  const wait = (specs: string) =>
+    onHost(
+      [...hc.waitUntilRunning({ ...layout, composeProject: project }, specs, 8, 2), `echo "reason=[$reason]"`, `docker ps -q --filter label=com.docker.compose.project=${project} | xargs docker inspect -f '{{.State.Health.Status}}'`].join("\n"),
+    );
+  afterAll(() => onHost(`docker ps -aq --filter label=com.docker.compose.project=${project} | xargs -r docker rm -f >/dev/null`));
+
+  it("passes once the container's own check passes, while Docker still says starting; a failing check is still waited for", () => {
+    expect(target.baseImage, "the sandbox names its base image").toBeTruthy();
+    run("web", "test -e /bin/sh");
+    const ok = wait("web:1");
+    expect(ok).toContain("reason=[]");
+    expect(ok.trim().split("\n").at(-1)).toBe("starting"); // Docker's own first check is not due yet
+    run("worker", "false");
+    const refused = wait("web:1 worker:1");
+    expect(refused).toMatch(/reason=\[not running after 8 s: worker\(health starting\)\]/);
+  });
+});

@@ -958,3 +958,54 @@ describe("registry check (before a deploy, nothing pulled)", () => {
     });
   });
 });
+
+describe("ready_now: the container's own healthcheck, run at once (a stand-in docker records what runs)", () => {
+  const shq = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
+  function readyNow(test: string[], execExit: number) {
+    const dir = mkdtempSync(join(tmpdir(), "awareness-ready-now-"));
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    const args = join(dir, "args");
+    // inspect answers from the healthcheck's Test array as Docker's templates would; exec records its arguments, one per line.
+    writeFileSync(
+      join(bin, "docker"),
+      [
+        "#!/bin/sh",
+        `if [ "$1" = inspect ]; then`,
+        `  case "$3" in`,
+        `    *"index .Config.Healthcheck.Test 0"*) printf '%s\\n' ${shq(test[0] ?? "")} ;;`,
+        `    *"index .Config.Healthcheck.Test 1"*) printf '%s\\n' ${shq(test[1] ?? "")} ;;`,
+        `    *"range"*) ${test.slice(1).map((a) => `printf '%s\\n' ${shq(a)}`).join("; ") || ":"} ;;`,
+        `  esac`,
+        `  exit 0`,
+        `fi`,
+        `shift; for a in "$@"; do printf '%s\\n' "$a"; done > ${args}; exit ${execExit}`,
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const r = runSh([...hc.readyNowFunction, `ready_now c1`].join("\n"), { env: { PATH: `${bin}:${process.env.PATH}` } });
+    let ran: string[] = [];
+    try {
+      ran = readFileSync(args, "utf8").trimEnd().split("\n");
+    } catch {
+      ran = [];
+    }
+    return { code: r.code, ran };
+  }
+
+  it("CMD-SHELL runs its command through /bin/sh in the container", () => {
+    expect(readyNow(["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/api/health || exit 1"], 0)).toEqual({
+      code: 0,
+      ran: ["c1", "/bin/sh", "-c", "wget -q -O /dev/null http://127.0.0.1:8080/api/health || exit 1"],
+    });
+  });
+
+  it("CMD runs its arguments as they are (one with a space and a glob stays one, unexpanded)", () => {
+    expect(readyNow(["CMD", "curl", "-f", "http://x/a b", "*"], 0)).toEqual({ code: 0, ran: ["c1", "curl", "-f", "http://x/a b", "*"] });
+  });
+
+  it("a failing check, or no healthcheck, is not ready", () => {
+    expect(readyNow(["CMD-SHELL", "false"], 1).code).not.toBe(0);
+    expect(readyNow([], 0)).toEqual({ code: 1, ran: [] });
+  });
+});

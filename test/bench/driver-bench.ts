@@ -11,7 +11,7 @@
 // Run: npm run bench   (brings the sandbox up; stops it again unless KEEP_SANDBOX=1)
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { repoRoot } from "../../automation/common/process.js";
 import { applySandboxStackConfig, readSandboxTarget } from "../../automation/sandbox/target.js";
@@ -161,7 +161,8 @@ async function main(): Promise<void> {
   const chartPath = join(outDir, `bench-${stamp}.svg`);
   const title = `awareness driver vs bare compose (sandbox, ${rounds} rounds, medians)`;
   writeFileSync(chartPath, await renderBenchChart(benchBars(results), title));
-  const markdown = benchMarkdown(results, chartPath);
+  // Relative to the repository: the table may be shared (no machine paths in it).
+  const markdown = benchMarkdown(results, relative(repoRoot, chartPath));
   writeFileSync(join(outDir, `bench-${stamp}.md`), markdown);
   writeFileSync(join(outDir, `bench-${stamp}.json`), `${JSON.stringify({ ...results, raw: { detection, recovery, fairRecovery, bareRecovery, overhead, fairDeploy, bareDeploy } }, null, 2)}\n`);
   process.stdout.write(

@@ -106,24 +106,34 @@ const maxStartRestarts = 3;
 
 /**
  * `ready_now <container>`: runs the container's own healthcheck command in it at once (as
- * Docker runs it: CMD-SHELL through /bin/sh, CMD as its arguments), so a release counts as ready
- * as soon as it answers, not one healthcheck interval later. Docker's own status stays the
- * second signal: "unhealthy" still fails the switch. No healthcheck (or no answer within 10 s):
- * not ready yet.
+ * Docker runs it: CMD-SHELL through /bin/sh, CMD as its arguments; bounded by its own timeout,
+ * at most 5 s), so a release counts as ready as soon as it answers, not one healthcheck
+ * interval later. Docker's own status stays the second signal: "unhealthy" still fails the
+ * switch. Not ready: no healthcheck, a failed check, no `timeout` on the host (a hung check
+ * must never hold the wait), or a container whose check once ran out of time (an app that
+ * hangs: from then on the wait polls Docker's status alone, every second).
  */
 export const readyNowFunction = [
+  `rn_hung=" "`,
   `ready_now() {`,
-  `  rn_kind=$(docker inspect -f '{{if .Config.Healthcheck}}{{index .Config.Healthcheck.Test 0}}{{end}}' "$1" 2>/dev/null) || return 1`,
-  `  rn_limit=""; command -v timeout >/dev/null 2>&1 && rn_limit="timeout 10"`,
+  `  command -v timeout >/dev/null 2>&1 || return 1`,
+  `  case "$rn_hung" in *" $1 "*) return 1 ;; esac`,
+  `  set -- "$1" $(docker inspect -f '{{if .Config.Healthcheck}}{{index .Config.Healthcheck.Test 0}} {{printf "%d" .Config.Healthcheck.Timeout}}{{end}}' "$1" 2>/dev/null)`,
+  `  rn_id=$1; rn_kind=\${2:-}; rn_secs=$(( \${3:-0} / 1000000000 ))`,
+  `  if [ "$rn_secs" -le 0 ] || [ "$rn_secs" -gt 5 ]; then rn_secs=5; fi`,
   `  case "$rn_kind" in`,
-  `    CMD-SHELL) rn_cmd=$(docker inspect -f '{{index .Config.Healthcheck.Test 1}}' "$1" 2>/dev/null) && $rn_limit docker exec "$1" /bin/sh -c "$rn_cmd" >/dev/null 2>&1 ;;`,
+  `    CMD-SHELL) rn_cmd=$(docker inspect -f '{{index .Config.Healthcheck.Test 1}}' "$rn_id" 2>/dev/null) || return 1`,
+  `      timeout "$rn_secs" docker exec "$rn_id" /bin/sh -c "$rn_cmd" >/dev/null 2>&1 ;;`,
   // One argument per line; the function's own positional parameters hold them.
-  `    CMD) rn_args=$(docker inspect -f '{{range $i, $a := .Config.Healthcheck.Test}}{{if $i}}{{println $a}}{{end}}{{end}}' "$1" 2>/dev/null) || return 1`,
-  `      rn_id=$1; rn_ifs=$IFS; IFS='`,
+  `    CMD) rn_args=$(docker inspect -f '{{range $i, $a := .Config.Healthcheck.Test}}{{if $i}}{{println $a}}{{end}}{{end}}' "$rn_id" 2>/dev/null) || return 1`,
+  `      rn_ifs=$IFS; IFS='`,
   `'; set -f; set -- $rn_args; set +f; IFS=$rn_ifs`,
-  `      $rn_limit docker exec "$rn_id" "$@" >/dev/null 2>&1 ;;`,
+  `      timeout "$rn_secs" docker exec "$rn_id" "$@" >/dev/null 2>&1 ;;`,
   `    *) return 1 ;;`,
   `  esac`,
+  `  rn_rc=$?`,
+  `  [ "$rn_rc" = 124 ] && rn_hung="$rn_hung$rn_id "`,
+  `  return "$rn_rc"`,
   `}`,
 ];
 

@@ -961,51 +961,63 @@ describe("registry check (before a deploy, nothing pulled)", () => {
 
 describe("ready_now: the container's own healthcheck, run at once (a stand-in docker records what runs)", () => {
   const shq = (t: string) => `'${t.replace(/'/g, `'\\''`)}'`;
-  function readyNow(test: string[], execExit: number) {
+  /** Runs `calls` ready_now calls on one container; the stand-in's exec records its arguments and sleeps `execSeconds`. */
+  function readyNow(test: string[], execExit: number, opts: { timeoutNs?: number; execSeconds?: number; calls?: number } = {}) {
     const dir = mkdtempSync(join(tmpdir(), "awareness-ready-now-"));
     const bin = join(dir, "bin");
     mkdirSync(bin);
     const args = join(dir, "args");
-    // inspect answers from the healthcheck's Test array as Docker's templates would; exec records its arguments, one per line.
+    const execs = join(dir, "execs");
+    // inspect answers from the healthcheck as Docker's templates would; exec records its arguments, one per line.
     writeFileSync(
       join(bin, "docker"),
       [
         "#!/bin/sh",
         `if [ "$1" = inspect ]; then`,
         `  case "$3" in`,
-        `    *"index .Config.Healthcheck.Test 0"*) printf '%s\\n' ${shq(test[0] ?? "")} ;;`,
+        `    *"index .Config.Healthcheck.Test 0"*) ${test.length ? `printf '%s %s\\n' ${shq(test[0]!)} ${opts.timeoutNs ?? 3_000_000_000}` : ":"} ;;`,
         `    *"index .Config.Healthcheck.Test 1"*) printf '%s\\n' ${shq(test[1] ?? "")} ;;`,
         `    *"range"*) ${test.slice(1).map((a) => `printf '%s\\n' ${shq(a)}`).join("; ") || ":"} ;;`,
         `  esac`,
         `  exit 0`,
         `fi`,
-        `shift; for a in "$@"; do printf '%s\\n' "$a"; done > ${args}; exit ${execExit}`,
+        `echo exec >> ${execs}`,
+        `shift; for a in "$@"; do printf '%s\\n' "$a"; done > ${args}; sleep ${opts.execSeconds ?? 0}; exit ${execExit}`,
       ].join("\n"),
       { mode: 0o755 },
     );
-    const r = runSh([...hc.readyNowFunction, `ready_now c1`].join("\n"), { env: { PATH: `${bin}:${process.env.PATH}` } });
-    let ran: string[] = [];
-    try {
-      ran = readFileSync(args, "utf8").trimEnd().split("\n");
-    } catch {
-      ran = [];
-    }
-    return { code: r.code, ran };
+    const calls = Array.from({ length: opts.calls ?? 1 }, () => `ready_now c1; echo "rc=$?"`);
+    const r = runSh([...hc.readyNowFunction, ...calls].join("\n"), { env: { PATH: `${bin}:${process.env.PATH}` } });
+    const read = (f: string) => {
+      try {
+        return readFileSync(f, "utf8").trimEnd().split("\n");
+      } catch {
+        return [];
+      }
+    };
+    return { codes: r.stdout.trim().split("\n").map((l) => Number(l.replace("rc=", ""))), ran: read(args), execs: read(execs).length };
   }
 
   it("CMD-SHELL runs its command through /bin/sh in the container", () => {
     expect(readyNow(["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/api/health || exit 1"], 0)).toEqual({
-      code: 0,
+      codes: [0],
       ran: ["c1", "/bin/sh", "-c", "wget -q -O /dev/null http://127.0.0.1:8080/api/health || exit 1"],
+      execs: 1,
     });
   });
 
   it("CMD runs its arguments as they are (one with a space and a glob stays one, unexpanded)", () => {
-    expect(readyNow(["CMD", "curl", "-f", "http://x/a b", "*"], 0)).toEqual({ code: 0, ran: ["c1", "curl", "-f", "http://x/a b", "*"] });
+    expect(readyNow(["CMD", "curl", "-f", "http://x/a b", "*"], 0)).toMatchObject({ codes: [0], ran: ["c1", "curl", "-f", "http://x/a b", "*"] });
   });
 
-  it("a failing check, or no healthcheck, is not ready", () => {
-    expect(readyNow(["CMD-SHELL", "false"], 1).code).not.toBe(0);
-    expect(readyNow([], 0)).toEqual({ code: 1, ran: [] });
+  it("a failing check, or no healthcheck, is not ready; a failing check is tried again next time", () => {
+    expect(readyNow(["CMD-SHELL", "false"], 1, { calls: 2 })).toMatchObject({ codes: [1, 1], execs: 2 });
+    expect(readyNow([], 0)).toEqual({ codes: [1], ran: [], execs: 0 });
+  });
+
+  it("a check that runs out of its own timeout (an app that hangs) is not run again: the wait goes back to Docker's status", () => {
+    const r = readyNow(["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:8080/"], 0, { timeoutNs: 1_000_000_000, execSeconds: 3, calls: 3 });
+    expect(r.codes).toEqual([124, 1, 1]);
+    expect(r.execs).toBe(1);
   });
 });

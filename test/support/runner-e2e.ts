@@ -5,7 +5,7 @@
 // GitHub part declares them (production behind reviewers); the sandbox registry as the image
 // registry (the IMAGE_REGISTRY variable) and the sandbox daemon as the runner's Docker.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { repoRoot } from "../../automation/common/process.js";
@@ -160,23 +160,41 @@ function goDir(): string {
   return dirname(realpathSync(go));
 }
 
-function ghRecorder(): { runnerRoot: string; ghLog: string; calls: () => string[][] } {
+/**
+ * A runner's folder (its workspace, tool cache, home: 1-2 GB with node_modules) and the `gh`
+ * calls it records; `dispose` removes the folder once the job's record is read (a run of the
+ * suite would otherwise leave tens of GB behind).
+ */
+function ghRecorder(): { runnerRoot: string; ghLog: string; calls: () => string[][]; dispose: () => void } {
   const runnerRoot = mkdtempSync(join(tmpdir(), "runner-"));
   const ghLog = join(runnerRoot, "gh-calls.jsonl");
   writeFileSync(ghLog, "");
-  return { runnerRoot, ghLog, calls: () => readFileSync(ghLog, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as string[]) };
+  return {
+    runnerRoot,
+    ghLog,
+    calls: () => readFileSync(ghLog, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as string[]),
+    dispose: () => rmSync(runnerRoot, { recursive: true, force: true }),
+  };
 }
 
 /** Runs a job of the user's repository on a fresh runner, its steps' output kept in `logFile`. */
 export async function runUserJob(repo: UserRepo, logFile: string, options: Partial<RunJobOptions> & Pick<RunJobOptions, "job"> & Selected): Promise<JobRecord & { ghCalls: string[][] }> {
   const gh = ghRecorder();
-  const record = await runJob({ ...runnerBase(repo, logFile, gh.ghLog), runnerRoot: gh.runnerRoot, ...options });
-  return { ...record, ghCalls: gh.calls() };
+  try {
+    const record = await runJob({ ...runnerBase(repo, logFile, gh.ghLog), runnerRoot: gh.runnerRoot, ...options });
+    return { ...record, ghCalls: gh.calls() };
+  } finally {
+    gh.dispose();
+  }
 }
 
 /** Runs a whole workflow of the user's repository for an event (every job on a fresh runner). */
 export async function runUserWorkflow(repo: UserRepo, logFile: string, options: Partial<RunWorkflowOptions> & Selected): Promise<WorkflowRunRecord & { ghCalls: string[][] }> {
   const gh = ghRecorder();
-  const record = await runWorkflow({ ...runnerBase(repo, logFile, gh.ghLog), runnerRoot: gh.runnerRoot, ...options });
-  return { ...record, ghCalls: gh.calls() };
+  try {
+    const record = await runWorkflow({ ...runnerBase(repo, logFile, gh.ghLog), runnerRoot: gh.runnerRoot, ...options });
+    return { ...record, ghCalls: gh.calls() };
+  } finally {
+    gh.dispose();
+  }
 }

@@ -2,10 +2,10 @@
 // failed or skipped need skipping the default `if:`, a called reusable workflow with the caller's
 // inputs, event and name, only the secrets passed (plus its environment's), and an environment
 // whose reviewers did not approve failing its job. Real processes on fixture repositories.
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { flattenJobs, runWorkflow, type RunWorkflowOptions } from "../runner/workflow-run.js";
 import { fixtureRepo } from "../support/workflow-fixture.js";
 
@@ -75,6 +75,10 @@ jobs:
       target: production
 `;
 
+/** Every runner folder a test made, removed when the file ends. */
+const runnerRoots: string[] = [];
+afterAll(() => runnerRoots.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
 function run(failBuild: boolean, extra: Partial<RunWorkflowOptions> = {}) {
   const repo = fixtureRepo({ ".github/workflows/pipeline.yml": caller(failBuild), ".github/workflows/called.yml": called });
   return runWorkflow({
@@ -83,7 +87,7 @@ function run(failBuild: boolean, extra: Partial<RunWorkflowOptions> = {}) {
     workflow: ".github/workflows/pipeline.yml",
     repository: "octo/fixture",
     event: { name: "push", ref: "refs/heads/main" },
-    runnerRoot: mkdtempSync(join(tmpdir(), "runner-root-")),
+    runnerRoot: runnerRoots[runnerRoots.push(mkdtempSync(join(tmpdir(), "runner-root-"))) - 1]!,
     secrets: { REPO_ONLY: "repo-secret-value", GITHUB_TOKEN: "ghs_fixture" },
     environments: {
       staging: { secrets: { ENV_ONLY: "staging-secret-value" } },

@@ -2,8 +2,6 @@
 // and any delete or replace the policy does not allow blocks the run. The config is put back
 // on the way out unless an update applied the release. The preview saves its update plan,
 // and the deploy's `up` is held to it: nothing is applied that the policy did not see.
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { EngineEvent } from "@pulumi/pulumi/automation/index.js";
 import type { Release, StackConfig } from "../../components/config/schema.js";
@@ -11,6 +9,7 @@ import { splitImageRef } from "../../components/host-commands/images.js";
 import type { ReleaseContext } from "./open.js";
 import { describePlan, planFromEvents } from "./preview-policy.js";
 import { releaseConfig, releaseDataKeys, setReleaseData } from "./releases.js";
+import { createPrivateDir } from "../toolchain/run-workdir.js";
 import { stop, stage } from "./run.js";
 
 export interface ApplyContext extends ReleaseContext {
@@ -59,9 +58,8 @@ export const previewRelease = stage<ApplyContext>("preview", async (ctx) => {
 
 /** A path in a fresh folder only this user reads (a plan holds the stack's inputs, secrets encrypted). */
 async function privatePlanFile(ctx: ApplyContext): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "awareness-plan-"));
-  await chmod(dir, 0o700);
-  ctx.onEnd(() => rm(dir, { recursive: true, force: true }));
+  const { dir, dispose } = await createPrivateDir("awareness-plan-");
+  ctx.onEnd(dispose);
   return join(dir, "plan.json");
 }
 

@@ -27,9 +27,9 @@ export function projectFilesFor(stackName: string): string[] {
   return ["Pulumi.yaml", "Pulumi.yml", `Pulumi.${stackName}.yaml`, `Pulumi.${stackName}.yml`];
 }
 
-/** A fresh private folder with copies of the project's files for `stackName` (those that exist). */
-export async function createRunWorkDir(projectDir: string, stackName: string): Promise<RunWorkDir> {
-  const dir = await mkdtemp(join(tmpdir(), "awareness-run-"));
+/** A fresh folder only this user reads (mode 0700), removed by `dispose` or at the latest when the process exits. */
+export async function createPrivateDir(prefix: string): Promise<RunWorkDir> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   openDirs.add(dir);
   const dispose = async () => {
     openDirs.delete(dir);
@@ -37,6 +37,17 @@ export async function createRunWorkDir(projectDir: string, stackName: string): P
   };
   try {
     await chmod(dir, 0o700);
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+  return { dir, dispose };
+}
+
+/** A fresh private folder with copies of the project's files for `stackName` (those that exist). */
+export async function createRunWorkDir(projectDir: string, stackName: string): Promise<RunWorkDir> {
+  const { dir, dispose } = await createPrivateDir("awareness-run-");
+  try {
     const present = new Set(await readdir(projectDir).catch(() => [] as string[]));
     for (const file of projectFilesFor(stackName).filter((f) => present.has(f))) {
       await copyFile(join(projectDir, file), join(dir, file));

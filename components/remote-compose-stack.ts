@@ -98,7 +98,8 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
     this.images = pulumi.all(pinned) as pulumi.Output<Record<string, string>>;
 
     // 2. The files of this release: a pure function of config and digests.
-    this.composeFile = this.images.apply((images) => renderComposeFile({ services: args.services, images }));
+    const colorPorts = args.layout.blueGreen ? Object.fromEntries(args.layout.blueGreen.routes.map((r) => [r.service, r.portEnv])) : undefined;
+    this.composeFile = this.images.apply((images) => renderComposeFile({ services: args.services, images, colorPorts }));
     this.composeSha256 = this.composeFile.apply(sha256Hex);
     const recordPrefix = pulumi
       .all([this.images, this.composeSha256])

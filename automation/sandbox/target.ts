@@ -9,6 +9,8 @@ import type { EngineDoor } from "../runner.js";
 export interface SandboxTarget {
   ssh: { host: string; port: number; user: string; privateKeyPath: string; hostPublicKey: string; knownHostsPath: string };
   registry: string;
+  /** The blue-green proxy (Caddy) built for the sandbox: registry/awareness-caddy:<version>. */
+  proxyImage?: string;
   /** The sandbox daemon (DOCKER_HOST) and the busybox base the demo images build FROM (imported, no Hub). */
   dockerHost?: string;
   baseImage?: string;

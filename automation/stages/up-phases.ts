@@ -17,6 +17,8 @@ const switchPhases: [marker: string, label: string][] = [
   ["backup", "switch: back up"],
   ["start", "switch: compose up"],
   ["wait", "switch: wait running/healthy"],
+  // blue-green only: the proxy sends new requests to the new color.
+  ["flip", "switch: proxy flip"],
   ["record", "switch: write the record"],
 ];
 
@@ -95,7 +97,11 @@ export class UpPhaseRecorder {
     const out: UpPhase[] = [];
     for (const [marker, label] of switchPhases) {
       const at = marks.get(marker);
-      if (at === undefined) break;
+      // A phase this strategy has not (the flip) is skipped; the first missing one of a failed switch ends the list.
+      if (at === undefined) {
+        if (marker === "flip") continue;
+        break;
+      }
       out.push({ phase: label, ms: Math.max(0, at - from) });
       from = at;
     }

@@ -13,6 +13,16 @@ export interface ComposeInput {
   services: Record<string, ServiceConfig>;
   /** Pinned references per service (repo@sha256:…). */
   images: Record<string, string>;
+  /**
+   * Blue-green: service -> the env variable that sets its listen port. Its value in the file is
+   * the compose variable colorPortVariable(service), which each color's own .env sets.
+   */
+  colorPorts?: Record<string, string>;
+}
+
+/** The compose variable holding a routed service's port in one color's .env (blue-green). */
+export function colorPortVariable(service: string): string {
+  return `AWARENESS_PORT_${service.toUpperCase().replace(/-/g, "_")}`;
 }
 
 /**
@@ -31,9 +41,11 @@ export function renderComposeFile(input: ComposeInput): string {
     if (!image) throw new Error(`no pinned image for service "${name}"`);
     const def: Record<string, unknown> = { image, network_mode: svc.networkMode, restart: svc.restart };
     if (svc.releaseEnv) def.env_file = [envFileName];
-    const env = sorted(svc.environment);
-    // Compose interpolates "$" in the file; "$$" is a literal dollar in v1 and v2.
-    if (env.length > 0) def.environment = Object.fromEntries(env.map(([k, v]) => [k, quoted(v.replace(/\$/g, "$$$$"))]));
+    const portEnv = input.colorPorts && Object.hasOwn(input.colorPorts, name) ? input.colorPorts[name] : undefined;
+    const env = sorted({ ...svc.environment, ...(portEnv ? { [portEnv]: "" } : {}) });
+    // Compose interpolates "$" in the file; "$$" is a literal dollar in v1 and v2 (the color's port is the one variable).
+    const valueOf = (k: string, v: string) => (k === portEnv ? `\${${colorPortVariable(name)}}` : v.replace(/\$/g, "$$$$"));
+    if (env.length > 0) def.environment = Object.fromEntries(env.map(([k, v]) => [k, quoted(valueOf(k, v))]));
     if (svc.volumes.length > 0) {
       def.volumes = [...svc.volumes];
       for (const v of svc.volumes) namedVolumes.add(v.slice(0, v.indexOf(":")));

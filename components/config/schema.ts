@@ -408,6 +408,35 @@ const rolloutSchema = z.strictObject({
   stableChecks: numberSetting({ min: 1, max: 60, whole: true }).default(2),
 });
 
+const portSchema = numberSetting({ min: 1, max: 65535, whole: true });
+
+/**
+ * Blue-green: a proxy owned by the stack listens on each route's public port and forwards to the
+ * live color's port; the next release starts beside the live one (its own compose project and
+ * ports), the proxy flips to it, and the old color stays warm until the new release is verified.
+ */
+const blueGreenSchema = z.strictObject({
+  /** Caddy v2: its upstreams read the live color's ports per request, so a flip is one rename on the host. */
+  proxyImage: imageRefSchema.default("caddy:2.11.9-alpine"),
+  routes: z
+    .array(
+      z.strictObject({
+        /** The service behind this public port. */
+        service: z.string().regex(namePattern, "expected a service name"),
+        /** Where the proxy listens (the port users reach). */
+        listenPort: portSchema,
+        /** The service's env variable that sets its listen port (each color gets its own). Default: PORT. */
+        portEnv: z.string().regex(envKeyPattern, "env names are letters, digits and _ (not starting with a digit)").default("PORT"),
+        bluePort: portSchema,
+        greenPort: portSchema,
+      }),
+    )
+    .min(1, "blue-green needs at least one route (a service behind a public port)")
+    .max(limits.services),
+  /** Seconds the proxy lets requests already sent to the old color finish after a flip. Default: 10. */
+  drainSeconds: numberSetting({ min: 1, max: 300, whole: true }).default(10),
+});
+
 const replacePolicySchema = z.strictObject({
   /** Resources the preview may replace or delete: by type token, optionally narrowed to one name. */
   allow: z
@@ -459,6 +488,9 @@ export const stackConfigSchema = z
     backups: backupsSchema.prefault({}),
     precheck: precheckSchema.prefault({}),
     rollout: rolloutSchema.prefault({}),
+    /** recreate: compose up over the running containers; blue-green: beside them, behind a proxy (awareness:blueGreen). */
+    strategy: z.enum(["recreate", "blue-green"]).default("recreate"),
+    blueGreen: blueGreenSchema.optional(),
     replacePolicy: replacePolicySchema.prefault({}),
     github: githubConfigSchema.optional(),
     /** Who hears about runs: signed webhooks, Slack, Datadog events, New Relic deployment markers. */
@@ -517,6 +549,7 @@ export const stackConfigSchema = z
         ctx.addIssue({ code: "custom", path: ["health", "checks", i, "service"], message: `no service "${c.service}" is declared in awareness:services` });
       }
     });
+    for (const [path, message] of blueGreenProblems(cfg)) ctx.addIssue({ code: "custom", path, message });
     // The host-side probe prints the status and time only: a body rule there could never be checked.
     cfg.health.endpoints.forEach((e, i) => {
       if (cfg.health.probeMode === "ssh" && e.expect?.json) {
@@ -548,6 +581,33 @@ export const stackConfigSchema = z
   });
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
+export type BlueGreenConfig = z.output<typeof blueGreenSchema>;
+
+type BlueGreenInput = Pick<z.output<typeof blueGreenSchema>, "routes"> | undefined;
+/** What blue-green cannot run: each problem as [config path, message]. */
+function blueGreenProblems(cfg: { strategy: string; blueGreen?: BlueGreenInput; services: Record<string, { volumes: string[]; networkMode: string }> }): [(string | number)[], string][] {
+  const problems: [(string | number)[], string][] = [];
+  if (cfg.strategy !== "blue-green") {
+    if (cfg.blueGreen) problems.push([["blueGreen"], 'awareness:blueGreen is read only with strategy "blue-green"']);
+    return problems;
+  }
+  if (!cfg.blueGreen) return [[["blueGreen"], 'strategy "blue-green" needs awareness:blueGreen (the proxy\'s routes)']];
+  for (const [svc, def] of Object.entries(cfg.services)) {
+    // Both colors run at once: two copies of a stateful service would share (or split) its data.
+    if (def.volumes.length > 0) problems.push([["services", svc, "volumes"], `blue-green runs two copies of every service at once; "${svc}" has volumes (stateful services are not supported with blue-green yet: use strategy "recreate")`]);
+    if (def.networkMode !== "host") problems.push([["services", svc, "networkMode"], "blue-green routes by host ports: every service needs networkMode host"]);
+  }
+  const ports = new Map<number, string>();
+  cfg.blueGreen.routes.forEach((r, i) => {
+    if (!Object.hasOwn(cfg.services, r.service)) problems.push([["blueGreen", "routes", i, "service"], `no service "${r.service}" is declared in awareness:services`]);
+    for (const key of ["listenPort", "bluePort", "greenPort"] as const) {
+      const seen = ports.get(r[key]);
+      if (seen) problems.push([["blueGreen", "routes", i, key], `port ${r[key]} is already ${seen}`]);
+      else ports.set(r[key], `routes[${i}].${key}`);
+    }
+  });
+  return problems;
+}
 export type HostConfig = z.output<typeof hostSchema>;
 export type ServiceConfig = z.output<typeof serviceSchema>;
 export type Release = z.output<typeof releaseSchema>;

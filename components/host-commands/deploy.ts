@@ -7,6 +7,7 @@ import { composeCli, type HostLayout, managedFiles, paths, switchLockName } from
 import { sh } from "./shell.js";
 import { readRecordLines, recordOf, releaseRecordSchema, writeRecordLine } from "./status.js";
 import { snapshotVolumes, type VolumeSnapshotSpec } from "./volumes.js";
+import { switchColor, teardownColors } from "./blue-green.js";
 
 export interface SwitchServiceSpec {
   name: string;
@@ -70,12 +71,36 @@ export const switchPhaseMarker = "awareness-switch-phase";
  * non-zero with a message naming the service and the host's error text.
  */
 export function switchRelease(args: SwitchReleaseArgs): string {
+  if (args.layout.blueGreen) return switchColor(args);
   const { layout } = args;
-  const p = paths(layout);
   const up = composeCli(layout, "up", "-d", "--remove-orphans");
-  const imagePairs = args.services.map((s) => `${s.name}=${s.image}`);
   const waitSpecs = args.services.map((s) => `${s.name}:${s.waitHealthy ? 1 : 0}`);
   const lines = [
+    ...stageRelease(args),
+    "# 3. back up the files being replaced (and the named volumes to snapshot) as one set, named by the release they belong to; keep the newest N sets",
+    ...backupCurrentFiles(args.retainBackups, snapshotVolumes(layout, args.snapshotVolumes ?? [])),
+    "# undo: the previous files back, the previous release up again (volumes are never removed)",
+    ...undoFunction(layout),
+    `phase backup`,
+    "# 4. switch the files atomically (rename in one directory)",
+    `mv -f "$stage/${managedFiles[0]}" ${managedFiles[0]} && mv -f "$stage/${managedFiles[1]}" ${managedFiles[1]} || { undo; fail "could not put the new files in place"; }`,
+    "# 5. start, then wait until every container runs (and is healthy when it has a healthcheck)",
+    `if ! out=$(${up} 2>&1); then reason=$(printf '%s\\n' "$out" | tail -n 8 | cut -c1-300); undo; fail "compose up failed for release $release: $reason"; fi`,
+    `phase start`,
+    ...waitUntilRunning(layout, sh`${waitSpecs}`, args.startTimeoutSeconds, args.stableChecks),
+    `phase wait`,
+    `if [ -n "$reason" ]; then undo; fail "release $release did not start: $reason"; fi`,
+    ...recordRelease(args),
+  ];
+  return lines.join("\n");
+}
+
+/** The switch's first steps, for both strategies: the lock, the new files staged from stdin, every image on the host. */
+export function stageRelease(args: Pick<SwitchReleaseArgs, "layout" | "releaseId" | "services">, extraImages: readonly string[] = []): string[] {
+  const { layout } = args;
+  const p = paths(layout);
+  const imagePairs = [...args.services.map((s) => `${s.name}=${s.image}`), ...extraImages];
+  return [
     "set -u",
     sh`app=${layout.appDir}`,
     sh`stage=${p.stagingDir}`,
@@ -96,19 +121,12 @@ export function switchRelease(args: SwitchReleaseArgs): string {
     "# 2. every image on the host before the running stack is touched",
     sh`for pair in ${imagePairs}; do svc=\${pair%%=*}; ref=\${pair#*=}; docker image inspect "$ref" >/dev/null 2>&1 || docker pull -q "$ref" >/dev/null 2>&1 || fail "service $svc: image $ref is not on the host and cannot be pulled; the running release was not touched"; done`,
     `phase images`,
-    "# 3. back up the files being replaced (and the named volumes to snapshot) as one set, named by the release they belong to; keep the newest N sets",
-    ...backupCurrentFiles(args.retainBackups, snapshotVolumes(layout, args.snapshotVolumes ?? [])),
-    "# undo: the previous files back, the previous release up again (volumes are never removed)",
-    ...undoFunction(layout),
-    `phase backup`,
-    "# 4. switch the files atomically (rename in one directory)",
-    `mv -f "$stage/${managedFiles[0]}" ${managedFiles[0]} && mv -f "$stage/${managedFiles[1]}" ${managedFiles[1]} || { undo; fail "could not put the new files in place"; }`,
-    "# 5. start, then wait until every container runs (and is healthy when it has a healthcheck)",
-    `if ! out=$(${up} 2>&1); then reason=$(printf '%s\\n' "$out" | tail -n 8 | cut -c1-300); undo; fail "compose up failed for release $release: $reason"; fi`,
-    `phase start`,
-    ...waitUntilRunning(layout, sh`${waitSpecs}`, args.startTimeoutSeconds, args.stableChecks),
-    `phase wait`,
-    `if [ -n "$reason" ]; then undo; fail "release $release did not start: $reason"; fi`,
+  ];
+}
+
+/** The switch's last step, for both strategies: the deployment record, and the summary line. */
+export function recordRelease(args: Pick<SwitchReleaseArgs, "layout" | "releaseId">): string[] {
+  return [
     "# 6. the deployment record, written atomically once the new release runs ('previous' stays on a re-apply of the same release)",
     `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
     ...readRecordLines(),
@@ -122,7 +140,6 @@ export function switchRelease(args: SwitchReleaseArgs): string {
     `printf ']}\\n'`,
     `phase record`,
   ];
-  return lines.join("\n");
 }
 
 const switchResultSchema = z.object({
@@ -143,6 +160,7 @@ export function parseSwitchOutput(stdout: string): SwitchResult {
 
 /** Destroy: stop and remove the app's containers; data volumes and files stay (no -v). */
 export function teardown(layout: HostLayout): string {
+  if (layout.blueGreen) return teardownColors(layout);
   return [
     sh`cd ${layout.appDir} 2>/dev/null && [ -f ${paths(layout).composeFile} ] || exit 0`,
     `out=$(${composeCli(layout, "down", "--remove-orphans")} 2>&1) || { printf '%s\\n' "$out" | tail -n 10 | cut -c1-300 >&2; exit 1; }`,

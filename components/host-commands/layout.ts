@@ -1,6 +1,6 @@
 // Where things live on the host, and how compose is invoked there (v2 plugin or v1 binary).
-import type { HostConfig, StackConfig } from "../config/schema.js";
-import { raw, sh } from "./shell.js";
+import type { BlueGreenConfig, HostConfig, StackConfig } from "../config/schema.js";
+import { raw, sh, shellQuote } from "./shell.js";
 
 export type ComposeCommand = "docker compose" | "docker-compose";
 
@@ -10,11 +10,35 @@ export interface HostLayout {
   /** Compose project name (lowercase letters, digits, _ and -). */
   composeProject: string;
   composeCommand: ComposeCommand;
+  /** strategy blue-green: the proxy's routes; each color is its own compose project in its own folder. */
+  blueGreen?: BlueGreenConfig | undefined;
+  /**
+   * Shell words evaluated on the host that name the compose project and file (blue-green: the
+   * live color's, read from the app dir; a switch points them at the color it starts).
+   */
+  live?: { project: string; composeFile: string } | undefined;
 }
 
+export const colors = ["blue", "green"] as const;
+export type Color = (typeof colors)[number];
+/** The live color's name, one word, in the app dir (blue-green only). */
+export const liveColorFileName = ".live-color";
+
 /** Where the app lives on `host` and how compose runs there. */
-export function hostLayoutOf(cfg: Pick<StackConfig, "appDir" | "composeProject" | "composeCommand">, host: HostConfig): HostLayout {
-  return { appDir: host.appDir ?? cfg.appDir, composeProject: cfg.composeProject, composeCommand: cfg.composeCommand };
+export function hostLayoutOf(
+  cfg: Pick<StackConfig, "appDir" | "composeProject" | "composeCommand"> & Partial<Pick<StackConfig, "strategy" | "blueGreen">>,
+  host: HostConfig,
+): HostLayout {
+  const layout = { appDir: host.appDir ?? cfg.appDir, composeProject: cfg.composeProject, composeCommand: cfg.composeCommand };
+  if (cfg.strategy !== "blue-green" || !cfg.blueGreen) return layout;
+  // appDir and composeProject are plain words (schema), so they sit unquoted inside the double quotes.
+  const color = `$(cat ${shellQuote(`${layout.appDir}/${liveColorFileName}`)} 2>/dev/null || echo blue)`;
+  return { ...layout, blueGreen: cfg.blueGreen, live: colorWords(layout, color) };
+}
+
+/** The project and compose file of one color (`color` is shell text: a name or an expansion). */
+export function colorWords(layout: Pick<HostLayout, "appDir" | "composeProject">, color: string): { project: string; composeFile: string } {
+  return { project: `"${shellQuote(layout.composeProject)}-${color}"`, composeFile: `"${shellQuote(layout.appDir)}/${color}/${composeFileName}"` };
 }
 
 const composeFileName = "docker-compose.yml";
@@ -41,12 +65,14 @@ export const paths = (layout: HostLayout) => ({
 /** `docker compose -p P -f FILE <args>`; both tools accept the same global flags. */
 export function composeCli(layout: HostLayout, ...args: string[]): string {
   const tool = layout.composeCommand === "docker compose" ? raw("docker compose") : raw("docker-compose");
+  if (layout.live) return sh`${tool} -p ${raw(layout.live.project)} -f ${raw(layout.live.composeFile)} ${args.map((a) => raw(a))}`.trimEnd();
   return sh`${tool} -p ${layout.composeProject} -f ${paths(layout).composeFile} ${args.map((a) => raw(a))}`.trimEnd();
 }
 
 /** docker filters selecting the project's service containers (not one-off runs); same labels in v1 and v2. */
 export function projectFilters(layout: HostLayout): string {
-  return sh`--filter ${`label=com.docker.compose.project=${layout.composeProject}`} --filter label=com.docker.compose.oneoff=False`;
+  const project = layout.live ? raw(`"label=com.docker.compose.project=${layout.live.project.slice(1)}`) : `label=com.docker.compose.project=${layout.composeProject}`;
+  return sh`--filter ${project} --filter label=com.docker.compose.oneoff=False`;
 }
 
 /** Container ids of one service of the project, running or not. */

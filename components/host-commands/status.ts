@@ -1,6 +1,7 @@
 // The host's deployment record (<appDir>/deployment.json): read it, mark the current release
 // verified once its health monitor passed, and record a release that failed it. The file
 // keeps one top-level key per line so POSIX tools on any host can rewrite it without jq.
+import { stopIdleColor } from "./blue-green.js";
 import { z } from "zod";
 import { parseJsonData } from "../config/parse.js";
 import { composeCommandSchema, releaseSchema } from "../config/schema.js";
@@ -146,6 +147,7 @@ export function markReleaseVerified(layout: HostLayout, releaseId: string): stri
     `case "$rec_failed" in ${recordOf(releaseId)}) rec_failed=null ;; esac`,
     endPauseOf(releaseId),
     `${writeRecordLine(`${managedFiles[2]}.tmp`)} || exit 1`,
+    ...stopIdleColor(layout),
     `echo "verified $now"`,
   ].join("\n");
 }

@@ -38,6 +38,8 @@ source "$SCRIPT_DIR/lib/sshd.sh"
 source "$SCRIPT_DIR/lib/compose.sh"
 # shellcheck source=lib/images.sh
 source "$SCRIPT_DIR/lib/images.sh"
+# shellcheck source=lib/proxy.sh
+source "$SCRIPT_DIR/lib/proxy.sh"
 # shellcheck source=lib/target.sh
 source "$SCRIPT_DIR/lib/target.sh"
 # shellcheck source=lib/second-host.sh
@@ -67,6 +69,7 @@ cmd_up() {
   ensure_compose_v2
   ensure_base_image
   build_and_push_images
+  ensure_proxy_image
   write_target_description
   check_ssh_session
   warn_foreign_app_ports

@@ -7,6 +7,7 @@ mkdir -p "$SBX"
 SBX=$(cd "$SBX" && pwd)
 
 readonly COMPOSE_V2_VERSION=v2.40.3
+readonly CADDY_VERSION=v2.11.9
 readonly DEFAULT_REGISTRY_PORT=5000
 readonly DEFAULT_SSH_PORT=2302
 readonly BACKEND_PORT=18080

@@ -27,6 +27,7 @@ write_target_description() {
     --arg dockerConfig "$DOCKER_CFG" \
     --arg baseImage "$(base_image_ref)" \
     --arg registry "127.0.0.1:$rport" \
+    --arg proxyImage "$(proxy_image_ref)" \
     --arg appDir "$APP_DIR" \
     --argjson backendPort "$BACKEND_PORT" \
     --argjson frontendPort "$FRONTEND_PORT" \
@@ -35,7 +36,7 @@ write_target_description() {
     '{
       ssh: {host: "127.0.0.1", port: ($sshPort | tonumber), user: "root",
             privateKeyPath: $key, hostPublicKey: $hostKey, knownHostsPath: $knownHosts},
-      dockerHost: $dockerHost, dockerConfig: $dockerConfig, baseImage: $baseImage, registry: $registry,
+      dockerHost: $dockerHost, dockerConfig: $dockerConfig, baseImage: $baseImage, registry: $registry, proxyImage: $proxyImage,
       appDir: $appDir,
       composeCommands: ["docker compose", "docker-compose"],
       app: {baseUrl: "http://127.0.0.1:\($backendPort)",

@@ -142,16 +142,6 @@ export function switchColor(args: SwitchReleaseArgs): string {
   ].join("\n");
 }
 
-/** Once the live release is verified: the idle color stops (its containers stay, a later switch to it starts them again). */
-export function stopIdleColor(layout: HostLayout): string[] {
-  if (!layout.blueGreen) return [];
-  const idle = { ...layout, live: colorWords(layout, "$idle") };
-  return [
-    `case "$(cat ${liveColorFileName} 2>/dev/null)" in blue) idle=green ;; green) idle=blue ;; *) idle="" ;; esac`,
-    `if [ -n "$idle" ] && [ -f "$idle/${managedFiles[0]}" ]; then ${composeCli(idle, "stop")} >/dev/null 2>&1 || echo "the idle color $idle did not stop" >&2; fi`,
-  ];
-}
-
 /** Destroy under blue-green: both colors and the proxy stop; data and files stay. */
 export function teardownColors(layout: HostLayout): string {
   const proxyLayout: HostLayout = { ...layout, live: { project: proxyProject(layout), composeFile: `"$app/${proxyDirName}/docker-compose.yml"` } };

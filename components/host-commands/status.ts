@@ -1,10 +1,10 @@
 // The host's deployment record (<appDir>/deployment.json): read it, mark the current release
 // verified once its health monitor passed, and record a release that failed it. The file
 // keeps one top-level key per line so POSIX tools on any host can rewrite it without jq.
-import { stopIdleColor } from "./blue-green.js";
 import { z } from "zod";
 import { parseJsonData } from "../config/parse.js";
 import { composeCommandSchema, releaseSchema } from "../config/schema.js";
+import { stopIdleColor } from "./idle-color.js";
 import { managedFiles, paths, type HostLayout } from "./layout.js";
 import { oneLine, sh } from "./shell.js";
 

@@ -5,7 +5,8 @@
 // sets, and restore one by name (the current files are backed up first, so it can be undone).
 import { z } from "zod";
 import { parseJsonData } from "../config/parse.js";
-import { backupsDirName, composeCli, managedFiles, paths, projectFilters, type HostLayout, switchLockName } from "./layout.js";
+import { colorSwitch } from "./blue-green.js";
+import { backupsDirName, colorWords, composeCli, managedFiles, paths, projectFilters, type HostLayout, switchLockName } from "./layout.js";
 import { raw, sh } from "./shell.js";
 import { readRecordLines, recordOf, releaseRecordSchema, utcTime, writeRecordLine } from "./status.js";
 import { checkVolumeArchives, restoreVolumes, snapshotVolumes, volumeArchiveSchema, type VolumeSnapshotSpec, type VolumeToRestore } from "./volumes.js";
@@ -287,14 +288,13 @@ export function restoreBackupSet(args: RestoreSetArgs): string {
     ...(volumes.length > 0 ? ["# the volume archives: all checked before anything changes", ...checkVolumeArchives(layout, volumes)] : []),
     "# 2. back up the current files (and volumes to put back) as a set of their own, so the restore can be undone",
     ...backupCurrentFiles(args.retainSets, snapshotVolumes(layout, volumes.map((v) => ({ service: v.service, volume: v.name, image: v.image })))),
-    ...undoFunction(layout),
-    ...(volumes.length > 0 ? ["# the volumes: their containers stopped, emptied in place, the archives unpacked; `up -d` starts them", ...restoreVolumes()] : []),
-    "# 3. switch the files (rename in one directory), start, wait until every container runs",
-    `mv -f "$stage/${compose}" ${compose} && { if [ -f "$stage/${env}" ]; then mv -f "$stage/${env}" ${env}; else rm -f ${env}; fi; } || { undo; fail "could not put the files of $src in place"; }`,
-    `if ! out=$(${up} 2>&1); then reason=$(printf '%s\\n' "$out" | tail -n 8 | cut -c1-300); undo; fail "compose up failed for the restored release $release: $reason"; fi`,
-    `specs=$(${composeCli(layout, "config", "--services")} 2>/dev/null | sed 's/$/:1/' | tr '\\n' ' ')`,
-    ...waitUntilRunning(layout, "$specs", args.startTimeoutSeconds, args.stableChecks),
-    `if [ -n "$reason" ]; then undo; fail "the restored release $release did not start: $reason"; fi`,
+    ...(layout.blueGreen
+      ? [
+          "# 3. blue-green: the set's release starts in the idle color (or is found running there) and the proxy flips to it",
+          "phase() { :; }",
+          ...colorSwitch(layout, { specs: `"$(${composeCli({ ...layout, live: colorWords(layout, "$next") }, "config", "--services")} 2>/dev/null | sed 's/$/:1/' | tr '\\n' ' ')"`, startTimeoutSeconds: args.startTimeoutSeconds, stableChecks: args.stableChecks }),
+        ]
+      : restoreInPlace(layout, args)),
     "# 4. the deployment record: the restored release is current",
     `now=$(date -u +%Y-%m-%dT%H:%M:%SZ)`,
     ...readRecordLines(),
@@ -305,6 +305,24 @@ export function restoreBackupSet(args: RestoreSetArgs): string {
     `vols=""; for row in \${restore_vols:-}; do vols="$vols\${vols:+,}\\"\${row%%|*}\\""; done`,
     `printf '{"restored":"%s","release":"%s","backup":"%s","deployedAt":"%s","volumes":[%s]}\\n' "$src" "$release" "$bak" "$now" "$vols"`,
   ].join("\n");
+}
+
+/** recreate: the set's files switched in over the running containers, started, waited for; undone on a failed start. */
+function restoreInPlace(layout: HostLayout, args: RestoreSetArgs): string[] {
+  const [compose, env] = managedFiles;
+  const up = composeCli(layout, "up", "-d", "--remove-orphans");
+  const volumes = args.volumes ?? [];
+  return [
+    ...undoFunction(layout),
+
+    ...(volumes.length > 0 ? ["# the volumes: their containers stopped, emptied in place, the archives unpacked; `up -d` starts them", ...restoreVolumes()] : []),
+    "# 3. switch the files (rename in one directory), start, wait until every container runs",
+    `mv -f "$stage/${compose}" ${compose} && { if [ -f "$stage/${env}" ]; then mv -f "$stage/${env}" ${env}; else rm -f ${env}; fi; } || { undo; fail "could not put the files of $src in place"; }`,
+    `if ! out=$(${up} 2>&1); then reason=$(printf '%s\\n' "$out" | tail -n 8 | cut -c1-300); undo; fail "compose up failed for the restored release $release: $reason"; fi`,
+    `specs=$(${composeCli(layout, "config", "--services")} 2>/dev/null | sed 's/$/:1/' | tr '\\n' ' ')`,
+    ...waitUntilRunning(layout, "$specs", args.startTimeoutSeconds, args.stableChecks),
+    `if [ -n "$reason" ]; then undo; fail "the restored release $release did not start: $reason"; fi`,
+  ];
 }
 
 const restoreResultSchema = z.object({

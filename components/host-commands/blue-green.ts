@@ -101,45 +101,59 @@ function proxyFunctions(layout: HostLayout, bg: BlueGreenConfig): string[] {
 /** The blue-green switch (see the file's header); prints the same summary line as the recreate switch. */
 export function switchColor(args: SwitchReleaseArgs): string {
   const { layout } = args;
-  const bg = layout.blueGreen!;
-  const next = { ...layout, live: colorWords(layout, "$next") };
   const waitSpecs = args.services.map((s) => `${s.name}:${s.waitHealthy ? 1 : 0}`);
-  const portLines = bg.routes.map((r) => sh`printf '%s=%s\\n' ${colorPortVariable(r.service)} "$( [ "$next" = blue ] && echo ${r.bluePort} || echo ${r.greenPort} )"`);
   return [
-    ...stageRelease(args, [`proxy=${bg.proxyImage}`]),
+    ...stageRelease(args, [`proxy=${layout.blueGreen!.proxyImage}`]),
     "# 3. back up the files being replaced as one set, named by the release they belong to; keep the newest N sets",
     ...backupCurrentFiles(args.retainBackups, snapshotVolumes(layout, [])),
     `phase backup`,
-    "# 4. the idle color takes the release (the live one keeps serving)",
+    ...colorSwitch(layout, { specs: `"${waitSpecs.join(" ")}"`, startTimeoutSeconds: args.startTimeoutSeconds, stableChecks: args.stableChecks }),
+    ...recordRelease(args),
+  ].join("\n");
+}
+
+/**
+ * Shell lines (with fail, phase, $app, $stage and $release set, the release's compose and env
+ * files staged) that start the staged release in the idle color (or find it running there
+ * already), flip the proxy to it, and put its files in the app dir. Used by the switch and by a
+ * restore. `specs`: shell text giving "service:waitHealthy" words (may read $next's files).
+ */
+export function colorSwitch(layout: HostLayout, opts: { specs: string; startTimeoutSeconds: number; stableChecks: number }): string[] {
+  const bg = layout.blueGreen!;
+  const [compose, env] = managedFiles;
+  const next = { ...layout, live: colorWords(layout, "$next") };
+  const portLines = bg.routes.map((r) => sh`printf '%s=%s\\n' ${colorPortVariable(r.service)} "$( [ "$next" = blue ] && echo ${r.bluePort} || echo ${r.greenPort} )"`);
+  return [
+    "# the idle color takes the release (the live one keeps serving)",
     `live=$(cat "$app/${liveColorFileName}" 2>/dev/null || true)`,
     `case "$live" in blue) next=green ;; green) next=blue ;; *) live=""; next=blue ;; esac`,
-    `dir="$app/$next"; want=$(cat "$stage/${managedFiles[0]}" "$stage/${managedFiles[1]}" | sha256sum | cut -c1-64)`,
+    `dir="$app/$next"; want=$(cat "$stage/${compose}" "$stage/${env}" 2>/dev/null | sha256sum | cut -c1-64)`,
     `stop_next() { ${composeCli(next, "down", "--remove-orphans")} >/dev/null 2>&1; rm -f "$dir/${colorShaFileName}"; }`,
     ...proxyFunctions(layout, bg),
+    `specs=${opts.specs}`,
     `running=$(docker ps -q ${raw(projectFilters(next))} --filter status=running | wc -l)`,
     `unhealthy=$(docker ps -q ${raw(projectFilters(next))} --filter health=unhealthy | wc -l)`,
-    `if [ "$(cat "$dir/${colorShaFileName}" 2>/dev/null)" = "$want" ] && [ "$running" -eq ${args.services.length} ] && [ "$unhealthy" -eq 0 ]; then`,
+    `if [ "$(cat "$dir/${colorShaFileName}" 2>/dev/null)" = "$want" ] && [ "$running" -eq "$(echo $specs | wc -w)" ] && [ "$unhealthy" -eq 0 ]; then`,
     `  warm=1; phase start; phase wait`,
     `else`,
     `  warm=0`,
-    `  (umask 077 && mkdir -p "$dir") && rm -f "$dir/${colorShaFileName}" && cp "$stage/${managedFiles[0]}" "$dir/${managedFiles[0]}" && { cat "$stage/${managedFiles[1]}"; ${portLines.join("; ")}; } > "$dir/${managedFiles[1]}" || fail "cannot write the $next color's files in $dir; the live release was not touched"`,
+    `  (umask 077 && mkdir -p "$dir") && rm -f "$dir/${colorShaFileName}" && cp "$stage/${compose}" "$dir/${compose}" && { [ ! -f "$stage/${env}" ] || cat "$stage/${env}"; ${portLines.join("; ")}; } > "$dir/${env}" || fail "cannot write the $next color's files in $dir; the live release was not touched"`,
     `  if ! out=$(${composeCli(next, "up", "-d", "--remove-orphans")} 2>&1); then reason=$(printf '%s\\n' "$out" | tail -n 8 | cut -c1-300); stop_next; fail "compose up failed for release $release (color $next; the live release keeps serving): $reason"; fi`,
     `  phase start`,
-    ...waitUntilRunning(next, sh`${waitSpecs}`, args.startTimeoutSeconds, args.stableChecks).map((l) => `  ${l}`),
+    ...waitUntilRunning(next, "$specs", opts.startTimeoutSeconds, opts.stableChecks).map((l) => `  ${l}`),
     `  phase wait`,
     `  if [ -n "$reason" ]; then stop_next; fail "release $release did not start (color $next; the live release keeps serving): $reason"; fi`,
     `  printf '%s\\n' "$want" > "$dir/${colorShaFileName}"`,
     `fi`,
-    "# 5. the flip: new requests go to the new color; a recreate-era project on the public ports stops first (once)",
+    "# the flip: new requests go to the new color; a recreate-era project on the public ports stops first (once)",
     sh`old=$(docker ps -aq --filter ${`label=com.docker.compose.project=${layout.composeProject}`})`,
     `[ -z "$old" ] || docker rm -f $old >/dev/null 2>&1 || fail "cannot stop the recreate-era containers of ${layout.composeProject}"`,
     `if ! why=$(flip_to "$next"); then [ "$warm" = 1 ] || stop_next; [ -z "$live" ] || flip_to "$live" >/dev/null; fail "release $release runs in color $next but the proxy did not switch to it: $why"; fi`,
     `printf '%s\\n' "$next" > "$app/${liveColorFileName}.new" && mv -f "$app/${liveColorFileName}.new" "$app/${liveColorFileName}"`,
     `phase flip`,
     "# the release's files in place (the live color's copy is what runs)",
-    `mv -f "$stage/${managedFiles[0]}" ${managedFiles[0]} && mv -f "$stage/${managedFiles[1]}" ${managedFiles[1]} || fail "release $release serves, but its files could not be put in $app"`,
-    ...recordRelease(args),
-  ].join("\n");
+    `mv -f "$stage/${compose}" ${compose} && { if [ -f "$stage/${env}" ]; then mv -f "$stage/${env}" ${env}; else rm -f ${env}; fi; } || fail "release $release serves, but its files could not be put in $app"`,
+  ];
 }
 
 /** Destroy under blue-green: both colors and the proxy stop; data and files stay. */

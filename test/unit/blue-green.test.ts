@@ -119,6 +119,7 @@ describe("the blue-green switch, run for real with a stand-in docker", () => {
         `  "ps -a -q "*) grep -qx "$proj" ${state} && echo c1 ;;`,
         `  "ps -q "*) grep -qx "$proj" ${state} && echo p1 ;;`,
         `  "inspect -f"*) echo "running none 0 0" ;;`,
+        `  *" config --services") echo backend; echo frontend ;;`,
         `esac`,
         `exit 0`,
       ].join("\n"),
@@ -205,6 +206,23 @@ describe("the blue-green switch, run for real with a stand-in docker", () => {
     const observed = hostLayoutOf({ appDir: h.layout.appDir, composeProject: "shop", composeCommand: "docker compose", strategy: "blue-green", blueGreen: bg }, { host: "h", port: 22, user: "u" });
     expect(h.run(`echo ${hc.composeCli(observed, "ps")}`).stdout.trim()).toBe(`docker compose -p shop-green -f ${h.layout.appDir}/green/docker-compose.yml ps`);
     expect(h.run(`echo ${hc.projectFilters(observed)}`).stdout.trim()).toBe("--filter label=com.docker.compose.project=shop-green --filter label=com.docker.compose.oneoff=False");
+  });
+
+  it("a restore is a color switch too: the set's release found warm in the idle color is flipped back to, recorded current", () => {
+    const h = host();
+    expect(h.deploy("v1").code).toBe(0);
+    expect(h.deploy("v2").code).toBe(0);
+    const [set] = hc.parseBackupSets(h.run(hc.listBackupSets(h.layout)).stdout, h.layout);
+    expect(set?.releaseId).toBe("v1");
+    h.clearLog();
+    const r = h.run(hc.restoreBackupSet({ layout: h.layout, set: set!.name, retainSets: 3, startTimeoutSeconds: 5, stableChecks: 1 }));
+    expect(r.code, r.stderr).toBe(0);
+    expect(hc.parseRestoreOutput(r.stdout)).toMatchObject({ release: "v1" });
+    expect(h.file(".live-color")).toBe("blue\n");
+    expect(readlinkSync(join(h.layout.appDir, "proxy/live"))).toBe("blue");
+    expect(h.log()).not.toMatch(/shop-blue .* up -d/);
+    expect(h.file("docker-compose.yml")).toContain("# v1");
+    expect(hc.parseDeploymentStatus(h.run(hc.readDeploymentStatus(h.layout)).stdout)).toMatchObject({ current: { id: "v1" }, previous: { id: "v2" } });
   });
 
   it("destroy takes both colors and the proxy down and keeps the files", () => {

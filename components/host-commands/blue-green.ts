@@ -83,15 +83,22 @@ function proxyFunctions(layout: HostLayout, bg: BlueGreenConfig): string[] {
     `  mkdir -p "$pd/blue" "$pd/green" && chmod 755 "$pd" "$pd/blue" "$pd/green" || return 1`,
     `  { ${[...portFiles("blue"), ...portFiles("green")].join(" && ")}; } || { echo "cannot write the proxy's route files in $pd"; return 1; }`,
     `  [ -e "$pd/live" ] || ln -s "$1" "$pd/live" || return 1`,
-    `  printf '%s\n' "$proxy_compose" > "$pd/docker-compose.yml" && printf '%s\n' "$proxy_config" > "$pd/caddy.json.new" && mv -f "$pd/caddy.json.new" "$pd/caddy.json" || return 1`,
-    // up -d is a no-op for a running proxy whose compose file did not change; it starts (or recreates) it otherwise.
-    `  out=$(${composeCli(proxyLayout, "up", "-d")} 2>&1) || { printf 'the proxy did not start: %s\n' "$(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"; return 1; }`,
-    `  pid=$(docker ps -q --filter "label=com.docker.compose.project=${proxyProject(layout)}" --filter label=com.docker.compose.service=proxy | head -n 1)`,
-    `  [ -n "$pid" ] || { echo "the proxy container is not running"; return 1; }`,
+    `  printf '%s\n' "$proxy_compose" > "$pd/docker-compose.yml.new" && printf '%s\n' "$proxy_config" > "$pd/caddy.json.new" || return 1`,
+    // A proxy already running this compose file and config is left alone (the flip then costs one rename).
+    `  changed=0; for f in docker-compose.yml caddy.json; do cmp -s "$pd/$f.new" "$pd/$f" 2>/dev/null || changed=1; done`,
+    `  pid=$(docker ps -q --filter "label=com.docker.compose.project=${proxyProject(layout)}" --filter label=com.docker.compose.service=proxy --filter status=running | head -n 1)`,
+    `  if [ "$changed" = 1 ] || [ -z "$pid" ]; then`,
+    `    mv -f "$pd/docker-compose.yml.new" "$pd/docker-compose.yml" && mv -f "$pd/caddy.json.new" "$pd/caddy.json" || return 1`,
+    // up -d starts the proxy, or recreates it when its compose file changed.
+    `    out=$(${composeCli(proxyLayout, "up", "-d")} 2>&1) || { printf 'the proxy did not start: %s\n' "$(printf '%s' "$out" | tail -n 3 | tr '\n' ' ')"; return 1; }`,
+    `    pid=$(docker ps -q --filter "label=com.docker.compose.project=${proxyProject(layout)}" --filter label=com.docker.compose.service=proxy | head -n 1)`,
+    `    [ -n "$pid" ] || { echo "the proxy container is not running"; return 1; }`,
     // The admin socket appears once Caddy runs; an unchanged config is not reloaded (Caddy compares), a changed one is.
-    `  i=0; until docker exec "$pid" caddy reload --config ${proxyMount}/caddy.json --address unix/${proxyMount}/admin.sock >/dev/null 2>&1; do`,
-    `    i=$((i + 1)); [ "$i" -lt 50 ] || { echo "the proxy did not take its config (caddy reload failed for 10 s)"; return 1; }; sleep 0.2`,
-    `  done`,
+    `    i=0; until docker exec "$pid" caddy reload --config ${proxyMount}/caddy.json --address unix/${proxyMount}/admin.sock >/dev/null 2>&1; do`,
+    `      i=$((i + 1)); [ "$i" -lt 50 ] || { echo "the proxy did not take its config (caddy reload failed for 10 s)"; return 1; }; sleep 0.2`,
+    `    done`,
+    `  fi`,
+    `  rm -f "$pd/docker-compose.yml.new" "$pd/caddy.json.new"`,
     // The flip itself: live -> COLOR in one rename; the next request's upstream is read from it.
     `  ln -sfn "$1" "$pd/live.new" && mv -T "$pd/live.new" "$pd/live" || { echo "cannot point the proxy at $1"; return 1; }`,
     `}`,

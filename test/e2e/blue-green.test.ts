@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
+import { restore } from "../../automation/commands/restore.js";
 import { rollback } from "../../automation/commands/rollback.js";
 import type { RunSummary } from "../../automation/report/summary.js";
 import { applySandboxStackConfig, type SandboxStackOptions } from "../../automation/sandbox/target.js";
@@ -155,6 +156,16 @@ describe("blue-green behind a Caddy proxy, under load", () => {
     expect(await color()).toBe("blue");
     expect(await servedVersion(corner.ports.backend)).toBe("v1");
     expect(await statesOf(`${corner.composeProject}-green`)).toEqual({ backend: "exited", frontend: "exited" });
+    expect({ errors: load.errors, serverErrors: load.serverErrors }, describeLoad(load)).toEqual({ errors: 0, serverErrors: 0 });
+  });
+
+  it("a break-glass restore of v7's backup set under load: green starts v7 again, the proxy flips, no failed request", async () => {
+    const { result: s, load } = await underLoad(corner.ports.backend, () => restore({ stackName, deps: ds.deps, log: quiet, confirm: "RESTORE", release: "v7" }));
+    measured.restore = { blueGreen: load };
+    expect(s.outcome, explain(s)).toBe("restored");
+    expect(await color()).toBe("green");
+    expect(await servedVersion(corner.ports.backend)).toBe("v7");
+    expect(await statesOf(`${corner.composeProject}-green`)).toEqual({ backend: "running", frontend: "running" });
     expect({ errors: load.errors, serverErrors: load.serverErrors }, describeLoad(load)).toEqual({ errors: 0, serverErrors: 0 });
   });
 });

@@ -178,6 +178,8 @@ describe("the blue-green switch, run for real with a stand-in docker", () => {
     expect(h.file(".live-color")).toBe("blue\n");
     expect(readlinkSync(join(h.layout.appDir, "proxy/live"))).toBe("blue");
     expect(h.log()).not.toMatch(/shop-blue .* up -d/);
+    // The proxy runs this config already: no compose up, no reload; the flip is the rename.
+    expect(h.log()).not.toMatch(/shop-proxy .* up -d|caddy reload/);
     expect(hc.parseDeploymentStatus(h.run(hc.readDeploymentStatus(h.layout)).stdout)).toMatchObject({ current: { id: "v1" }, previous: { id: "v2" } });
   });
 

@@ -96,9 +96,9 @@ describe("the compose file: one variable for the color's port, the same bytes fo
 
 describe("the blue-green switch, run for real with a stand-in docker", () => {
   /** A temp app dir; `docker` logs its calls and keeps which compose projects run. */
-  function host() {
+  function host(config: BlueGreenConfig = bg) {
     const dir = mkdtempSync(join(tmpdir(), "bg-switch-"));
-    const layout: hc.HostLayout = { appDir: join(dir, "app"), composeProject: "shop", composeCommand: "docker compose", blueGreen: bg };
+    const layout: hc.HostLayout = { appDir: join(dir, "app"), composeProject: "shop", composeCommand: "docker compose", blueGreen: config };
     const bin = join(dir, "bin");
     mkdirSync(bin);
     const state = join(dir, "running");
@@ -115,7 +115,8 @@ describe("the blue-green switch, run for real with a stand-in docker", () => {
         `  "compose -p "*" down"*|"compose -p "*" stop") grep -vx "$3" ${state} > ${state}.n; mv ${state}.n ${state} ;;`,
         `  "ps -q "*"status=running"*) if grep -qx "$proj" ${state}; then echo c1; echo c2; fi ;;`,
         `  "ps -q "*"health=unhealthy"*) ;;`,
-        `  "ps -aq "*) ;;`,
+        `  "ps -aq "*) grep -qx "$proj" ${state} && echo r1 ;;`,
+        `  "rm -f r1") grep -vx shop ${state} > ${state}.n; mv ${state}.n ${state} ;;`,
         `  "ps -a -q "*) grep -qx "$proj" ${state} && echo c1 ;;`,
         `  "ps -q "*) grep -qx "$proj" ${state} && echo p1 ;;`,
         `  "inspect -f"*) echo "running none 0 0" ;;`,
@@ -142,7 +143,8 @@ describe("the blue-green switch, run for real with a stand-in docker", () => {
     const running = () => readFileSync(state, "utf8").trim().split("\n").filter(Boolean).sort();
     const log = () => readFileSync(join(dir, "docker.log"), "utf8");
     const clearLog = () => writeFileSync(join(dir, "docker.log"), "");
-    return { layout, deploy, file, running, log, clearLog, run };
+    const setRunning = (projects: string[]) => writeFileSync(state, projects.map((p) => `${p}\n`).join(""));
+    return { layout, deploy, file, running, log, clearLog, run, setRunning };
   }
 
   it("first switch: blue starts with its ports in its own .env, the proxy starts pointed at blue; the next one goes to green and blue keeps running", () => {
@@ -225,6 +227,28 @@ describe("the blue-green switch, run for real with a stand-in docker", () => {
     expect(h.log()).not.toMatch(/shop-blue .* up -d/);
     expect(h.file("docker-compose.yml")).toContain("# v1");
     expect(hc.parseDeploymentStatus(h.run(hc.readDeploymentStatus(h.layout)).stdout)).toMatchObject({ current: { id: "v1" }, previous: { id: "v2" } });
+  });
+
+  it("a host still running a recreate release: its containers stop just before the proxy takes the public ports; changed routes reload the proxy", () => {
+    const h = host();
+    h.setRunning(["shop"]);
+    const r = h.deploy("v1");
+    expect(r.code, r.stderr).toBe(0);
+    expect(h.running()).toEqual(["shop-blue", "shop-proxy"]);
+    const log = h.log();
+    expect(log.indexOf("rm -f r1")).toBeGreaterThan(log.indexOf("shop-blue"));
+    expect(log.indexOf("rm -f r1")).toBeLessThan(log.indexOf("shop-proxy"));
+    // The same host with a route's ports changed: the proxy's config changes, so it is reloaded.
+    const moved = { ...bg, routes: [{ ...bg.routes[0]!, listenPort: 9000 }, bg.routes[1]!] };
+    const h2 = { ...h, layout: { ...h.layout, blueGreen: moved } };
+    h.clearLog();
+    const script = hc.switchRelease({ layout: h2.layout, releaseId: "v2", services: [{ name: "backend", image: `r@${digest}`, waitHealthy: true }, { name: "frontend", image: `w@${digest}`, waitHealthy: false }], retainBackups: 3, startTimeoutSeconds: 5, stableChecks: 1 });
+    const compose = "services: {} # v2\n";
+    const prefix = renderReleaseRecordPrefix({ id: "v2", gitSha: null, images: { backend: `r@${digest}` }, composeSha256: sha256Hex(compose), composeCommand: "docker compose" });
+    const moved2 = h.run(hc.switchReleaseCommand({ layout: h2.layout, releaseId: "v2", images: { backend: `r@${digest}` } }), hc.switchReleaseStdin({ script, compose, env: "", currentRecordPrefix: prefix }));
+    expect(moved2.code, moved2.stderr).toBe(0);
+    expect(h.log()).toContain("caddy reload");
+    expect(JSON.parse(h.file("proxy/caddy.json"))).toEqual(JSON.parse(proxyConfig(moved)));
   });
 
   it("destroy takes both colors and the proxy down and keeps the files", () => {

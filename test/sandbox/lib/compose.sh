@@ -10,6 +10,22 @@ compose_source_stamp() {
   cat "$SCRIPT_DIR/compose-v2/go.mod" "$SCRIPT_DIR/compose-v2/go.sum" | sha256sum | cut -c1-16
 }
 
+# go_build LABEL HOW-LONG LOG OUTPUT COMMAND...: runs a Go build from the module proxy, its output
+# in LOG; on failure removes OUTPUT, shows the log's tail and stops the sandbox's `up`.
+go_build() {
+  local label=$1 how_long=$2 log=$3 out=$4
+  shift 4
+  require_go
+  printf 'building %s from the Go module proxy (%s the first time; log %s) ... ' "$label" "$how_long" "$log" >&2
+  if ! "$@" >"$log" 2>&1; then
+    rm -rf "$out"
+    printf 'FAILED\n' >&2
+    STEP_OPEN=false
+    tail -n 20 "$log" >&2
+    die "building $label failed; log: $log"
+  fi
+}
+
 # The built plugin is kept in .tools/ (keyed by the wrapper module's go.mod + go.sum), so
 # a fresh .sandbox, or a second one in $SANDBOX_DIR, installs it without building again.
 ensure_compose_v2() {
@@ -24,18 +40,11 @@ ensure_compose_v2() {
   fi
   mkdir -p "$(dirname "$COMPOSE_PLUGIN")" "$(dirname "$built")"
   if [[ ! -x $built ]]; then
-    require_go
-    printf 'building from the Go module proxy (about 2-5 min the first time; log %s) ... ' "$LOGS/compose-build.log" >&2
     tmp=$built.tmp.$$
-    if ! (cd "$SCRIPT_DIR/compose-v2" && CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$COMPOSE_V2_VERSION" \
-      -o "$tmp" github.com/docker/compose/v2/cmd) >"$LOGS/compose-build.log" 2>&1; then
-      rm -f "$tmp"
-      printf 'FAILED\n' >&2
-      STEP_OPEN=false
-      tail -n 20 "$LOGS/compose-build.log" >&2
-      die "building compose v2 failed; log: $LOGS/compose-build.log"
-    fi
+    # shellcheck disable=SC2016 # expanded by the subshell go_build runs
+    go_build "compose v2" "about 2-5 min" "$LOGS/compose-build.log" "$tmp" \
+      sh -c 'cd "$1" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/docker/compose/v2/internal.Version=$2" -o "$3" github.com/docker/compose/v2/cmd' \
+      _ "$SCRIPT_DIR/compose-v2" "$COMPOSE_V2_VERSION" "$tmp"
     mv -f "$tmp" "$built"
   fi
   # A hard link when .tools and the sandbox share a file system, else a copy.

@@ -9,18 +9,10 @@ ensure_proxy_image() {
   ref=$(proxy_image_ref)
   step "proxy image $ref (Caddy $CADDY_VERSION)"
   if [[ ! -x $built ]]; then
-    require_go
-    printf 'building Caddy from the Go module proxy (about 3 min the first time; log %s) ... ' "$LOGS/caddy-build.log" >&2
     mkdir -p "$(dirname "$built")"
     tmp=$(mktemp -d)
-    if ! GOBIN=$tmp CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
-      "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY_VERSION" >"$LOGS/caddy-build.log" 2>&1; then
-      rm -rf "$tmp"
-      printf 'FAILED\n' >&2
-      STEP_OPEN=false
-      tail -n 20 "$LOGS/caddy-build.log" >&2
-      die "building Caddy failed; log: $LOGS/caddy-build.log"
-    fi
+    go_build "Caddy $CADDY_VERSION" "about 3 min" "$LOGS/caddy-build.log" "$tmp" \
+      env GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY_VERSION"
     mv -f "$tmp/caddy" "$built"
     rm -rf "$tmp"
   fi

@@ -45,6 +45,8 @@ const readStatus = stage<StatusContext>("status", async (ctx) => {
     ctx.config = parseStackConfig(rawFromAutomationConfig(await readConfig(ctx)));
     connectHost(ctx);
     report.lock = await ctx.host!.lockInfo();
+    const colors = await ctx.host!.colors();
+    if (colors) report.blueGreen = colors;
     if (ctx.auditLimit) report.audit = await ctx.host!.auditLog(ctx.auditLimit);
     const others = stackHosts(ctx).slice(1);
     if (others.length) {

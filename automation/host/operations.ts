@@ -2,6 +2,9 @@
 // run by the SSH executor, and its output parsed into data.
 import {
   acquireLock,
+  parseColorStates,
+  readColorStates,
+  type ColorStates,
   appendAuditEntry,
   clearReleasePause,
   markReleasePaused,
@@ -86,6 +89,8 @@ export interface HostDoor {
   /** Which refs the registry lacks; with `login`, the host's docker logs in first (a private registry answers only then). */
   registryCheck(refs: readonly string[], login?: RegistryLogin & { password: string }): Promise<{ missing: { ref: string; reason: string }[] }>;
   status(): Promise<DeploymentStatus | null>;
+  /** blue-green: the live color and what each color runs (undefined with recreate). */
+  colors(): Promise<ColorStates | undefined>;
   running(): Promise<{ service: string; image: string; state: string }[]>;
   /** The record, the compose file's hash and the containers, in one round trip. */
   observe(): Promise<HostObservation>;
@@ -187,6 +192,11 @@ export class HostOps implements HostDoor {
 
   async status(): Promise<DeploymentStatus | null> {
     return parseDeploymentStatus((await this.must("reading deployment.json", readDeploymentStatus(this.layout))).stdout, this.exec.address);
+  }
+
+  async colors(): Promise<ColorStates | undefined> {
+    if (!this.layout.blueGreen) return undefined;
+    return parseColorStates((await this.must("reading the blue-green colors", readColorStates(this.layout), 30_000)).stdout);
   }
 
   async markVerified(releaseId: string): Promise<void> {

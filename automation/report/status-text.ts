@@ -1,5 +1,5 @@
 // `status` for a terminal: the live and verified releases, the host's record, recent history.
-import { describeLock, type AuditLog, type DeploymentStatus, type LockInfo, type PausedRecord } from "../../components/host-commands/index.js";
+import { describeLock, type AuditLog, type ColorStates, type DeploymentStatus, type LockInfo, type PausedRecord } from "../../components/host-commands/index.js";
 
 /** A verified release: its id and the update that deployed it. */
 export interface VerifiedRef {
@@ -19,6 +19,8 @@ export interface StatusReport {
   /** The host answered, but its deployment.json is unreadable (why, on one line). */
   hostRecordError?: string;
   lock?: LockInfo | null;
+  /** blue-green: the live color and each color's containers (running of total) on the host. */
+  blueGreen?: ColorStates;
   /** Every further host of a multi-host stack: its own record (or why it could not be read). */
   otherHosts?: { name: string; record?: DeploymentStatus | null; error?: string }[];
   /** With `--audit`: the newest entries of the host's audit.log and its unreadable lines. */
@@ -41,6 +43,7 @@ export function renderStatus(r: StatusReport): string {
     `  last failed:    ${r.lastFailed ?? "none"}`,
     `  unverified:     ${r.unverified ? `${r.unverified} (its watch was cancelled)` : "none"}`,
     `  host:           ${r.hostError ? `unreachable: ${r.hostError}` : `${hostRecord(r)}, lock ${r.lock ? `held by ${describeLock(r.lock)}` : "free"}`}`,
+    ...(r.blueGreen ? [colorLine(r.blueGreen)] : []),
     ...(r.host?.paused ? pausedLines(r.host.paused) : []),
     ...(r.otherHosts ?? []).map(
       (h) =>
@@ -51,6 +54,15 @@ export function renderStatus(r: StatusReport): string {
     ...(r.audit ? renderAudit(r.audit) : []),
   ];
   return `${lines.join("\n")}\n`;
+}
+
+/** blue-green: which color serves, and whether the other one is still warm (an instant rollback) or stopped. */
+function colorLine(b: ColorStates): string {
+  const idle = b.live === "blue" ? "green" : b.live === "green" ? "blue" : undefined;
+  const of = (c: "blue" | "green") => `${b.colors[c].running}/${b.colors[c].total} containers running`;
+  if (!b.live || !idle) return "  blue-green:     no color is live yet";
+  const warm = b.colors[idle].running > 0 ? "warm: a rollback to it is a proxy flip" : "stopped";
+  return `  blue-green:     live ${b.live} (${of(b.live)}); idle ${idle} ${warm} (${of(idle)})`;
 }
 
 /** The audit trail, newest first: when, who, what, the outcome, and why. */

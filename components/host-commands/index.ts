@@ -16,3 +16,4 @@ export * from "./volumes.js";
 export * from "./audit.js";
 export * from "./exec-check.js";
 export * from "./pause.js";
+export { parseColorStates, readColorStates, type ColorStates } from "./idle-color.js";

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { restore } from "../../automation/commands/restore.js";
 import { rollback } from "../../automation/commands/rollback.js";
+import { status } from "../../automation/commands/status.js";
 import type { RunSummary } from "../../automation/report/summary.js";
 import { applySandboxStackConfig, type SandboxStackOptions } from "../../automation/sandbox/target.js";
 import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
@@ -144,6 +145,9 @@ describe("blue-green behind a Caddy proxy, under load", () => {
     expect(await statesOf(`${corner.composeProject}-blue`)).toEqual({ backend: "exited", frontend: "exited" });
     const record = JSON.parse(await onHostAsync(`cat ${corner.appDir}/deployment.json`)) as { current: { id: string }; failed: { id: string } };
     expect([record.current.id, record.failed.id]).toEqual(["v7", "v2"]);
+    // What status tells the operator: green serves, blue (v2) stopped.
+    const { report } = await status({ stackName, deps: ds.deps, log: quiet });
+    expect(report?.blueGreen).toEqual({ live: "green", colors: { green: { running: 2, total: 2 }, blue: { running: 0, total: 2 } } });
     expect({ errors: load.errors, serverErrors: load.serverErrors }, describeLoad(load)).toEqual({ errors: 0, serverErrors: 0 });
   });
 

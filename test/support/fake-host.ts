@@ -201,6 +201,11 @@ export class FakeHost implements HostDoor {
   /** deployment.json's text when it is no record (garbage, truncated): read as the real door reads it. */
   recordText: string | undefined;
 
+  async colors(): Promise<undefined> {
+    this.enter("colors");
+    return undefined;
+  }
+
   async status(): Promise<DeploymentStatus | null> {
     this.enter("status");
     if (this.recordText !== undefined) return parseDeploymentStatus(this.recordText, this.exec.address);

@@ -13,6 +13,7 @@ import type { BlueGreenConfig, ServiceConfig } from "../../components/config/sch
 import * as hc from "../../components/host-commands/index.js";
 import { hostLayoutOf } from "../../components/host-commands/layout.js";
 import { proxyConfig } from "../../components/host-commands/blue-green.js";
+import { renderStatus } from "../../automation/report/status-text.js";
 
 const digest = `sha256:${"c".repeat(64)}`;
 const bg: BlueGreenConfig = {
@@ -115,7 +116,7 @@ describe("the blue-green switch, run for real with a stand-in docker", () => {
         `  "compose -p "*" down"*|"compose -p "*" stop") grep -vx "$3" ${state} > ${state}.n; mv ${state}.n ${state} ;;`,
         `  "ps -q "*"status=running"*) if grep -qx "$proj" ${state}; then echo c1; echo c2; fi ;;`,
         `  "ps -q "*"health=unhealthy"*) ;;`,
-        `  "ps -aq "*) grep -qx "$proj" ${state} && echo r1 ;;`,
+        `  "ps -aq "*) if grep -qx "$proj" ${state}; then if [ "$proj" = shop ]; then echo r1; else echo c1; echo c2; fi; fi ;;`,
         `  "rm -f r1") grep -vx shop ${state} > ${state}.n; mv ${state}.n ${state} ;;`,
         `  "ps -a -q "*) grep -qx "$proj" ${state} && echo c1 ;;`,
         `  "ps -q "*) grep -qx "$proj" ${state} && echo p1 ;;`,
@@ -249,6 +250,21 @@ describe("the blue-green switch, run for real with a stand-in docker", () => {
     expect(moved2.code, moved2.stderr).toBe(0);
     expect(h.log()).toContain("caddy reload");
     expect(JSON.parse(h.file("proxy/caddy.json"))).toEqual(JSON.parse(proxyConfig(moved)));
+  });
+
+  it("status reads the live color and each color's containers: the idle one warm until the live release is verified", () => {
+    const h = host();
+    expect(h.deploy("v1").code).toBe(0);
+    expect(h.deploy("v2").code).toBe(0);
+    const before = hc.parseColorStates(h.run(hc.readColorStates(h.layout)).stdout);
+    expect(before).toEqual({ live: "green", colors: { blue: { running: 2, total: 2 }, green: { running: 2, total: 2 } } });
+    expect(renderStatus({ stack: "s", verified: [], history: [], blueGreen: before })).toContain(
+      "blue-green:     live green (2/2 containers running); idle blue warm: a rollback to it is a proxy flip (2/2 containers running)",
+    );
+    expect(h.run(hc.markReleaseVerified(h.layout, "v2")).code).toBe(0);
+    const after = hc.parseColorStates(h.run(hc.readColorStates(h.layout)).stdout);
+    expect(renderStatus({ stack: "s", verified: [], history: [], blueGreen: after })).toContain("idle blue stopped");
+    expect(hc.parseColorStates("live none\nblue 0 0\ngreen 0 0\n").live).toBeNull();
   });
 
   it("destroy takes both colors and the proxy down and keeps the files", () => {

@@ -92,6 +92,8 @@ describe("the compose file: one variable for the color's port, the same bytes fo
       [[":8080"], "127.0.0.1:{file./etc/awareness-proxy/live/route1}"],
     ]);
     expect(cfg.admin.listen).toBe("unix//etc/awareness-proxy/admin.sock");
+    // A refused connection (a color that opens its port a moment late) is retried for 5 s, not answered 502.
+    expect(JSON.parse(proxyConfig(bg)).apps.http.servers["route0-backend"].routes[0].handle[0].load_balancing).toEqual({ try_duration: "5s", try_interval: "100ms" });
   });
 });
 

@@ -31,7 +31,8 @@ export function declareStack(cfg: StackConfig): Record<string, unknown> {
       hostName,
       layout: hostLayoutOf(cfg, host),
       services: cfg.services,
-      release: cfg.release,
+      // A host a batched rollout has not reached yet keeps its release (stages/rollout.ts).
+      release: cfg.hostReleases[hostName] ?? cfg.release,
       secretEnv: pulumi.secret(cfg.secretEnv),
       retainBackups: cfg.backups.retain,
       startTimeoutSeconds: cfg.rollout.startTimeoutSeconds,

@@ -15,6 +15,7 @@ import { judgeRelease, monitorRelease } from "../stages/watch.js";
 import { withPauseRequest, type PauseContext, type PauseRequest } from "../stages/pause.js";
 import type { RunSummary } from "../report/summary.js";
 import type { NotifyOptions } from "../stages/notify.js";
+import { rollOutInBatches } from "../stages/rollout.js";
 
 export interface DeployRequest extends RunOptions, ReleaseRequest, PrecheckFlags, PauseRequest {
   /** Queue behind a deploy in progress instead of failing. */
@@ -50,6 +51,7 @@ export async function deploy(req: DeployRequest): Promise<RunSummary> {
     runPrecheckStage({ lockFree: false }),
     reconcileHost,
     previewRelease,
+    rollOutInBatches,
     upRelease,
     monitorRelease,
     judgeRelease,

@@ -61,6 +61,8 @@ export interface RunSummary {
   /** heldToPlan: the update was held to the plan this preview saved; planNote: why not. */
   preview?: { ops: Record<string, number>; plan: string[]; blocked: string[]; heldToPlan?: boolean; planNote?: string };
   up?: UpSummary;
+  /** A fleet rolled out in batches: each batch before the last, its update and its watch's verdict (stages/rollout.ts). */
+  rollout?: { hosts: string[]; update?: number | undefined; verdict: string; detail?: string | undefined }[];
   monitor?: MonitorReport;
   rollback?: { from: string; to: string; reason: string; up?: UpSummary | undefined; monitor?: MonitorReport | undefined };
   /** A restore: the backup set put back, its release, what ran before, and the set the replaced files went to. */

@@ -135,6 +135,7 @@ export interface DeployUpContext extends ApplyContext {
  * failed and the automatic rollback brings the last verified release back.
  */
 export const upRelease = stage<DeployUpContext>("up", async (ctx) => {
+  if (ctx.failure) return; // a batch of the rollout failed: the rollback acts
   const release = ctx.release!;
   const up = await applyStackConfig(ctx, { ...ctx.upOptions, message: `deploy ${release.id}`, plan: ctx.planFile });
   ctx.up = up;

@@ -13,7 +13,9 @@ export const releaseKey = "awareness:release";
  * Secret env is not among them: the current secrets apply to any release, so a rotated secret
  * never comes back with an old release.
  */
-export const releaseDataKeys = [releaseKey] as const;
+/** The hosts a batched rollout has not reached yet, and the release each keeps (stages/rollout.ts). */
+export const hostReleasesKey = "awareness:hostReleases";
+export const releaseDataKeys = [releaseKey, hostReleasesKey] as const;
 /** Per-host tokens that make a drifted host's switch run again (stages/reconcile.ts). */
 export const reconcileKey = "awareness:reconcile";
 /**

@@ -154,6 +154,12 @@ const appDirSchema = z
   .refine((p) => noDotDot(p), "no '.' or '..' path segments allowed")
   .refine((p) => p !== "/" && !p.endsWith("/"), "must name a directory below / without a trailing slash");
 
+const baseUrlSchema = z
+  .string()
+  .max(limits.baseUrl, { message: `expected a URL of ${atMost(limits.baseUrl)}`, abort: true })
+  .regex(baseUrlPattern, "expected http(s)://host[:port][/path] (letters, digits and . _ ~ / - only)")
+  .refine((url) => portInRange(/^https?:\/\/([^/]*)/.exec(url)?.[1] ?? ""), "the port must be from 1 to 65535");
+
 const hostSchema = z.strictObject({
   /** Short name used in resource names and outputs. Default: the host with dots as dashes. */
   name: z.string().regex(namePattern, "expected a lowercase name of letters, digits, _ and -").optional(),
@@ -174,6 +180,8 @@ const hostSchema = z.strictObject({
     .optional(),
   /** Where the app lives on this host; default: awareness:appDir. */
   appDir: appDirSchema.optional(),
+  /** This host's own address for the health probes (a fleet's batches watch each host); default: awareness:health.baseUrl. */
+  healthBaseUrl: baseUrlSchema.optional(),
 });
 
 const envValueMessage =
@@ -343,12 +351,7 @@ const healthCheckSchema = z.discriminatedUnion("kind", [execCheckSchema, prometh
 });
 
 const healthSchema = z.strictObject({
-  baseUrl: z
-    .string()
-    .max(limits.baseUrl, { message: `expected a URL of ${atMost(limits.baseUrl)}`, abort: true })
-    .regex(baseUrlPattern, "expected http(s)://host[:port][/path] (letters, digits and . _ ~ / - only)")
-    .refine((url) => portInRange(/^https?:\/\/([^/]*)/.exec(url)?.[1] ?? ""), "the port must be from 1 to 65535")
-    .default("http://127.0.0.1:18080"),
+  baseUrl: baseUrlSchema.default("http://127.0.0.1:18080"),
   endpoints: z
     .array(endpointSchema)
     .min(1)
@@ -406,6 +409,10 @@ const rolloutSchema = z.strictObject({
   startTimeoutSeconds: numberSetting({ min: 1, max: 3_600, whole: true }).default(90),
   /** Consecutive 1-second checks that must all see every container running (and healthy). */
   stableChecks: numberSetting({ min: 1, max: 60, whole: true }).default(2),
+  /** A fleet: how many hosts take a release first and are watched before any other does. Default: 0 (no canary). */
+  canary: numberSetting({ min: 0, max: limits.hosts, whole: true }).default(0),
+  /** A fleet: hosts switched per batch after the canary, each batch watched before the next. Default: all at once. */
+  batchSize: numberSetting({ min: 1, max: limits.hosts, whole: true }).optional(),
 });
 
 const portSchema = numberSetting({ min: 1, max: 65535, whole: true });
@@ -500,6 +507,11 @@ export const stackConfigSchema = z
      * interrupted switch): host name -> a token that makes the engine really run that host's
      * switch again. Never set by hand.
      */
+    /**
+     * Set by the driver while a fleet rolls out in batches: host name -> the release a host not
+     * reached yet keeps running. Never set by hand.
+     */
+    hostReleases: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/), releaseSchema).default({}),
     reconcile: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), z.string().regex(/^[0-9a-f]{8,64}$/, "expected a hex token")).default({}),
   })
   .superRefine((cfg, ctx) => {

@@ -24,7 +24,7 @@ import type { EngineDoor, LongOpOptions, OpenMode, UpResult } from "../../automa
 import type { CiStatusSource } from "../../automation/stages/prechecks.js";
 import type { RunDeps } from "../../automation/stages/deps.js";
 import type { ReleaseRecord } from "../../components/remote-compose-stack.js";
-import type { FakeHost } from "./fake-host.js";
+import { FakeHost } from "./fake-host.js";
 
 /** How the next `up` goes. */
 export type UpBehaviour =
@@ -244,11 +244,14 @@ export class FakeStack {
         const record = this.releaseRecord(update);
         if (record) {
           this.outputs = { ...this.outputs, release: { value: record, secret: false } };
-          this.host?.applyRelease(record);
+          if (!this.hosts) this.host?.applyRelease(record);
           if (this.hosts) {
-            // A multi-host program: every host switches, and each has its own output.
-            const perHost = Object.keys(this.hosts).map((name) => ({ ...record, host: name }));
-            for (const r of perHost) this.hostNamed(r.host).applyRelease(r);
+            // A multi-host program: every host switches, and each has its own output; a host a
+            // batched rollout pins (awareness:hostReleases) is unchanged: it keeps its output.
+            const pins = JSON.parse(update.config["awareness:hostReleases"]?.value ?? "{}") as Record<string, unknown>;
+            const before = (this.outputs.hosts?.value ?? {}) as Record<string, { release: ReleaseRecord }>;
+            const perHost = Object.keys(this.hosts).map((name) => (pins[name] && before[name] ? before[name].release : { ...record, host: name }));
+            for (const r of perHost) if (!pins[r.host]) this.hostNamed(r.host).applyRelease(r);
             this.outputs.release = { value: perHost[0], secret: false };
             this.outputs.hosts = { value: Object.fromEntries(perHost.map((r) => [r.host, { release: r }])), secret: false };
           }
@@ -388,7 +391,7 @@ export function fakeDeps(opts: FakeDepsOptions): RunDeps & { hostOpens: StackCon
       hostOpens.push(config);
       return index === 0 ? opts.host : Object.values(opts.stack.hosts ?? {})[index]!;
     },
-    prober: (config) => opts.prober(config, opts.host),
+    prober: (config, door) => opts.prober(config, door instanceof FakeHost ? door : opts.host),
     gitStatus: () => opts.gitStatus ?? "",
     ciStatus: opts.ciStatus,
     clock: opts.clock,

@@ -1,0 +1,112 @@
+// A fleet rolled out in batches (an in-memory engine and three fake hosts, each probed on its
+// own): the canary first, watched alone; then the rest; a failed gate sends every host switched
+// so far back and never reaches the others.
+import { createHash } from "node:crypto";
+import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
+import { describe, expect, it } from "vitest";
+import { deploy } from "../../automation/commands/deploy.js";
+import { Cancellation } from "../../automation/common/cancel.js";
+import type { Prober } from "../../automation/monitor/probers.js";
+import { sandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
+import { rolloutBatches } from "../../automation/stages/rollout.js";
+import { fakeClock } from "../support/fake-clock.js";
+import { fakeDeps, FakeStack } from "../support/fake-engine.js";
+import { FakeHost } from "../support/fake-host.js";
+
+const hex = (s: string) => createHash("sha256").update(s).digest("hex");
+const imagesOf = (id: string) => ({
+  backend: `registry.test:5000/awareness-backend@sha256:${hex(`backend ${id}`)}`,
+  frontend: `registry.test:5000/awareness-frontend@sha256:${hex(`frontend ${id}`)}`,
+});
+const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHFakeHostKeyForUnitTestsOnly0123456789abc";
+const target: SandboxTarget = {
+  ssh: { host: "10.0.0.5", port: 22, user: "deploy", privateKeyPath: "/dev/null", hostPublicKey: `${hostKey} t1`, knownHostsPath: "/dev/null" },
+  registry: "registry.test:5000",
+  appDir: "/opt/awareness",
+  composeCommands: ["docker compose"],
+  app: { baseUrl: "http://127.0.0.1:18080", ports: { backend: 18080, frontend: 18081 } },
+  releases: { v1: imagesOf("v1"), v2: imagesOf("v2") },
+  tags: {},
+};
+const names = ["t1", "t2", "t3"] as const;
+
+function fleetConfig(): ConfigMap {
+  const config = sandboxStackConfig(target, "v1", {});
+  config["awareness:hosts"] = {
+    value: JSON.stringify(names.map((name, i) => ({ name, host: `10.0.0.${5 + i}`, port: 22, user: "deploy", hostKey, healthBaseUrl: `http://10.0.0.${5 + i}:18080` }))),
+  };
+  config["awareness:sshPrivateKey"] = { value: "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n", secret: true };
+  config["awareness:rollout"] = { value: JSON.stringify({ startTimeoutSeconds: 30, stableChecks: 2, canary: 1, batchSize: 2 }) };
+  return config;
+}
+
+/** Three hosts; each host's probes fail while it runs a broken release; the base URL each watch probed is kept. */
+function fleet() {
+  const clock = fakeClock();
+  const hosts = Object.fromEntries(names.map((n) => [n, new FakeHost({ now: () => clock.now(), address: `deploy@${n}:22` })]));
+  const stack = new FakeStack("sandbox", fleetConfig(), { hosts });
+  const broken = new Set<string>();
+  const probedUrls: string[] = [];
+  const deps = fakeDeps({
+    stack,
+    host: hosts.t1!,
+    clock,
+    prober: (config, host): Prober => {
+      probedUrls.push(config.health.baseUrl);
+      return {
+        async probe(round) {
+          const ok = !broken.has(host.currentId ?? "none");
+          return [{ round, endpoint: "/api/health", startedAt: clock.now(), ok, latencyMs: 5, ...(ok ? { status: 200 } : { status: 503, error: "HTTP 503" }) }];
+        },
+      };
+    },
+  });
+  const run = (id: string) => deploy({ stackName: "sandbox", deps, cancellation: new Cancellation(), releaseId: id, images: imagesOf(id), skipCiCheck: true, allowDirty: true });
+  const current = () => names.map((n) => hosts[n]!.currentId);
+  const pinsOfUpdates = () => stack.updates.map((u) => u.config?.["awareness:hostReleases"]?.value ?? "-");
+  return { hosts, stack, broken, probedUrls, run, current, pinsOfUpdates };
+}
+
+describe("rollout batches", () => {
+  it("canary first, then batches of batchSize; without a canary or batch size, one batch", () => {
+    expect(rolloutBatches(["a", "b", "c", "d", "e"], 1, 2)).toEqual([["a"], ["b", "c"], ["d", "e"]]);
+    expect(rolloutBatches(["a", "b", "c"], 0)).toEqual([["a", "b", "c"]]);
+    expect(rolloutBatches(["a", "b", "c"], 1)).toEqual([["a"], ["b", "c"]]);
+    expect(rolloutBatches(["a", "b", "c", "d"], 0, 3)).toEqual([["a", "b", "c"], ["d"]]);
+    expect(rolloutBatches(["a"], 1, 5)).toEqual([["a"]]);
+  });
+});
+
+describe("a fleet of three hosts, canary 1 then batches of 2", () => {
+  it("a first deploy goes to every host at once; the next release reaches the canary alone, watched at its own address, then the rest", async () => {
+    const f = fleet();
+    const first = await f.run("v1");
+    expect(first.outcome, first.messages.join("\n")).toBe("deployed-verified");
+    expect(f.current()).toEqual(["v1", "v1", "v1"]);
+    f.probedUrls.length = 0;
+    const s = await f.run("v2");
+    expect(s.outcome, s.messages.join("\n")).toBe("deployed-verified");
+    expect(f.current()).toEqual(["v2", "v2", "v2"]);
+    // Batch 1's update pinned t2 and t3 to v1; the deploy's own up (batch 2) pinned nothing.
+    const pins = f.pinsOfUpdates().slice(-2);
+    expect(Object.keys(JSON.parse(pins[0]!) as object)).toEqual(["t2", "t3"]);
+    expect(pins[1]).toBe("-");
+    expect(s.rollout).toEqual([{ hosts: ["t1"], update: expect.any(Number), verdict: "passed" }]);
+    // The canary's gate probed the canary at its own address.
+    expect(f.probedUrls[0]).toBe("http://10.0.0.5:18080");
+    expect(names.map((n) => f.hosts[n]!.record?.verified?.id)).toEqual(["v2", "v2", "v2"]);
+  });
+
+  it("a canary that fails its gate: it goes back to v1, the other hosts never ran v2, and the pins are gone from the config", async () => {
+    const f = fleet();
+    expect((await f.run("v1")).outcome).toBe("deployed-verified");
+    f.broken.add("v2");
+    const s = await f.run("v2");
+    expect(s.outcome, s.messages.join("\n")).toBe("rolled-back");
+    expect(s.rollout).toEqual([{ hosts: ["t1"], update: expect.any(Number), verdict: "failed", detail: expect.stringContaining("t1 /api/health") }]);
+    expect(f.current()).toEqual(["v1", "v1", "v1"]);
+    expect(f.hosts.t2!.record?.previous?.id ?? null).not.toBe("v2");
+    expect(f.stack.config["awareness:hostReleases"]).toBeUndefined();
+    expect(f.hosts.t1!.record?.failed?.id).toBe("v2");
+  });
+});

@@ -77,6 +77,7 @@ export function renderMarkdown(input: RunSummary, options: RenderOptions = {}): 
     }
   }
 
+  if (summary.rollout?.length) out.push("### Rollout", "", ...renderRollout(summary.rollout), "");
   if (summary.up) out.push("### Update", "", ...renderUp(summary.up), "");
 
   const r = summary.restore;
@@ -106,6 +107,12 @@ const stageResult: Record<StageTiming["result"], string> = { done: "done", ended
  * The per-stage breakdown: where the run's time went, in order, with each stage's share; an
  * update's own phases (engine start, pulls, the switch's phases) under the stage that ran it.
  */
+/** A fleet's batches before the deploy's own update: the hosts of each, its update, its gate's verdict. */
+function renderRollout(batches: NonNullable<RunSummary["rollout"]>): string[] {
+  const rows = batches.map((b, i) => [String(i + 1), b.hosts.map((h) => `\`${h}\``).join(", "), String(b.update ?? "-"), `${b.verdict}${b.detail ? `: ${oneLine(b.detail)}` : ""}`]);
+  return [table(["Batch", "Hosts", "Update", "Gate"], rows), "", "The last batch is the update below; the whole fleet is then watched by the health monitor."];
+}
+
 function renderStages(summary: RunSummary): string {
   const stages = summary.stages ?? [];
   const total = stages.reduce((sum, s) => sum + s.ms, 0);

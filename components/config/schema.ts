@@ -562,6 +562,13 @@ export const stackConfigSchema = z
       }
     });
     for (const [path, message] of blueGreenProblems(cfg)) ctx.addIssue({ code: "custom", path, message });
+    // A batch's gate must see its own hosts: one shared address (a load balancer) would mostly answer from the others.
+    const batched = cfg.hosts.length > 1 && (cfg.rollout.canary > 0 || (cfg.rollout.batchSize ?? cfg.hosts.length) < cfg.hosts.length);
+    if (batched && cfg.health.probeMode === "http") {
+      cfg.hosts.forEach((h, i) => {
+        if (!h.healthBaseUrl) ctx.addIssue({ code: "custom", path: ["hosts", i, "healthBaseUrl"], message: "a rollout in batches watches each host at its own address: set healthBaseUrl (or health.probeMode ssh)" });
+      });
+    }
     // The host-side probe prints the status and time only: a body rule there could never be checked.
     cfg.health.endpoints.forEach((e, i) => {
       if (cfg.health.probeMode === "ssh" && e.expect?.json) {

@@ -110,3 +110,24 @@ describe("a fleet of three hosts, canary 1 then batches of 2", () => {
     expect(f.hosts.t1!.record?.failed?.id).toBe("v2");
   });
 });
+
+describe("what a fleet's rollout needs, and what its report says", () => {
+  it("batches with HTTP probes need each host's own address", async () => {
+    const { parseStackConfig } = await import("../../components/config/parse.js");
+    const raw = Object.fromEntries(Object.entries(fleetConfig()).map(([k, v]) => [k, v.value]));
+    const hosts = JSON.parse(raw["awareness:hosts"]!) as Record<string, unknown>[];
+    delete hosts[1]!.healthBaseUrl;
+    expect(() => parseStackConfig({ ...raw, "awareness:hosts": JSON.stringify(hosts) })).toThrow(/hosts\[1\]\.healthBaseUrl: a rollout in batches watches each host at its own address/);
+    expect(() => parseStackConfig({ ...raw, "awareness:hosts": JSON.stringify(hosts), "awareness:rollout": JSON.stringify({ canary: 0 }) })).not.toThrow();
+  });
+
+  it("the Markdown report has a row per batch before the deploy's own update, with its gate", async () => {
+    const { renderMarkdown } = await import("../../automation/report/markdown.js");
+    const f = fleet();
+    await f.run("v1");
+    f.broken.add("v2");
+    const md = renderMarkdown(await f.run("v2"));
+    expect(md).toContain("### Rollout");
+    expect(md).toMatch(/\| 1 \| `t1` \| \d+ \| failed: .*t1 \/api\/health/);
+  });
+});

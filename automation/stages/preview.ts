@@ -8,7 +8,7 @@ import type { Release, StackConfig } from "../../components/config/schema.js";
 import { splitImageRef } from "../../components/host-commands/images.js";
 import type { ReleaseContext } from "./open.js";
 import { describePlan, planFromEvents } from "./preview-policy.js";
-import { releaseConfig, releaseDataKeys, setReleaseData } from "./releases.js";
+import { hostReleasesKey, releaseConfig, releaseDataKeys, setReleaseData } from "./releases.js";
 import { createPrivateDir } from "../toolchain/run-workdir.js";
 import { stop, stage } from "./run.js";
 
@@ -24,6 +24,8 @@ export const previewRelease = stage<ApplyContext>("preview", async (ctx) => {
   const release = ctx.release!;
   const before = Object.fromEntries(releaseDataKeys.filter((k) => ctx.before?.[k]).map((k) => [k, ctx.before![k]!]));
   await engine.setConfig(releaseConfig(release));
+  // A rollout in batches stopped midway leaves its pins in the live config: a new release pins no host.
+  if ((await engine.getConfig())[hostReleasesKey]) await engine.removeConfig([hostReleasesKey]);
   ctx.onEnd(async () => {
     if (!ctx.applied) await setReleaseData(engine.detached(), before);
   });

@@ -131,3 +131,17 @@ describe("what a fleet's rollout needs, and what its report says", () => {
     expect(md).toMatch(/\| 1 \| `t1` \| \d+ \| failed: .*t1 \/api\/health/);
   });
 });
+
+describe("a rollout stopped midway", () => {
+  it("its pins, adopted from the last update, are dropped by the next deploy's preview: every host gets the new release", async () => {
+    const f = fleet();
+    expect((await f.run("v1")).outcome).toBe("deployed-verified");
+    // What a run killed after its canary batch leaves: the live config pins t2 and t3.
+    f.stack.config["awareness:hostReleases"] = { value: JSON.stringify({ t2: { id: "v1", images: imagesOf("v1"), env: {} }, t3: { id: "v1", images: imagesOf("v1"), env: {} } }) };
+    f.stack.config["awareness:rollout"] = { value: JSON.stringify({ startTimeoutSeconds: 30, stableChecks: 2 }) };
+    f.stack.recordUpdate("succeeded", "deploy v1: batch 1/2 (t1)");
+    const s = await f.run("v2");
+    expect(s.outcome, s.messages.join("\n")).toBe("deployed-verified");
+    expect(f.current()).toEqual(["v2", "v2", "v2"]);
+  });
+});

@@ -1,33 +1,20 @@
 // A fleet rolled out in batches (an in-memory engine and three fake hosts, each probed on its
 // own): the canary first, watched alone; then the rest; a failed gate sends every host switched
 // so far back and never reaches the others.
-import { createHash } from "node:crypto";
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { describe, expect, it } from "vitest";
 import { deploy } from "../../automation/commands/deploy.js";
 import { Cancellation } from "../../automation/common/cancel.js";
 import type { Prober } from "../../automation/monitor/probers.js";
-import { sandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
+import { sandboxStackConfig } from "../../automation/sandbox/target.js";
 import { rolloutBatches } from "../../automation/stages/rollout.js";
 import { fakeClock } from "../support/fake-clock.js";
 import { fakeDeps, FakeStack } from "../support/fake-engine.js";
 import { FakeHost } from "../support/fake-host.js";
+import { fakeSshKey, fakeTarget, imagesOf } from "../support/fake-target.js";
 
-const hex = (s: string) => createHash("sha256").update(s).digest("hex");
-const imagesOf = (id: string) => ({
-  backend: `registry.test:5000/awareness-backend@sha256:${hex(`backend ${id}`)}`,
-  frontend: `registry.test:5000/awareness-frontend@sha256:${hex(`frontend ${id}`)}`,
-});
-const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHFakeHostKeyForUnitTestsOnly0123456789abc";
-const target: SandboxTarget = {
-  ssh: { host: "10.0.0.5", port: 22, user: "deploy", privateKeyPath: "/dev/null", hostPublicKey: `${hostKey} t1`, knownHostsPath: "/dev/null" },
-  registry: "registry.test:5000",
-  appDir: "/opt/awareness",
-  composeCommands: ["docker compose"],
-  app: { baseUrl: "http://127.0.0.1:18080", ports: { backend: 18080, frontend: 18081 } },
-  releases: { v1: imagesOf("v1"), v2: imagesOf("v2") },
-  tags: {},
-};
+const hostKey = fakeTarget.ssh.hostPublicKey;
+const target = fakeTarget;
 const names = ["t1", "t2", "t3"] as const;
 
 function fleetConfig(): ConfigMap {
@@ -35,7 +22,7 @@ function fleetConfig(): ConfigMap {
   config["awareness:hosts"] = {
     value: JSON.stringify(names.map((name, i) => ({ name, host: `10.0.0.${5 + i}`, port: 22, user: "deploy", hostKey, healthBaseUrl: `http://10.0.0.${5 + i}:18080` }))),
   };
-  config["awareness:sshPrivateKey"] = { value: "-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n-----END OPENSSH PRIVATE KEY-----\n", secret: true };
+  config["awareness:sshPrivateKey"] = fakeSshKey;
   config["awareness:rollout"] = { value: JSON.stringify({ startTimeoutSeconds: 30, stableChecks: 2, canary: 1, batchSize: 2 }) };
   return config;
 }

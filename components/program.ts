@@ -34,6 +34,7 @@ export function declareStack(cfg: StackConfig): Record<string, unknown> {
       // A host a batched rollout has not reached yet keeps its release (stages/rollout.ts).
       release: cfg.hostReleases[hostName] ?? cfg.release,
       secretEnv: pulumi.secret(cfg.secretEnv),
+      ...(host.env ? { hostEnv: host.env } : {}),
       retainBackups: cfg.backups.retain,
       startTimeoutSeconds: cfg.rollout.startTimeoutSeconds,
       stableChecks: cfg.rollout.stableChecks,

@@ -41,6 +41,8 @@ export interface RemoteComposeStackArgs {
   release: Release;
   /** Secret env for services with releaseEnv. Default: none. */
   secretEnv?: pulumi.Input<Record<string, string>>;
+  /** This host's own env, written over the release env (secretEnv still wins). Default: none. */
+  hostEnv?: Record<string, string>;
   /** Backup sets (one per switch: the files it replaced and their manifest) kept on the host. Default: 5. */
   retainBackups?: number;
   /** Seconds the containers may take to run after `up -d`. Default: 90. */
@@ -133,7 +135,7 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
     const stdin = pulumi
       .all([script, this.composeFile, pulumi.output(args.secretEnv ?? {}), recordPrefix])
       .apply(([script, compose, secretEnv, currentRecordPrefix]) =>
-        switchReleaseStdin({ script, compose, env: renderEnvFile(args.release.env, secretEnv), currentRecordPrefix }),
+        switchReleaseStdin({ script, compose, env: renderEnvFile(args.release.env, secretEnv, args.hostEnv), currentRecordPrefix }),
       );
 
     // 3. The switch: only after every pull succeeded.

@@ -3,7 +3,9 @@
 // and recorded as unverified.
 import { CancelledError, errorDetail } from "../common/errors.js";
 import type { MonitorReport } from "../monitor/monitor.js";
-import { watchRelease } from "../monitor/watch.js";
+import { hostDisplayName } from "../../components/config/schema.js";
+import { combinedProber } from "../monitor/fleet-prober.js";
+import { policyFor, watchRelease } from "../monitor/watch.js";
 import { failRelease, type DeployUpContext } from "./apply.js";
 import { describeDrift, hostDrift, hostLabel, onEveryHost, stackHosts } from "./hosts.js";
 import { pauseForDecision, type PauseContext } from "./pause.js";
@@ -11,14 +13,27 @@ import { differences } from "./reconcile.js";
 import { recordUnverified, recordVerified, type VerifiedRef } from "./releases.js";
 import { stage, stop, type RunContext } from "./run.js";
 
-/** Watches `releaseId` with the stack's health config (the run's signal stops it). */
-export function watch(ctx: RunContext, releaseId: string): Promise<MonitorReport> {
+/**
+ * Watches `releaseId` on `hosts` (a batch), each host at its own address (healthBaseUrl), its
+ * samples named by the host. Without `hosts`: the whole stack, host by host too when every host
+ * has its own address, else at the stack's one address (health.baseUrl). The run's signal stops it.
+ */
+export function watch(ctx: RunContext, releaseId: string, hosts?: readonly string[]): Promise<MonitorReport> {
   const config = ctx.config!;
+  const doors = stackHosts(ctx).filter((h) => !hosts || hosts.includes(h.name));
+  const own = (name: string) => config.hosts.find((c) => hostDisplayName(c) === name)?.healthBaseUrl;
+  // A batch's hosts are always named in its samples; the whole stack only when each host has its own address.
+  if (!hosts && !(doors.length > 1 && doors.every((h) => own(h.name)))) {
+    return watchRelease({ releaseId, config, host: () => ctx.host!.exec, prober: ctx.deps.prober(config, ctx.host!), log: ctx.log, clock: ctx.deps.clock, signal: ctx.cancellation.signal });
+  }
+  const probers = doors.map((h) => ({ name: h.name, prober: ctx.deps.prober({ ...config, health: { ...config.health, baseUrl: own(h.name) ?? config.health.baseUrl } }, h.door) }));
+  const policy = policyFor(config);
   return watchRelease({
     releaseId,
     config,
-    host: () => ctx.host!.exec,
-    prober: ctx.deps.prober(config, ctx.host!),
+    host: () => doors[0]!.door.exec,
+    prober: combinedProber(probers),
+    policy: { ...policy, checksPerRound: (policy.checksPerRound ?? 1) * probers.length },
     log: ctx.log,
     clock: ctx.deps.clock,
     signal: ctx.cancellation.signal,

@@ -75,8 +75,8 @@ const withoutMergeKeys = (tags: Tags): Tags => tags.filter((t) => typeof t === "
  * quote. The schema refuses line breaks and backslashes (the two tools read those differently).
  * Holds secrets: mode 600 on the host.
  */
-export function renderEnvFile(env: Record<string, string>, secretEnv: Record<string, string>): string {
-  const merged = { ...env, ...secretEnv };
+export function renderEnvFile(env: Record<string, string>, secretEnv: Record<string, string>, hostEnv: Record<string, string> = {}): string {
+  const merged = { ...env, ...hostEnv, ...secretEnv };
   return sorted(merged)
     .map(([k, v]) => `${k}='${v.replace(/'/g, "\\'")}'\n`)
     .join("");

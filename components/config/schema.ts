@@ -160,6 +160,21 @@ const baseUrlSchema = z
   .regex(baseUrlPattern, "expected http(s)://host[:port][/path] (letters, digits and . _ ~ / - only)")
   .refine((url) => portInRange(/^https?:\/\/([^/]*)/.exec(url)?.[1] ?? ""), "the port must be from 1 to 65535");
 
+const envValueMessage =
+  "env values must be one line of text (no line breaks or other control characters except tab, no backslashes), at most 4096 characters";
+
+const envMapSchema = record(
+  z
+    .string()
+    .regex(envKeyPattern, "env names are letters, digits and _ (not starting with a digit)")
+    // The env file is also compose's own .env: these would change how compose itself runs.
+    .refine((k) => !/^(COMPOSE_|DOCKER_)/.test(k), "COMPOSE_* and DOCKER_* names are reserved for compose itself"),
+  z
+    .string()
+    .regex(envValuePattern, envValueMessage)
+    .refine((v) => !loneSurrogate.test(v), envValueMessage),
+).refine((env) => Object.keys(env).length <= limits.envEntries, `at most ${limits.envEntries} env entries`);
+
 const hostSchema = z.strictObject({
   /** Short name used in resource names and outputs. Default: the host with dots as dashes. */
   name: z.string().regex(namePattern, "expected a lowercase name of letters, digits, _ and -").optional(),
@@ -182,22 +197,16 @@ const hostSchema = z.strictObject({
   appDir: appDirSchema.optional(),
   /** This host's own address for the health probes (a fleet's batches watch each host); default: awareness:health.baseUrl. */
   healthBaseUrl: baseUrlSchema.optional(),
+  /** This host's compose project; default: awareness:composeProject. Lets several app copies share one Docker engine. */
+  composeProject: z.string().regex(namePattern, "expected a lowercase name of letters, digits, _ and -").optional(),
+  /**
+   * Env for this host only (e.g. its region or port), written over the release env in its .env;
+   * secretEnv still wins. Config, like services: not part of a release, so a change reaches the
+   * host with the next update (not batch by batch) and a rollback does not undo it.
+   */
+  env: envMapSchema.optional(),
 });
 
-const envValueMessage =
-  "env values must be one line of text (no line breaks or other control characters except tab, no backslashes), at most 4096 characters";
-
-const envMapSchema = record(
-  z
-    .string()
-    .regex(envKeyPattern, "env names are letters, digits and _ (not starting with a digit)")
-    // The env file is also compose's own .env: these would change how compose itself runs.
-    .refine((k) => !/^(COMPOSE_|DOCKER_)/.test(k), "COMPOSE_* and DOCKER_* names are reserved for compose itself"),
-  z
-    .string()
-    .regex(envValuePattern, envValueMessage)
-    .refine((v) => !loneSurrogate.test(v), envValueMessage),
-).refine((env) => Object.keys(env).length <= limits.envEntries, `at most ${limits.envEntries} env entries`);
 
 const serviceSchema = z.strictObject({
   /** Image when the release does not name one (e.g. redis:7-alpine). */
@@ -503,15 +512,15 @@ export const stackConfigSchema = z
     /** Who hears about runs: signed webhooks, Slack, Datadog events, New Relic deployment markers. */
     notify: notifySchema.default([]),
     /**
-     * Set by the driver when a host runs something else than the state says was applied (an
-     * interrupted switch): host name -> a token that makes the engine really run that host's
-     * switch again. Never set by hand.
-     */
-    /**
      * Set by the driver while a fleet rolls out in batches: host name -> the release a host not
      * reached yet keeps running. Never set by hand.
      */
     hostReleases: z.record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/), releaseSchema).default({}),
+    /**
+     * Set by the driver when a host runs something else than the state says was applied (an
+     * interrupted switch): host name -> a token that makes the engine really run that host's
+     * switch again. Never set by hand.
+     */
     reconcile: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/), z.string().regex(/^[0-9a-f]{8,64}$/, "expected a hex token")).default({}),
   })
   .superRefine((cfg, ctx) => {
@@ -586,6 +595,13 @@ export const stackConfigSchema = z
     places.forEach((p, i) => {
       if (places.indexOf(p) !== i) {
         ctx.addIssue({ code: "custom", path: ["hosts", i, "appDir"], message: `${p.replace(" ", " keeps its app in ")} for another host too: give each host its own appDir or remove one` });
+      }
+    });
+    // Two entries on one server with one compose project would take each other's containers down.
+    const projects = cfg.hosts.map((h) => `${h.host.toLowerCase()}:${h.port} ${h.composeProject ?? cfg.composeProject}`);
+    projects.forEach((p, i) => {
+      if (places.indexOf(places[i]!) === i && projects.indexOf(p) !== i) {
+        ctx.addIssue({ code: "custom", path: ["hosts", i, "composeProject"], message: `${p.replace(" ", " runs compose project ")} for another host too: give each host on one server its own composeProject` });
       }
     });
     cfg.hosts.forEach((h, i) => {

@@ -29,7 +29,7 @@ export function hostLayoutOf(
   cfg: Pick<StackConfig, "appDir" | "composeProject" | "composeCommand"> & Partial<Pick<StackConfig, "strategy" | "blueGreen">>,
   host: HostConfig,
 ): HostLayout {
-  const layout = { appDir: host.appDir ?? cfg.appDir, composeProject: cfg.composeProject, composeCommand: cfg.composeCommand };
+  const layout = { appDir: host.appDir ?? cfg.appDir, composeProject: host.composeProject ?? cfg.composeProject, composeCommand: cfg.composeCommand };
   if (cfg.strategy !== "blue-green" || !cfg.blueGreen) return layout;
   // appDir and composeProject are plain words (schema), so they sit unquoted inside the double quotes.
   const color = `$(cat ${shellQuote(`${layout.appDir}/${liveColorFileName}`)} 2>/dev/null || echo blue)`;

@@ -180,9 +180,28 @@ describe("errors name the key path, the value and what is allowed", () => {
     expect(problemsOf(toRaw(cfg))).toEqual(
       expect.arrayContaining([expect.objectContaining({ key: "awareness:hosts[1].appDir", message: expect.stringMatching(/keeps its app in .* for another host too/) })]),
     );
+    // Its own dir but the same compose project on the same server: the two would share containers.
     (cfg as Record<string, unknown>).hosts = [first, { ...first, name: "again", appDir: "/srv/second" }];
+    expect(problemsOf(toRaw(cfg))).toEqual([
+      expect.objectContaining({ key: "awareness:hosts[1].composeProject", message: expect.stringMatching(/runs compose project awareness for another host too/) }),
+    ]);
+    (cfg as Record<string, unknown>).hosts = [first, { ...first, name: "again", appDir: "/srv/second", composeProject: "second", env: { PORT: "8081" } }];
     const parsed = parseStackConfig(toRaw(cfg));
     expect(parsed.hosts.map((h) => hostLayoutOf(parsed, h).appDir)).toEqual([parsed.appDir, "/srv/second"]);
+    expect(parsed.hosts.map((h) => hostLayoutOf(parsed, h).composeProject)).toEqual([parsed.composeProject, "second"]);
+    expect(parsed.hosts[1]!.env).toEqual({ PORT: "8081" });
+  });
+
+  it("a host's env is checked like the release env (reserved names, line breaks)", () => {
+    const cfg = baseConfig();
+    const [first] = cfg.hosts as Record<string, unknown>[];
+    (cfg as Record<string, unknown>).hosts = [{ ...first, env: { COMPOSE_FILE: "x", OK: "a\nb" } }];
+    expect(problemsOf(toRaw(cfg))).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ key: "awareness:hosts[0].env.COMPOSE_FILE", message: expect.stringMatching(/reserved/) }),
+        expect.objectContaining({ key: "awareness:hosts[0].env.OK", message: expect.stringMatching(/one line/) }),
+      ]),
+    );
   });
 
   it("malformed JSON in a structured key is reported by key", () => {

@@ -84,6 +84,16 @@ describe("a fleet of three hosts, canary 1 then batches of 2", () => {
     expect(names.map((n) => f.hosts[n]!.record?.verified?.id)).toEqual(["v2", "v2", "v2"]);
   });
 
+  it("after the batches the whole fleet is watched, each host at its own address", async () => {
+    const f = fleet();
+    expect((await f.run("v1")).outcome).toBe("deployed-verified");
+    f.probedUrls.length = 0;
+    const s = await f.run("v2");
+    expect(s.outcome, s.messages.join("\n")).toBe("deployed-verified");
+    // The canary's gate (t1), then the deploy's own watch of t1, t2 and t3.
+    expect(f.probedUrls).toEqual(["http://10.0.0.5:18080", "http://10.0.0.5:18080", "http://10.0.0.6:18080", "http://10.0.0.7:18080"]);
+  });
+
   it("a canary that fails its gate: it goes back to v1, the other hosts never ran v2, and the pins are gone from the config", async () => {
     const f = fleet();
     expect((await f.run("v1")).outcome).toBe("deployed-verified");

@@ -243,6 +243,32 @@ describe("RemoteComposeStack (registry resolver through @pulumi/docker)", () => 
   });
 });
 
+describe("two hosts on one server (their own app dir, compose project and env)", () => {
+  it("each switch runs its own project in its own dir, with its own env over the release env", async () => {
+    created.length = 0;
+    const host = { host: "127.0.0.1", port: 2302, user: "root" };
+    const outputs = declareStack(
+      parseStackConfig(
+        rawConfig({
+          hosts: [
+            { ...host, name: "a", env: { PORT: "18081" } },
+            { ...host, name: "b", appDir: "/srv/b", composeProject: "app-b", env: { PORT: "18082", SESSION_SECRET: "not-this" } },
+          ],
+        }),
+      ),
+    );
+    await value(outputs.release as pulumi.Output<unknown>);
+    const stdinOf = (name: string) =>
+      String(plain(created.find((c) => c.name === name)!.inputs.stdin)).trim().split("\n").map((l) => Buffer.from(l, "base64").toString("utf8"));
+    const [scriptA, , envA] = stdinOf("awareness-a-switch");
+    const [scriptB, , envB] = stdinOf("awareness-b-switch");
+    expect(scriptA).toContain("docker compose -p awareness -f /opt/awareness/docker-compose.yml up -d");
+    expect(scriptB).toContain("docker compose -p app-b -f /srv/b/docker-compose.yml up -d");
+    expect(envA).toBe("PORT='18081'\nSESSION_SECRET='s3cret-value'\n");
+    expect(envB).toBe("PORT='18082'\nSESSION_SECRET='s3cret-value'\n");
+  });
+});
+
 describe("awarenessProgram", () => {
   it("index.ts hands exactly this function to the plain CLI (a default export and nothing else)", async () => {
     const entry = await import("../../index.js");

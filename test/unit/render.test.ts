@@ -91,6 +91,10 @@ describe("renderEnvFile", () => {
     expect(renderEnvFile({ B: "2", A: "1" }, { TOKEN: "x'y $z #c " })).toBe("A='1'\nB='2'\nTOKEN='x\\'y $z #c '\n");
     expect(renderEnvFile({}, {})).toBe("");
   });
+
+  it("a host's own env is written over the release env; the secret env still wins", () => {
+    expect(renderEnvFile({ PORT: "1", REGION: "eu" }, { TOKEN: "t" }, { PORT: "2", TOKEN: "host" })).toBe("PORT='2'\nREGION='eu'\nTOKEN='t'\n");
+  });
 });
 
 describe("renderReleaseRecordPrefix", () => {

@@ -56,6 +56,9 @@ EOF
     cat <<EOF
 SetEnv DOCKER_HOST=unix://$sock DOCKER_CONFIG=$DOCKER_CFG
 AcceptEnv LANG LC_*
+# Several "hosts" of a fleet test share one sshd: their handshakes arrive at once.
+MaxStartups 100:30:200
+MaxSessions 100
 Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel VERBOSE
 EOF

@@ -1,0 +1,108 @@
+// Benchmark (not a test): a release deployed to 1, 4 and 8 hosts in one batch (every host
+// switches in parallel in one update), on cheap hosts of the sandbox (test/support/cheap-hosts.ts:
+// one sshd and one Docker engine, each host its own app dir, compose project and port). For each
+// fleet size, BENCH_ROUNDS deploys (env changes, so every host really switches), medians of:
+//   to the watch: lock, prechecks, preview and the update (the deploy before its monitor)
+//   update:       the engine's `up` alone
+//   total:        the whole deploy (the watch is the same fixed window for every size)
+// Ratios are against one host measured in this same run (goal: 8 hosts <= 1.3x one host).
+// .reports/bench/fleet-<time>.{md,json} hold the table.
+// Run: npm run bench:fleet   (brings the sandbox up; stops it again unless KEEP_SANDBOX=1)
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { deploy } from "../../automation/commands/deploy.js";
+import { repoRoot } from "../../automation/common/process.js";
+import { applySandboxStackConfig, readSandboxTarget } from "../../automation/sandbox/target.js";
+import { cheapFleetOverrides, cheapHosts, clearCheapHosts } from "../support/cheap-hosts.js";
+import { driverStack } from "../support/driver.js";
+
+const sandbox = join(repoRoot, "test", "sandbox", "sandbox.sh");
+const wasUp = spawnSync("bash", [sandbox, "status"]).status === 0;
+execFileSync("bash", [sandbox, "up"], { stdio: ["ignore", "ignore", "inherit"] });
+const target = readSandboxTarget(repoRoot);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const sizes = (process.env.BENCH_FLEET_SIZES ?? "1,4,8").split(",").map(Number);
+const quiet = { info: () => {}, warn: () => {} };
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const sec = (ms: number) => (ms / 1000).toFixed(2);
+
+interface SizeResult {
+  hosts: number;
+  toWatch: number[];
+  update: number[];
+  total: number[];
+}
+
+async function measure(size: number): Promise<SizeResult> {
+  const hosts = cheapHosts(target, `bench${size}`, size, 19700 + size * 10);
+  clearCheapHosts(target, hosts);
+  const stackName = `test-fleet-bench-${size}`;
+  const ds = await driverStack(stackName);
+  const backend = { backend: target.releases.v1!.backend! };
+  const base = { stackName, deps: ds.deps, skipCiCheck: true, allowDirty: true, log: quiet };
+  const result: SizeResult = { hosts: size, toWatch: [], update: [], total: [] };
+  try {
+    await applySandboxStackConfig(await ds.engine(), target, "v1", { overrides: cheapFleetOverrides(target, hosts, { id: "r0" }) });
+    const first = await deploy({ ...base, releaseId: "r0", images: backend });
+    if (first.outcome !== "deployed-verified") throw new Error(`${size} hosts: the first deploy ended ${first.outcome}: ${first.messages.join(" ")}`);
+    for (let i = 1; i <= rounds; i++) {
+      let monitorAt = 0;
+      const started = Date.now();
+      const s = await deploy({
+        ...base,
+        releaseId: `r${i}`,
+        images: backend,
+        env: { APP_ENV: `bench-${i}` },
+        onStage: (stage: string) => {
+          if (stage === "monitor") monitorAt = Date.now();
+        },
+      });
+      if (s.outcome !== "deployed-verified") throw new Error(`${size} hosts, round ${i}: ${s.outcome}: ${s.messages.join(" ")}`);
+      result.total.push(Date.now() - started);
+      result.toWatch.push(monitorAt - started);
+      result.update.push(s.stages?.find((t) => t.stage === "up")?.ms ?? Number.NaN);
+      process.stderr.write(`  ${size} host(s), round ${i}: to the watch ${sec(monitorAt - started)} s, total ${sec(Date.now() - started)} s\n`);
+    }
+  } finally {
+    clearCheapHosts(target, hosts);
+    await ds.cleanup();
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  const results: SizeResult[] = [];
+  for (const size of sizes) results.push(await measure(size));
+  const one = results.find((r) => r.hosts === 1) ?? results[0]!;
+  const ratio = (r: SizeResult, k: "toWatch" | "update" | "total") => (median(r[k]) / median(one[k])).toFixed(2);
+  const markdown = [
+    `## Deploy time by fleet size (sandbox, one batch, ${rounds} rounds, medians; ratios against ${one.hosts} host)`,
+    "",
+    "| hosts | to the watch | ratio | update | ratio | total | ratio |",
+    "|---|---|---|---|---|---|---|",
+    ...results.map((r) => `| ${r.hosts} | ${sec(median(r.toWatch))} s | ${ratio(r, "toWatch")}x | ${sec(median(r.update))} s | ${ratio(r, "update")}x | ${sec(median(r.total))} s | ${ratio(r, "total")}x |`),
+    "",
+    "Goal: a batch that switches in parallel takes at most 1.3x one host's deploy (to the watch).",
+    "",
+  ].join("\n");
+  const outDir = join(repoRoot, ".reports", "bench");
+  mkdirSync(outDir, { recursive: true });
+  const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+  writeFileSync(join(outDir, `fleet-${stamp}.md`), markdown);
+  writeFileSync(join(outDir, `fleet-${stamp}.json`), `${JSON.stringify({ rounds, results }, null, 2)}\n`);
+  process.stdout.write(`${markdown}written: .reports/bench/fleet-${stamp}.{md,json}\n`);
+}
+
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => {
+    if (!wasUp && process.env.KEEP_SANDBOX !== "1") execFileSync("bash", [sandbox, "down"], { stdio: "ignore" });
+  });

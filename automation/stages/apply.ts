@@ -127,6 +127,8 @@ export interface DeployUpContext extends ApplyContext {
   previous?: HostRecords | undefined;
   /** Set when the new release failed: the rollback stage acts on it. */
   failure?: { reason: string; target?: VerifiedRef };
+  /** A batched rollout that stopped: the hosts it never switched (their records do not name the failed release). */
+  unreached?: readonly string[];
 }
 
 /**
@@ -184,7 +186,7 @@ async function recordFailure(ctx: DeployUpContext, id: string, reason: string): 
   // The stack tag and the hosts' records at once (neither depends on the other).
   const [, refused] = await Promise.all([
     recordFailed(ctx.engine!.detached(), id, ctx.up?.summary.update),
-    onEveryHost(ctx, (door) => door.markFailed(id, onHost)),
+    onEveryHost(ctx, (door) => door.markFailed(id, onHost), (host) => !ctx.unreached?.includes(host)),
   ]);
   for (const f of refused) {
     ctx.log.warn(`could not record ${id} as failed on ${hostLabel(ctx, f.host) || "the host: "}${firstLine(f.error)}`);

@@ -94,10 +94,14 @@ export function describeDrift(ctx: RunContext, drift: { host: string; diffs: str
   return drift.map((d) => `${hostLabel(ctx, d.host)}${d.diffs.join("; ")}`).join(" | ");
 }
 
-/** Runs `work` on every host; failures are collected (one host's failure never skips another). */
-export async function onEveryHost(ctx: RunContext, work: (door: HostDoor) => Promise<void>): Promise<{ host: string; error: unknown }[]> {
+/** Runs `work` on every host (or those `only` keeps); failures are collected (one host's failure never skips another). */
+export async function onEveryHost(
+  ctx: RunContext,
+  work: (door: HostDoor) => Promise<void>,
+  only: (host: string) => boolean = () => true,
+): Promise<{ host: string; error: unknown }[]> {
   const results = await Promise.all(
-    stackHosts(ctx).map(async (h) => {
+    stackHosts(ctx).filter((h) => only(h.name)).map(async (h) => {
       try {
         await work(h.door);
         return undefined;

@@ -78,6 +78,7 @@ export const rollOutInBatches = stage<DeployUpContext>("rollout", async (ctx) =>
   ctx.summary.rollout = reports;
   for (const [i, batch] of batches.slice(0, -1).entries()) {
     const reached = batches.slice(0, i + 1).flat();
+    ctx.unreached = names.filter((n) => !reached.includes(n));
     const pins = Object.fromEntries(names.filter((n) => !reached.includes(n)).map((n) => [n, before]));
     ctx.log.info(`== rollout batch ${i + 1}/${batches.length}${i === 0 && config.rollout.canary > 0 ? " (canary)" : ""}: ${batch.join(", ")}`);
     await ctx.engine!.setConfig({ [hostReleasesKey]: { value: JSON.stringify(pins), secret: false } });
@@ -102,6 +103,7 @@ export const rollOutInBatches = stage<DeployUpContext>("rollout", async (ctx) =>
     }
   }
   // The last batch is the deploy's own up: nothing pinned.
+  ctx.unreached = undefined;
   await ctx.engine!.removeConfig([hostReleasesKey]);
   ctx.log.info(`== rollout batch ${batches.length}/${batches.length}: ${batches.at(-1)!.join(", ")} (the deploy's up, then the whole fleet is watched)`);
 });

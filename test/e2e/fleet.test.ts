@@ -100,7 +100,7 @@ describe("a fleet of two hosts, the canary first", () => {
     expect(s.rollout?.[0]).toMatchObject({ hosts: ["t1"], verdict: "failed", detail: expect.stringContaining("t1 /api/auth/status") });
     const [r1, r2] = [t1Record(), t2Record()];
     expect([r1.current?.id, r1.failed?.id]).toEqual(["v1b", "v2"]);
-    expect([r2.current?.id, r2.previous?.id]).toEqual(["v1b", "v1"]);
+    expect([r2.current?.id, r2.previous?.id, r2.failed?.id ?? null]).toEqual(["v1b", "v1", null]);
     expect([await versionAt("127.0.0.1"), await versionAt(t2.ssh.host)]).toEqual(["v1", "v1"]);
     expect((await get(corner.ports.backend, "/api/auth/status")).status).toBe(200);
     // The pins of the canary's update are gone: the config names no host release.

@@ -103,6 +103,8 @@ describe("a fleet of three hosts, canary 1 then batches of 2", () => {
     expect(s.rollout).toEqual([{ hosts: ["t1"], update: expect.any(Number), verdict: "failed", detail: expect.stringContaining("t1 /api/health") }]);
     expect(f.current()).toEqual(["v1", "v1", "v1"]);
     expect(f.hosts.t2!.record?.previous?.id ?? null).not.toBe("v2");
+    // Only the host that ran v2 records it failed.
+    expect(names.map((n) => f.hosts[n]!.record?.failed?.id ?? null)).toEqual(["v2", null, null]);
     expect(f.stack.config["awareness:hostReleases"]).toBeUndefined();
     expect(f.hosts.t1!.record?.failed?.id).toBe("v2");
   });

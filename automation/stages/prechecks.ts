@@ -91,9 +91,9 @@ async function runPrechecks(opts: PrecheckOptions): Promise<PrecheckResult[]> {
   });
 
   // Every host answers for itself: one unready host blocks the deploy of all.
-  for (const h of opts.hosts) {
-    for (const r of await hostChecks(opts, h)) results.push({ ...r, name: `${h.label}${r.name}` });
-  }
+  // Every host at once (a fleet's prechecks take one host's time), reported in the hosts' order.
+  const perHost = await Promise.all(opts.hosts.map((h) => hostChecks(opts, h)));
+  opts.hosts.forEach((h, i) => results.push(...perHost[i]!.map((r) => ({ ...r, name: `${h.label}${r.name}` }))));
 
   results.push(
     await check("git tree clean", async () => {
@@ -139,17 +139,15 @@ async function hostChecks(opts: PrecheckOptions, target: HostToCheck): Promise<P
           `${facts.f.memAvailableMb} MB memory available (floor ${config.precheck.minFreeMemoryMb})`,
     });
 
-    results.push(
-      await check("images in registry", async () => {
+    // The two image checks are independent: one round trip's time, not two.
+    const [inRegistry, rollbackPossible] = await Promise.all([
+      check("images in registry", async () => {
         const refs = Object.values(release.images);
         const { missing } = await host.registryCheck(refs, config.registryAuth);
         if (missing.length) return { ok: false, detail: missing.map((m) => `${m.ref} not found: ${m.reason}`).join("; ") };
         return { ok: true, detail: `${refs.length} image(s) found` };
       }),
-    );
-
-    results.push(
-      await check("rollback possible", async () => {
+      check("rollback possible", async () => {
         const rollbackImages = target.rollbackImages;
         if (!rollbackImages || !opts.rollbackReleaseId)
           return { ok: true, detail: "first verified deploy: no earlier verified release to roll back to" };
@@ -166,7 +164,8 @@ async function hostChecks(opts: PrecheckOptions, target: HostToCheck): Promise<P
           };
         return { ok: true, detail: `${opts.rollbackReleaseId}'s image(s) ${missing.join(", ")} are not on the host; the registry has them (a rollback pulls them)` };
       }),
-    );
+    ]);
+    results.push(inRegistry, rollbackPossible);
   } else {
     for (const name of ["docker and compose", "disk and memory", "images in registry", "rollback possible"]) {
       results.push({ name, ok: false, detail: "not checked: the host is unreachable" });

@@ -36,6 +36,8 @@ interface SizeResult {
   toWatch: number[];
   update: number[];
   total: number[];
+  /** Each round's stages (name, ms): where a bigger fleet's extra time goes. */
+  stages: { stage: string; ms: number }[][];
 }
 
 async function measure(size: number): Promise<SizeResult> {
@@ -45,7 +47,7 @@ async function measure(size: number): Promise<SizeResult> {
   const ds = await driverStack(stackName);
   const backend = { backend: target.releases.v1!.backend! };
   const base = { stackName, deps: ds.deps, skipCiCheck: true, allowDirty: true, log: quiet };
-  const result: SizeResult = { hosts: size, toWatch: [], update: [], total: [] };
+  const result: SizeResult = { hosts: size, toWatch: [], update: [], total: [], stages: [] };
   try {
     await applySandboxStackConfig(await ds.engine(), target, "v1", { overrides: cheapFleetOverrides(target, hosts, { id: "r0" }) });
     const first = await deploy({ ...base, releaseId: "r0", images: backend });
@@ -66,6 +68,7 @@ async function measure(size: number): Promise<SizeResult> {
       result.total.push(Date.now() - started);
       result.toWatch.push(monitorAt - started);
       result.update.push(s.stages?.find((t) => t.stage === "up")?.ms ?? Number.NaN);
+      result.stages.push((s.stages ?? []).map((t) => ({ stage: t.stage, ms: t.ms })));
       process.stderr.write(`  ${size} host(s), round ${i}: to the watch ${sec(monitorAt - started)} s, total ${sec(Date.now() - started)} s\n`);
     }
   } finally {
@@ -80,6 +83,7 @@ async function main(): Promise<void> {
   for (const size of sizes) results.push(await measure(size));
   const one = results.find((r) => r.hosts === 1) ?? results[0]!;
   const ratio = (r: SizeResult, k: "toWatch" | "update" | "total") => (median(r[k]) / median(one[k])).toFixed(2);
+  const stageNames = [...new Set(results.flatMap((r) => r.stages.flat().map((t) => t.stage)))].filter((n) => !["monitor", "verdict"].includes(n));
   const markdown = [
     `## Deploy time by fleet size (sandbox, one batch, ${rounds} rounds, medians; ratios against ${one.hosts} host)`,
     "",
@@ -88,6 +92,12 @@ async function main(): Promise<void> {
     ...results.map((r) => `| ${r.hosts} | ${sec(median(r.toWatch))} s | ${ratio(r, "toWatch")}x | ${sec(median(r.update))} s | ${ratio(r, "update")}x | ${sec(median(r.total))} s | ${ratio(r, "total")}x |`),
     "",
     "Goal: a batch that switches in parallel takes at most 1.3x one host's deploy (to the watch).",
+    "",
+    "Stages before the watch (medians, s):",
+    "",
+    `| hosts | ${stageNames.join(" | ")} |`,
+    `|---|${stageNames.map(() => "---").join("|")}|`,
+    ...results.map((r) => `| ${r.hosts} | ${stageNames.map((n) => sec(median(r.stages.map((round) => round.find((t) => t.stage === n)?.ms ?? 0)))).join(" | ")} |`),
     "",
   ].join("\n");
   const outDir = join(repoRoot, ".reports", "bench");

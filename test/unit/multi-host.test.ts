@@ -76,6 +76,26 @@ describe("a stack with two hosts", () => {
     expect(s.prechecks?.map((p) => p.name)).toEqual(expect.arrayContaining(["host t1: ssh reachable", "host t2: ssh reachable", "host t2: disk and memory"]));
   });
 
+  it("every host's prechecks run at once (a fleet's prechecks take one host's time)", async () => {
+    const f = fleet();
+    let t2Asked!: () => void;
+    const t2Started = new Promise<void>((resolve) => (t2Asked = resolve));
+    const t2Facts = f.t2.facts.bind(f.t2);
+    f.t2.facts = () => (t2Asked(), t2Facts());
+    // t1's facts answer only once t2 was asked too (or after 2 s, which would show one after the other).
+    const t1Facts = f.t1.facts.bind(f.t1);
+    let sawT2 = false;
+    f.t1.facts = async () => {
+      sawT2 = await Promise.race([t2Started.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 2000))]);
+      return t1Facts();
+    };
+    const s = await f.run("v1");
+    expect(s.outcome, s.messages.join("\n")).toBe("deployed-verified");
+    expect(sawT2).toBe(true);
+    // Reported in the hosts' order all the same.
+    expect(s.prechecks?.map((p) => p.name).filter((n) => n.endsWith("ssh reachable"))).toEqual(["host t1: ssh reachable", "host t2: ssh reachable"]);
+  });
+
   it("a second host below the disk floor blocks the deploy; nothing is switched anywhere", async () => {
     const f = fleet();
     await f.run("v1");

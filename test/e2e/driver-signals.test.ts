@@ -3,7 +3,7 @@
 // with the host lock and the engine lock free and its outcome recorded; the next plain run
 // converges. Also the driver's own deadline, and `status` of a stack that does not exist.
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
@@ -11,6 +11,7 @@ import { repoRoot } from "../../automation/common/process.js";
 import { ExitCode, type RunSummary } from "../../automation/report/summary.js";
 import { applySandboxStackConfig } from "../../automation/sandbox/target.js";
 import { unverifiedTag } from "../../automation/stages/releases.js";
+import { releaseArgs, runDriverCli, type CliRun } from "../support/cli-run.js";
 import { driverStack, type DriverStack } from "../support/driver.js";
 import { clearCorner, get, onHost, target, testCorner } from "./components-support.js";
 
@@ -33,52 +34,8 @@ function engineLocks(): string[] {
 const hostLock = () => onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim();
 const hostRecord = () => JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)) as { current: { id: string } | null; verified: { id: string } | null };
 
-interface CliRun {
-  code: number | null;
-  stderr: string;
-  /** Seconds from the first signal to the exit. */
-  afterSignal: number;
-  report: RunSummary | undefined;
-}
-
-/**
- * Runs the CLI; `when` is asked after each chunk of its progress (stderr) and returns the
- * signals to send once the condition holds (never a fixed sleep before the first).
- */
-function runCli(args: string[], when: (stderr: string) => boolean, signals: NodeJS.Signals[] = ["SIGTERM"], gapMs = 300): Promise<CliRun> {
-  const reports = join(ds.dir, `reports-${Date.now()}`);
-  const child = spawn(join(repoRoot, "node_modules", ".bin", "tsx"), [join(repoRoot, "automation", "cli.ts"), ...args, "--stack", stackName, "--report-dir", reports], {
-    cwd: repoRoot,
-    env: { ...process.env, ...ds.envVars, PULUMI_BACKEND_URL: ds.backendUrl, AWARENESS_PROJECT_DIR: ds.dir, AWARENESS_CANCEL_GRACE_SECONDS: String(graceSeconds) },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  let signalledAt = 0;
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-    if (!signalledAt && when(stderr)) {
-      signalledAt = Date.now();
-      signals.forEach((sig, i) => setTimeout(() => child.kill(sig), i * gapMs));
-    }
-  });
-  child.stdout.resume();
-  return new Promise((resolve) =>
-    child.on("exit", (code) => {
-      const file = existsSync(reports) ? readdirSync(reports).find((f) => f.endsWith(".json")) : undefined;
-      resolve({
-        code,
-        stderr,
-        afterSignal: signalledAt ? (Date.now() - signalledAt) / 1000 : -1,
-        report: file ? (JSON.parse(readFileSync(join(reports, file), "utf8")) as RunSummary) : undefined,
-      });
-    }),
-  );
-}
-
-const releaseArgs = (id: string, images: Record<string, string>, env?: string) => [
-  "deploy", "--release", id, ...Object.entries(images).flatMap(([s, ref]) => ["--image", `${s}=${ref}`]),
-  ...(env ? ["--env", `APP_ENV=${env}`] : []), "--skip-ci-check", "--allow-dirty",
-];
+const runCli = (args: string[], when: (stderr: string) => boolean, signals: NodeJS.Signals[] = ["SIGTERM"], gapMs = 300) =>
+  runDriverCli({ ds, stackName, graceSeconds }, args, when, signals, gapMs);
 
 /** The end state every cancelled run must leave: both locks free, the outcome recorded. */
 function expectCancelledCleanly(run: CliRun): void {

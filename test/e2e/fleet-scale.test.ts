@@ -6,9 +6,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { status } from "../../automation/commands/status.js";
+import { unlock } from "../../automation/commands/unlock.js";
 import type { RunSummary } from "../../automation/report/summary.js";
 import { applySandboxStackConfig } from "../../automation/sandbox/target.js";
 import { cheapFleetOverrides, cheapHosts, clearCheapHosts } from "../support/cheap-hosts.js";
+import { releaseArgs, runDriverCli } from "../support/cli-run.js";
 import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
 import { onHost, target } from "./components-support.js";
 
@@ -111,5 +113,23 @@ describe("four hosts on one server: canary, then batches of two", () => {
     } finally {
       onHost(`rm -f ${backups}`);
     }
+  });
+
+  it("a deploy killed between batches (SIGKILL to the driver and its engine, as a lost runner): host 1 runs it unverified, the rest never did; unlock, and the next deploy takes every host there", async () => {
+    const killed = await runDriverCli({ ds, stackName }, releaseArgs("v1d", backend, "sandbox-d"), (e) => /rollout batch 2\/3/.test(e), ["SIGKILL"]);
+    expect(killed.signal, killed.stderr.slice(-2000)).toBe("SIGKILL");
+    const rs = records();
+    expect(rs.map((r) => r.current?.id)).toEqual(["v1d", "v1b", "v1b", "v1b"]);
+    expect(rs.map((r) => r.verified?.id)).toEqual(["v1b", "v1b", "v1b", "v1b"]);
+    // The lost run's host lock (on the first host) blocks the next run until it is cleared.
+    expect(onHost(`test -d ${hosts[0]!.appDir}/.deploy-lock && echo held || echo free`).trim()).toBe("held");
+    // engine: true as unlock.yml does (a lost run may hold the engine's update lock too).
+    const cleared = await unlock({ stackName, deps: ds.deps, log: quiet, engine: true });
+    expect(cleared.outcome, explain(cleared)).toBe("ok");
+    expect(cleared.messages.join(" ")).toMatch(/Released the lock held by/);
+    const s = await deploy({ ...base, releaseId: "v1d", images: backend, env: { APP_ENV: "sandbox-d" } });
+    expect(s.outcome, explain(s)).toBe("deployed-verified");
+    expect(records().map((r) => [r.current?.id, r.verified?.id])).toEqual(Array(4).fill(["v1d", "v1d"]));
+    for (const i of [0, 1, 2, 3]) expect(envOf(i)).toContain("APP_ENV='sandbox-d'");
   });
 });

@@ -9,22 +9,20 @@
 // Each comparison is measured in this same run (these machines are noisy); ratios are printed
 // against the targets, and .reports/bench/bench-<time>.{md,json,svg} hold the table and chart.
 // Run: npm run bench   (brings the sandbox up; stops it again unless KEEP_SANDBOX=1)
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { repoRoot } from "../../automation/common/process.js";
-import { applySandboxStackConfig, readSandboxTarget } from "../../automation/sandbox/target.js";
+import { applySandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
+import { runOnSandbox } from "./bench-sandbox.js";
 import { driverStack } from "../support/driver.js";
 import { renderBenchChart } from "./bench-chart.js";
 import { benchBars, benchMarkdown, medians, type BenchResults } from "./bench-report.js";
 
-const sandbox = join(repoRoot, "test", "sandbox", "sandbox.sh");
-const wasUp = spawnSync("bash", [sandbox, "status"]).status === 0;
-execFileSync("bash", [sandbox, "up"], { stdio: ["ignore", "ignore", "inherit"] });
-const target = readSandboxTarget(repoRoot);
+let target: SandboxTarget;
 const ports = { backend: 18580, frontend: 18581 };
-const corner = { appDir: `${target.appDir}-bench`, composeProject: "awareness-bench", ports };
+let corner: { appDir: string; composeProject: string; ports: typeof ports };
 // Medians of at least 5 rounds by default (these machines are noisy).
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 
@@ -55,7 +53,9 @@ async function waitHealthy(from: number): Promise<number> {
 
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-async function main(): Promise<void> {
+async function main(sandboxTarget: SandboxTarget): Promise<void> {
+  target = sandboxTarget;
+  corner = { appDir: `${target.appDir}-bench`, composeProject: "awareness-bench", ports };
   onHost(`ids=$(docker ps -a -q --filter label=com.docker.compose.project=${corner.composeProject}); [ -z "$ids" ] || docker rm -f $ids >/dev/null; rm -rf ${corner.appDir}`);
   const stackName = "test-bench";
   const ds = await driverStack(stackName);
@@ -178,11 +178,4 @@ async function main(): Promise<void> {
   await ds.cleanup();
 }
 
-main()
-  .catch((err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    if (!wasUp && process.env.KEEP_SANDBOX !== "1") execFileSync("bash", [sandbox, "down"], { stdio: "ignore" });
-  });
+runOnSandbox(main);

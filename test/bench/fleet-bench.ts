@@ -8,19 +8,16 @@
 // Ratios are against one host measured in this same run (goal: 8 hosts <= 1.3x one host).
 // .reports/bench/fleet-<time>.{md,json} hold the table.
 // Run: npm run bench:fleet   (brings the sandbox up; stops it again unless KEEP_SANDBOX=1)
-import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { deploy } from "../../automation/commands/deploy.js";
 import { repoRoot } from "../../automation/common/process.js";
-import { applySandboxStackConfig, readSandboxTarget } from "../../automation/sandbox/target.js";
+import { applySandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
+import { runOnSandbox } from "./bench-sandbox.js";
 import { cheapFleetOverrides, cheapHosts, clearCheapHosts } from "../support/cheap-hosts.js";
 import { driverStack } from "../support/driver.js";
 
-const sandbox = join(repoRoot, "test", "sandbox", "sandbox.sh");
-const wasUp = spawnSync("bash", [sandbox, "status"]).status === 0;
-execFileSync("bash", [sandbox, "up"], { stdio: ["ignore", "ignore", "inherit"] });
-const target = readSandboxTarget(repoRoot);
+let target: SandboxTarget;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const sizes = (process.env.BENCH_FLEET_SIZES ?? "1,4,8").split(",").map(Number);
 const quiet = { info: () => {}, warn: () => {} };
@@ -92,7 +89,8 @@ async function measure(size: number): Promise<SizeResult> {
   return result;
 }
 
-async function main(): Promise<void> {
+async function main(sandboxTarget: SandboxTarget): Promise<void> {
+  target = sandboxTarget;
   const results: SizeResult[] = [];
   for (const size of sizes) results.push(await measure(size));
   const one = results.find((r) => r.hosts === 1) ?? results[0]!;
@@ -124,11 +122,4 @@ async function main(): Promise<void> {
   process.stdout.write(`${markdown}written: .reports/bench/fleet-${stamp}.{md,json}\n`);
 }
 
-main()
-  .catch((err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => {
-    if (!wasUp && process.env.KEEP_SANDBOX !== "1") execFileSync("bash", [sandbox, "down"], { stdio: "ignore" });
-  });
+runOnSandbox(main);

@@ -109,7 +109,7 @@ const stageResult: Record<StageTiming["result"], string> = { done: "done", ended
  */
 /** A fleet's batches before the deploy's own update: the hosts of each, its update, its gate's verdict. */
 function renderRollout(batches: NonNullable<RunSummary["rollout"]>): string[] {
-  const rows = batches.map((b, i) => [String(i + 1), b.hosts.map((h) => `\`${h}\``).join(", "), String(b.update ?? "-"), `${b.verdict}${b.detail ? `: ${oneLine(b.detail)}` : ""}`]);
+  const rows = batches.map((b, i) => [String(i + 1), b.hosts.map((h) => `\`${h}\``).join(", "), String(b.update ?? "-"), `${b.verdict}${b.detail ? `: ${oneLine(b.detail)}` : ""}${b.decision ? `; paused, ${oneLine(b.decision)}` : ""}`]);
   return [table(["Batch", "Hosts", "Update", "Gate"], rows), "", "The last batch is the update below; the whole fleet is then watched by the health monitor."];
 }
 

@@ -62,7 +62,7 @@ export interface RunSummary {
   preview?: { ops: Record<string, number>; plan: string[]; blocked: string[]; heldToPlan?: boolean; planNote?: string };
   up?: UpSummary;
   /** A fleet rolled out in batches: each batch before the last, its update and its watch's verdict (stages/rollout.ts). */
-  rollout?: { hosts: string[]; update?: number | undefined; verdict: string; detail?: string | undefined }[];
+  rollout?: { hosts: string[]; update?: number | undefined; verdict: string; detail?: string | undefined; decision?: string | undefined }[];
   monitor?: MonitorReport;
   rollback?: { from: string; to: string; reason: string; up?: UpSummary | undefined; monitor?: MonitorReport | undefined };
   /** A restore: the backup set put back, its release, what ran before, and the set the replaced files went to. */

@@ -3,17 +3,18 @@
 // awareness:hostReleases) and each health-gated by a watch of its own hosts before the next
 // starts. The last batch is the deploy's own `up` (nothing pinned), watched with the whole fleet
 // by the monitor stage. A failed gate fails the release: the automatic rollback re-applies the
-// last verified config, which pins nothing, so every host switched so far goes back.
+// last verified config, which pins nothing, so every host switched so far goes back (with
+// monitor.onFailure pause: once abort is decided; a promote goes on with the next batch).
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
-import { hostDisplayName, type Release, type StackConfig } from "../../components/config/schema.js";
-import { combinedProber } from "../monitor/fleet-prober.js";
+import type { Release } from "../../components/config/schema.js";
 import type { MonitorReport } from "../monitor/monitor.js";
-import { policyFor, watchRelease } from "../monitor/watch.js";
-import { applyStackConfig, failRelease, type DeployUpContext } from "./apply.js";
+import { applyStackConfig, failRelease } from "./apply.js";
 import { describeDrift, hostDrift, stackHosts } from "./hosts.js";
 import { differences } from "./reconcile.js";
+import { pauseForDecision, type PauseContext } from "./pause.js";
 import { hostReleasesKey, releaseKey } from "./releases.js";
-import { stage, type RunContext } from "./run.js";
+import { stage } from "./run.js";
+import { watch } from "./watch.js";
 
 /** The hosts of each batch, in order: `canary` first (if any), then `batchSize` at a time. */
 export function rolloutBatches(hosts: readonly string[], canary: number, batchSize?: number): string[][] {
@@ -30,6 +31,8 @@ export interface BatchReport {
   update?: number | undefined;
   verdict: MonitorReport["verdict"]["state"] | "up-failed" | "not-running";
   detail?: string;
+  /** monitor.onFailure pause: how the pause of a failed gate ended (promoted: the rollout went on). */
+  decision?: string;
 }
 
 /** The release every host ran before this run (the config's own release then), or undefined on a first deploy. */
@@ -38,29 +41,7 @@ function releaseBefore(before: ConfigMap | undefined): Release | undefined {
   return text ? (JSON.parse(text) as Release) : undefined;
 }
 
-/** Watches the hosts of one batch: each host's endpoints, at its own address (or from itself over SSH). */
-function watchBatch(ctx: RunContext, releaseId: string, hosts: string[]): Promise<MonitorReport> {
-  const config = ctx.config!;
-  const doors = stackHosts(ctx).filter((h) => hosts.includes(h.name));
-  const perHost = doors.map((h) => {
-    const hostConfig = config.hosts.find((c) => hostDisplayName(c) === h.name);
-    const health = { ...config.health, baseUrl: hostConfig?.healthBaseUrl ?? config.health.baseUrl };
-    return { name: h.name, prober: ctx.deps.prober({ ...config, health } satisfies StackConfig, h.door) };
-  });
-  const policy = policyFor(config);
-  return watchRelease({
-    releaseId,
-    config,
-    host: () => doors[0]!.door.exec,
-    prober: combinedProber(perHost),
-    policy: { ...policy, checksPerRound: (policy.checksPerRound ?? 1) * perHost.length },
-    log: ctx.log,
-    clock: ctx.deps.clock,
-    signal: ctx.cancellation.signal,
-  });
-}
-
-export const rollOutInBatches = stage<DeployUpContext>("rollout", async (ctx) => {
+export const rollOutInBatches = stage<PauseContext>("rollout", async (ctx) => {
   const config = ctx.config!;
   const names = stackHosts(ctx).map((h) => h.name);
   const batches = rolloutBatches(names, config.rollout.canary, config.rollout.batchSize);
@@ -95,11 +76,17 @@ export const rollOutInBatches = stage<DeployUpContext>("rollout", async (ctx) =>
       reports.push({ hosts: batch, update: up.summary.update, verdict: "not-running", detail: describeDrift(ctx, off) });
       return failRelease(ctx, `after batch ${i + 1} the host does not run ${release.id}: ${describeDrift(ctx, off)}`);
     }
-    const watched = await watchBatch(ctx, release.id, batch);
+    const watched = await watch(ctx, release.id, batch);
     const verdict = watched.verdict;
     reports.push({ hosts: batch, update: up.summary.update, verdict: verdict.state, ...(verdict.state === "passed" ? {} : { detail: verdict.detail }) });
     if (verdict.state !== "passed") {
-      return failRelease(ctx, `automatic: ${release.id} failed its health check on batch ${i + 1} (${batch.join(", ")}): ${verdict.detail}`);
+      const failed = `automatic: ${release.id} failed its health check on batch ${i + 1} (${batch.join(", ")}): ${verdict.detail}`;
+      if (config.monitor.onFailure !== "pause") return failRelease(ctx, failed);
+      // On failure: pause. Abort (or the timeout's abort) rolls back; promote goes on with the next batch.
+      const { action, note } = await pauseForDecision(ctx, failed);
+      reports.at(-1)!.decision = note;
+      if (action === "abort") return failRelease(ctx, note);
+      await ctx.host!.clearPause(release.id);
     }
   }
   // The last batch is the deploy's own up: nothing pinned.

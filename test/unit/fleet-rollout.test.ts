@@ -17,8 +17,9 @@ const hostKey = fakeTarget.ssh.hostPublicKey;
 const target = fakeTarget;
 const names = ["t1", "t2", "t3"] as const;
 
-function fleetConfig(): ConfigMap {
+function fleetConfig(monitor: Record<string, unknown> = {}): ConfigMap {
   const config = sandboxStackConfig(target, "v1", {});
+  config["awareness:monitor"] = { value: JSON.stringify({ ...JSON.parse(config["awareness:monitor"]!.value), ...monitor }) };
   config["awareness:hosts"] = {
     value: JSON.stringify(names.map((name, i) => ({ name, host: `10.0.0.${5 + i}`, port: 22, user: "deploy", hostKey, healthBaseUrl: `http://10.0.0.${5 + i}:18080` }))),
   };
@@ -28,10 +29,10 @@ function fleetConfig(): ConfigMap {
 }
 
 /** Three hosts; each host's probes fail while it runs a broken release; the base URL each watch probed is kept. */
-function fleet() {
+function fleet(monitor: Record<string, unknown> = {}) {
   const clock = fakeClock();
   const hosts = Object.fromEntries(names.map((n) => [n, new FakeHost({ now: () => clock.now(), address: `deploy@${n}:22` })]));
-  const stack = new FakeStack("sandbox", fleetConfig(), { hosts });
+  const stack = new FakeStack("sandbox", fleetConfig(monitor), { hosts });
   const broken = new Set<string>();
   const probedUrls: string[] = [];
   const deps = fakeDeps({
@@ -107,6 +108,32 @@ describe("a fleet of three hosts, canary 1 then batches of 2", () => {
     expect(names.map((n) => f.hosts[n]!.record?.failed?.id ?? null)).toEqual(["v2", null, null]);
     expect(f.stack.config["awareness:hostReleases"]).toBeUndefined();
     expect(f.hosts.t1!.record?.failed?.id).toBe("v2");
+  });
+});
+
+describe("a failed gate with monitor.onFailure pause", () => {
+  it("abort (the timeout's default): the canary goes back, the others never ran it", async () => {
+    const f = fleet({ onFailure: "pause", pauseTimeoutMinutes: 1 });
+    expect((await f.run("v1")).outcome).toBe("deployed-verified");
+    f.broken.add("v2");
+    const s = await f.run("v2");
+    expect(s.outcome, s.messages.join("\n")).toBe("rolled-back");
+    expect(s.rollout?.[0]).toMatchObject({ hosts: ["t1"], verdict: "failed", decision: expect.stringMatching(/^the pause timeout decided abort/) });
+    expect(s.pause?.reason).toMatch(/failed its health check on batch 1 \(t1\)/);
+    expect(f.current()).toEqual(["v1", "v1", "v1"]);
+    expect(f.hosts.t1!.record?.paused ?? null).toBeNull();
+  });
+
+  it("promote: the rollout goes on with the next batch (each gate and the last verdict decided on their own)", async () => {
+    const f = fleet({ onFailure: "pause", pauseTimeoutMinutes: 1, onPauseTimeout: "promote" });
+    expect((await f.run("v1")).outcome).toBe("deployed-verified");
+    f.broken.add("v2");
+    const s = await f.run("v2");
+    expect(s.outcome, s.messages.join("\n")).toBe("promoted");
+    expect(s.rollout?.[0]).toMatchObject({ hosts: ["t1"], verdict: "failed", decision: expect.stringMatching(/^the pause timeout decided promote/) });
+    expect(f.current()).toEqual(["v2", "v2", "v2"]);
+    expect(names.map((n) => f.hosts[n]!.record?.verified?.id)).toEqual(["v2", "v2", "v2"]);
+    expect(f.hosts.t1!.record?.paused ?? null).toBeNull();
   });
 });
 

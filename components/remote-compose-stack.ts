@@ -6,6 +6,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { renderComposeFile, renderEnvFile, renderReleaseRecordPrefix, sha256Hex } from "./compose/render.js";
+import { renderSwarmStackFile } from "./compose/render-swarm.js";
 import { z } from "zod";
 import { volumesToSnapshot, type Release, type ServiceConfig } from "./config/schema.js";
 import { parseSwitchOutput, switchRelease, switchReleaseCommand, switchReleaseStdin, teardown } from "./host-commands/deploy.js";
@@ -101,7 +102,10 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
 
     // 2. The files of this release: a pure function of config and digests.
     const colorPorts = args.layout.blueGreen ? Object.fromEntries(args.layout.blueGreen.routes.map((r) => [r.service, r.portEnv])) : undefined;
-    this.composeFile = this.images.apply((images) => renderComposeFile({ services: args.services, images, colorPorts }));
+    const swarm = args.layout.swarm;
+    this.composeFile = this.images.apply((images) =>
+      swarm ? renderSwarmStackFile({ services: args.services, images, swarm }) : renderComposeFile({ services: args.services, images, colorPorts }),
+    );
     this.composeSha256 = this.composeFile.apply(sha256Hex);
     const recordPrefix = pulumi
       .all([this.images, this.composeSha256])
@@ -135,7 +139,7 @@ export class RemoteComposeStack extends pulumi.ComponentResource {
     const stdin = pulumi
       .all([script, this.composeFile, pulumi.output(args.secretEnv ?? {}), recordPrefix])
       .apply(([script, compose, secretEnv, currentRecordPrefix]) =>
-        switchReleaseStdin({ script, compose, env: renderEnvFile(args.release.env, secretEnv, args.hostEnv), currentRecordPrefix }),
+        switchReleaseStdin({ script, compose, env: renderEnvFile(args.release.env, secretEnv, args.hostEnv, Boolean(swarm)), currentRecordPrefix }),
       );
 
     // 3. The switch: only after every pull succeeded.

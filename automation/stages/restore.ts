@@ -56,6 +56,9 @@ function failedRecords(id: string, host: DeploymentStatus | null, tags: Record<s
 
 export const pickBackupSet = stage<RestoreContext>("target", async (ctx) => {
   const { request } = ctx;
+  if (ctx.config!.engine === "swarm") {
+    throw new UsageError("Restore refused: engine swarm has no restore from backup sets yet (its files are backed up all the same). Nothing was changed; `rollback` re-deploys a verified release.");
+  }
   const where = ctx.host!.exec.address;
   const sets = await ctx.host!.backupSets();
   const record = await ctx.host!.status().catch((err: unknown) => {

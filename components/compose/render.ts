@@ -75,8 +75,10 @@ const withoutMergeKeys = (tags: Tags): Tags => tags.filter((t) => typeof t === "
  * quote. The schema refuses line breaks and backslashes (the two tools read those differently).
  * Holds secrets: mode 600 on the host.
  */
-export function renderEnvFile(env: Record<string, string>, secretEnv: Record<string, string>, hostEnv: Record<string, string> = {}): string {
+export function renderEnvFile(env: Record<string, string>, secretEnv: Record<string, string>, hostEnv: Record<string, string> = {}, forSwarm = false): string {
   const merged = { ...env, ...hostEnv, ...secretEnv };
+  // `docker stack deploy` reads an env file's values literally (no quotes stripped); one line each, as the schema ensures.
+  if (forSwarm) return sorted(merged).map(([k, v]) => `${k}=${v}\n`).join("");
   return sorted(merged)
     .map(([k, v]) => `${k}='${v.replace(/'/g, "\\'")}'\n`)
     .join("");

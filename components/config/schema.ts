@@ -431,6 +431,37 @@ const portSchema = numberSetting({ min: 1, max: 65535, whole: true });
  * live color's port; the next release starts beside the live one (its own compose project and
  * ports), the proxy flips to it, and the old color stays warm until the new release is verified.
  */
+/** engine swarm: how the stack's services run and update on the swarm. */
+const swarmSchema = z.strictObject({
+  /** replicated (replicas per service) or global (one task on every node). Default: replicated. */
+  mode: z.enum(["replicated", "global"]).default("replicated"),
+  /** Tasks per service in replicated mode. Default: 1. */
+  replicas: numberSetting({ min: 1, max: 100, whole: true }).default(1),
+  /** Seconds Swarm watches each updated task before it counts the update good (update_config.monitor). Default: 10. */
+  monitorSeconds: numberSetting({ min: 1, max: 600, whole: true }).default(10),
+});
+
+/** What engine swarm cannot run (yet): each problem as [config path, message]. */
+function swarmProblems(cfg: {
+  engine: string;
+  strategy: string;
+  hosts: unknown[];
+  rollout: { canary: number; batchSize?: number | undefined };
+  services: Record<string, { networkMode: string; snapshotVolumes: unknown }>;
+}): [(string | number)[], string][] {
+  if (cfg.engine !== "swarm") return [];
+  const problems: [(string | number)[], string][] = [];
+  if (cfg.strategy !== "recreate") problems.push([["strategy"], 'engine swarm updates the services itself (update_config): use strategy "recreate"']);
+  if (cfg.hosts.length !== 1) problems.push([["hosts"], "engine swarm deploys through one manager: name only it in awareness:hosts (the swarm places the tasks on its nodes)"]);
+  if (cfg.rollout.canary > 0 || cfg.rollout.batchSize !== undefined) problems.push([["rollout"], "engine swarm rolls the tasks out itself (one at a time): canary and batchSize are for a fleet of compose hosts"]);
+  for (const [svc, def] of Object.entries(cfg.services)) {
+    // Without iptables (and on many hosts) overlay networks and the routing mesh are not there: host networking always is.
+    if (def.networkMode !== "host") problems.push([["services", svc, "networkMode"], "engine swarm runs services on the host network: networkMode host"]);
+    if (def.snapshotVolumes !== false) problems.push([["services", svc, "snapshotVolumes"], "volume snapshots are taken with compose: not available with engine swarm yet"]);
+  }
+  return problems;
+}
+
 const blueGreenSchema = z.strictObject({
   /** Caddy v2: its upstreams read the live color's ports per request, so a flip is one rename on the host. */
   proxyImage: imageRefSchema.default("caddy:2.11.9-alpine"),
@@ -507,6 +538,9 @@ export const stackConfigSchema = z
     /** recreate: compose up over the running containers; blue-green: beside them, behind a proxy (awareness:blueGreen). */
     strategy: z.enum(["recreate", "blue-green"]).default("recreate"),
     blueGreen: blueGreenSchema.optional(),
+    /** compose: `compose up` on each host; swarm: `docker stack deploy` on a swarm manager (awareness:swarm). */
+    engine: z.enum(["compose", "swarm"]).default("compose"),
+    swarm: swarmSchema.prefault({}),
     replacePolicy: replacePolicySchema.prefault({}),
     github: githubConfigSchema.optional(),
     /** Who hears about runs: signed webhooks, Slack, Datadog events, New Relic deployment markers. */
@@ -571,6 +605,7 @@ export const stackConfigSchema = z
       }
     });
     for (const [path, message] of blueGreenProblems(cfg)) ctx.addIssue({ code: "custom", path, message });
+    for (const [path, message] of swarmProblems(cfg)) ctx.addIssue({ code: "custom", path, message });
     // A batch's gate must see its own hosts: one shared address (a load balancer) would mostly answer from the others.
     const batched = cfg.hosts.length > 1 && (cfg.rollout.canary > 0 || (cfg.rollout.batchSize ?? cfg.hosts.length) < cfg.hosts.length);
     if (batched && cfg.health.probeMode === "http") {
@@ -617,6 +652,7 @@ export const stackConfigSchema = z
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
 export type BlueGreenConfig = z.output<typeof blueGreenSchema>;
+export type SwarmConfig = z.output<typeof swarmSchema>;
 
 type BlueGreenInput = Pick<z.output<typeof blueGreenSchema>, "routes"> | undefined;
 /** What blue-green cannot run: each problem as [config path, message]. */

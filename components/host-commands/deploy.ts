@@ -8,6 +8,7 @@ import { sh } from "./shell.js";
 import { readRecordLines, recordOf, releaseRecordSchema, writeRecordLine } from "./status.js";
 import { snapshotVolumes, type VolumeSnapshotSpec } from "./volumes.js";
 import { switchColor, teardownColors } from "./blue-green.js";
+import { switchStack, teardownStack } from "./swarm.js";
 
 export interface SwitchServiceSpec {
   name: string;
@@ -72,6 +73,7 @@ export const switchPhaseMarker = "awareness-switch-phase";
  */
 export function switchRelease(args: SwitchReleaseArgs): string {
   if (args.layout.blueGreen) return switchColor(args);
+  if (args.layout.swarm) return switchStack(args);
   const { layout } = args;
   const up = composeCli(layout, "up", "-d", "--remove-orphans");
   const waitSpecs = args.services.map((s) => `${s.name}:${s.waitHealthy ? 1 : 0}`);
@@ -161,6 +163,7 @@ export function parseSwitchOutput(stdout: string): SwitchResult {
 /** Destroy: stop and remove the app's containers; data volumes and files stay (no -v). */
 export function teardown(layout: HostLayout): string {
   if (layout.blueGreen) return teardownColors(layout);
+  if (layout.swarm) return teardownStack(layout);
   return [
     sh`cd ${layout.appDir} 2>/dev/null && [ -f ${paths(layout).composeFile} ] || exit 0`,
     `out=$(${composeCli(layout, "down", "--remove-orphans")} 2>&1) || { printf '%s\\n' "$out" | tail -n 10 | cut -c1-300 >&2; exit 1; }`,

@@ -1,5 +1,5 @@
 // Where things live on the host, and how compose is invoked there (v2 plugin or v1 binary).
-import type { BlueGreenConfig, HostConfig, StackConfig } from "../config/schema.js";
+import type { BlueGreenConfig, HostConfig, StackConfig, SwarmConfig } from "../config/schema.js";
 import { raw, sh, shellQuote } from "./shell.js";
 
 export type ComposeCommand = "docker compose" | "docker-compose";
@@ -10,6 +10,8 @@ export interface HostLayout {
   /** Compose project name (lowercase letters, digits, _ and -). */
   composeProject: string;
   composeCommand: ComposeCommand;
+  /** engine swarm: the project is a swarm stack (`docker stack deploy` on this host, a manager). */
+  swarm?: SwarmConfig | undefined;
   /** strategy blue-green: the proxy's routes; each color is its own compose project in its own folder. */
   blueGreen?: BlueGreenConfig | undefined;
   /**
@@ -26,10 +28,11 @@ export const liveColorFileName = ".live-color";
 
 /** Where the app lives on `host` and how compose runs there. */
 export function hostLayoutOf(
-  cfg: Pick<StackConfig, "appDir" | "composeProject" | "composeCommand"> & Partial<Pick<StackConfig, "strategy" | "blueGreen">>,
+  cfg: Pick<StackConfig, "appDir" | "composeProject" | "composeCommand"> & Partial<Pick<StackConfig, "strategy" | "blueGreen" | "engine" | "swarm">>,
   host: HostConfig,
 ): HostLayout {
   const layout = { appDir: host.appDir ?? cfg.appDir, composeProject: host.composeProject ?? cfg.composeProject, composeCommand: cfg.composeCommand };
+  if (cfg.engine === "swarm" && cfg.swarm) return { ...layout, swarm: cfg.swarm };
   if (cfg.strategy !== "blue-green" || !cfg.blueGreen) return layout;
   // appDir and composeProject are plain words (schema), so they sit unquoted inside the double quotes.
   const color = `$(cat ${shellQuote(`${layout.appDir}/${liveColorFileName}`)} 2>/dev/null || echo blue)`;

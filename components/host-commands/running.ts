@@ -1,7 +1,9 @@
 import { projectFilters, type HostLayout } from "./layout.js";
+import { swarmServices } from "./swarm.js";
 
 /** One line per project container: "<service> <image as pinned> <state>". */
 export function runningServices(layout: HostLayout): string {
+  if (layout.swarm) return swarmServices(layout);
   return `for id in $(docker ps -a -q ${projectFilters(layout)}); do docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}} {{.Config.Image}} {{.State.Status}}' "$id"; done | sort`;
 }
 

@@ -1,0 +1,98 @@
+// Engine swarm on the sandbox's Docker engine as a one-node swarm (a manager; host networking,
+// as the engine has no iptables for overlay networks): the release is a stack, Swarm updates
+// it stop-first and rolls a failed update back by itself, and the driver's watch, verdict and
+// rollback work unchanged on top. Every assertion reads the engine itself (the service's spec
+// image, its running tasks) and the host's deployment.json.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
+import { restore } from "../../automation/commands/restore.js";
+import type { RunSummary } from "../../automation/report/summary.js";
+import { applySandboxStackConfig } from "../../automation/sandbox/target.js";
+import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
+import { get, onHost, target, testCorner } from "./components-support.js";
+
+const corner = testCorner("swarm", { backend: 19640, frontend: 19641 });
+const stackName = `test-swarm-${process.pid}`;
+const quiet = e2eLog("e2e-swarm");
+let ds: DriverStack;
+let base: Omit<DeployRequest, "releaseId">;
+/** Whether this test made the engine a swarm (then it leaves it again). */
+let initialised = false;
+const explain = (s: RunSummary) => JSON.stringify({ outcome: s.outcome, messages: s.messages }, null, 1);
+
+type Ref = { id: string } | null;
+const record = () => JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)) as { current: Ref; previous: Ref; verified: Ref; failed: Ref };
+const specImage = (service: string) => onHost(`docker service inspect -f '{{.Spec.TaskTemplate.ContainerSpec.Image}}' ${corner.composeProject}_${service}`).trim();
+const runningTasks = (service: string) =>
+  onHost(`docker service ps --filter desired-state=running --format '{{.Image}} {{.CurrentState}}' ${corner.composeProject}_${service}`).trim().split("\n").filter(Boolean);
+const version = async () => {
+  const r = await get(corner.ports.backend, "/api/version");
+  return r.status === 200 ? (JSON.parse(r.body) as { version: string }).version : "down";
+};
+const removeStack = () =>
+  onHost(`docker stack rm ${corner.composeProject} >/dev/null 2>&1; for i in $(seq 1 30); do [ -z "$(docker ps -aq --filter label=com.docker.stack.namespace=${corner.composeProject})" ] && break; sleep 1; done; rm -rf ${corner.appDir}`);
+
+beforeAll(async () => {
+  if (onHost("docker info -f '{{.Swarm.LocalNodeState}}'").trim() !== "active") {
+    onHost("docker swarm init --advertise-addr 127.0.0.1 >/dev/null");
+    initialised = true;
+  }
+  removeStack();
+  ds = await driverStack(stackName, quiet);
+  base = { stackName, deps: ds.deps, skipCiCheck: true, allowDirty: true, log: quiet };
+  await applySandboxStackConfig(await ds.engine(), target, "v1", {
+    ...corner,
+    overrides: {
+      "awareness:engine": "swarm",
+      "awareness:swarm": { monitorSeconds: 3 },
+      "awareness:rollout": { startTimeoutSeconds: 90, stableChecks: 2 },
+    },
+  });
+});
+
+afterAll(async () => {
+  removeStack();
+  // Leave the engine as it was found: no swarm, and none of the networks a swarm adds.
+  if (initialised) onHost("docker swarm leave --force >/dev/null 2>&1; docker network rm docker_gwbridge >/dev/null 2>&1; true");
+  await ds?.cleanup();
+});
+
+describe("engine swarm: the release as a stack on a swarm manager", () => {
+  it("v1 is deployed as a stack: each service's spec names the pinned image, its task runs, and the release is verified", async () => {
+    const s = await deploy({ ...base, releaseId: "v1", images: target.releases.v1 });
+    expect(s.outcome, explain(s)).toBe("deployed-verified");
+    expect(specImage("backend")).toBe(target.releases.v1!.backend);
+    expect(specImage("frontend")).toBe(target.releases.v1!.frontend);
+    expect(runningTasks("backend")).toEqual([expect.stringMatching(/Running/)]);
+    // The containers are Swarm's, not compose's.
+    expect(onHost(`docker ps -q --filter label=com.docker.compose.project=${corner.composeProject} | wc -l`).trim()).toBe("0");
+    expect([record().current?.id, record().verified?.id]).toEqual(["v1", "v1"]);
+    expect(await version()).toBe("v1");
+  });
+
+  it("v2 passes Swarm's own check (its healthcheck is fine) but fails the driver's watch: the driver rolls the stack back to v1", async () => {
+    const s = await deploy({ ...base, releaseId: "v2", images: target.releases.v2 });
+    expect(s.outcome, explain(s)).toBe("rolled-back");
+    expect(s.rollback?.to).toBe("v1");
+    expect(specImage("backend")).toBe(target.releases.v1!.backend);
+    expect([record().current?.id, record().failed?.id, record().verified?.id]).toEqual(["v1", "v2", "v1"]);
+    expect((await get(corner.ports.backend, "/api/auth/status")).status).toBe(200);
+  });
+
+  it("v5 never starts: Swarm rolls its update back by itself, the switch fails with Swarm's words, v1 still runs (checked on the engine)", async () => {
+    const s = await deploy({ ...base, releaseId: "v5", images: target.releases.v5 });
+    expect(s.outcome, explain(s)).toBe("up-failed");
+    expect(s.messages.join(" ")).toMatch(/Swarm rolled the update of awareness-swarm_backend back/);
+    expect(specImage("backend")).toBe(target.releases.v1!.backend);
+    expect(runningTasks("backend")).toEqual([expect.stringMatching(/Running/)]);
+    expect(record().current?.id).toBe("v1");
+    expect(await version()).toBe("v1");
+  });
+
+  it("restore is refused for a swarm stack (a rollback re-deploys instead); nothing changes", async () => {
+    const s = await restore({ stackName, deps: ds.deps, log: quiet, confirm: "RESTORE" });
+    expect(s.outcome, explain(s)).toBe("usage");
+    expect(s.messages.join(" ")).toMatch(/engine swarm has no restore from backup sets yet/);
+    expect(specImage("backend")).toBe(target.releases.v1!.backend);
+  });
+});

@@ -1,13 +1,17 @@
-// Engine swarm on the sandbox's Docker engine as a one-node swarm (a manager; host networking,
-// as the engine has no iptables for overlay networks): the release is a stack, Swarm updates
+// Engine swarm on the sandbox's Docker engine as the manager of a swarm, the second host's
+// engine joining as a worker (host networking: the engines have no iptables for overlay networks): the release is a stack, Swarm updates
 // it stop-first and rolls a failed update back by itself, and the driver's watch, verdict and
 // rollback work unchanged on top. Every assertion reads the engine itself (the service's spec
 // image, its running tasks) and the host's deployment.json.
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { restore } from "../../automation/commands/restore.js";
 import type { RunSummary } from "../../automation/report/summary.js";
-import { applySandboxStackConfig } from "../../automation/sandbox/target.js";
+import { repoRoot } from "../../automation/common/process.js";
+import { applySandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
 import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
 import { get, onHost, target, testCorner } from "./components-support.js";
 
@@ -29,12 +33,24 @@ const version = async () => {
   const r = await get(corner.ports.backend, "/api/version");
   return r.status === 200 ? (JSON.parse(r.body) as { version: string }).version : "down";
 };
-const removeStack = () =>
-  onHost(`docker stack rm ${corner.composeProject} >/dev/null 2>&1; for i in $(seq 1 30); do [ -z "$(docker ps -aq --filter label=com.docker.stack.namespace=${corner.composeProject})" ] && break; sleep 1; done; rm -rf ${corner.appDir}`);
+const removeStack = (of: { composeProject: string; appDir: string } = corner) =>
+  onHost(`docker stack rm ${of.composeProject} >/dev/null 2>&1; for i in $(seq 1 30); do [ -z "$(docker ps -aq --filter label=com.docker.stack.namespace=${of.composeProject})" ] && break; sleep 1; done; rm -rf ${of.appDir}`);
+
+const t2File = join(repoRoot, ".sandbox", "target-t2.json");
+const t2: SandboxTarget = JSON.parse(readFileSync(t2File, "utf8"));
+function onT2(command: string): string {
+  const r = spawnSync("ssh", ["-i", t2.ssh.privateKeyPath, "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${t2.ssh.knownHostsPath}`,
+    "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR", `${t2.ssh.user}@${t2.ssh.host}`, command], { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`on t2: ${command}\nexit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+const global = testCorner("swarm-global", { backend: 19650, frontend: 19651 });
+let globalDs: DriverStack | undefined;
 
 beforeAll(async () => {
   if (onHost("docker info -f '{{.Swarm.LocalNodeState}}'").trim() !== "active") {
-    onHost("docker swarm init --advertise-addr 127.0.0.1 >/dev/null");
+    // Advertised on the address the second host reaches this engine at, so it can join as a worker.
+    onHost(`a=$(ip -o route get ${t2.ssh.host} | sed -n 's/.* src \\([0-9.]*\\).*/\\1/p'); docker swarm init --advertise-addr "$a" --listen-addr "$a:2377" >/dev/null`);
     initialised = true;
   }
   removeStack();
@@ -52,6 +68,13 @@ beforeAll(async () => {
 
 afterAll(async () => {
   removeStack();
+  removeStack(global);
+  // The worker's task goes with the stack before the worker leaves.
+  onT2(
+    `for i in $(seq 1 30); do [ -z "$(docker ps -aq --filter label=com.docker.stack.namespace=${global.composeProject})" ] && break; sleep 1; done; ` +
+      "docker swarm leave --force >/dev/null 2>&1; docker network rm docker_gwbridge >/dev/null 2>&1; true",
+  );
+  await globalDs?.cleanup();
   // Leave the engine as it was found: no swarm, and none of the networks a swarm adds.
   if (initialised) onHost("docker swarm leave --force >/dev/null 2>&1; docker network rm docker_gwbridge >/dev/null 2>&1; true");
   await ds?.cleanup();
@@ -87,6 +110,26 @@ describe("engine swarm: the release as a stack on a swarm manager", () => {
     expect(runningTasks("backend")).toEqual([expect.stringMatching(/Running/)]);
     expect(record().current?.id).toBe("v1");
     expect(await version()).toBe("v1");
+  });
+
+  it("a worker joins (the second host): a stack in global mode runs a task on each node, each answering at its own address", async () => {
+    const token = onHost("docker swarm join-token -q worker").trim();
+    const manager = onHost("docker info -f '{{.Swarm.NodeAddr}}'").trim();
+    onT2(`docker swarm join --advertise-addr ${t2.ssh.host} --listen-addr ${t2.ssh.host}:2377 --token ${token} ${manager}:2377 >/dev/null`);
+    expect(onHost("docker node ls --format '{{.Status}} {{.ManagerStatus}}'").trim().split("\n").sort()).toEqual(["Ready ", "Ready Leader"]);
+    globalDs = await driverStack(`${stackName}-global`, quiet);
+    await applySandboxStackConfig(await globalDs.engine(), target, "v1", {
+      ...global,
+      overrides: { "awareness:engine": "swarm", "awareness:swarm": { mode: "global", monitorSeconds: 3 }, "awareness:rollout": { startTimeoutSeconds: 120, stableChecks: 2 } },
+    });
+    const s = await deploy({ stackName: `${stackName}-global`, deps: globalDs.deps, skipCiCheck: true, allowDirty: true, log: quiet, releaseId: "v1", images: target.releases.v1 });
+    expect(s.outcome, explain(s)).toBe("deployed-verified");
+    const nodes = onHost(`docker service ps --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' ${global.composeProject}_backend`).trim().split("\n");
+    expect(nodes).toHaveLength(2);
+    for (const address of ["127.0.0.1", t2.ssh.host]) {
+      const r = await fetch(`http://${address}:${global.ports.backend}/api/version`, { signal: AbortSignal.timeout(3000) });
+      expect((JSON.parse(await r.text()) as { version: string }).version).toBe("v1");
+    }
   });
 
   it("restore is refused for a swarm stack (a rollback re-deploys instead); nothing changes", async () => {

@@ -36,7 +36,8 @@ export function renderSwarmStackFile(input: { services: Record<string, ServiceCo
     def.networks = [swarmHostNetwork];
     def.deploy = {
       mode: input.swarm.mode,
-      ...(input.swarm.mode === "replicated" ? { replicas: input.swarm.replicas } : {}),
+      // On the host network a task holds its port on its node: two tasks of a service on one node could never both bind it.
+      ...(input.swarm.mode === "replicated" ? { replicas: input.swarm.replicas, placement: { max_replicas_per_node: 1 } } : {}),
       update_config: { parallelism: 1, order: "stop-first", failure_action: "rollback", monitor },
       rollback_config: { parallelism: 1, order: "stop-first", monitor },
       restart_policy: { condition: restartCondition[svc.restart] },

@@ -426,16 +426,11 @@ const rolloutSchema = z.strictObject({
 
 const portSchema = numberSetting({ min: 1, max: 65535, whole: true });
 
-/**
- * Blue-green: a proxy owned by the stack listens on each route's public port and forwards to the
- * live color's port; the next release starts beside the live one (its own compose project and
- * ports), the proxy flips to it, and the old color stays warm until the new release is verified.
- */
 /** engine swarm: how the stack's services run and update on the swarm. */
 const swarmSchema = z.strictObject({
   /** replicated (replicas per service) or global (one task on every node). Default: replicated. */
   mode: z.enum(["replicated", "global"]).default("replicated"),
-  /** Tasks per service in replicated mode. Default: 1. */
+  /** Tasks per service in replicated mode, at most one per node (host network). Default: 1. */
   replicas: numberSetting({ min: 1, max: 100, whole: true }).default(1),
   /** Seconds Swarm watches each updated task before it counts the update good (update_config.monitor). Default: 10. */
   monitorSeconds: numberSetting({ min: 1, max: 600, whole: true }).default(10),
@@ -462,6 +457,11 @@ function swarmProblems(cfg: {
   return problems;
 }
 
+/**
+ * Blue-green: a proxy owned by the stack listens on each route's public port and forwards to the
+ * live color's port; the next release starts beside the live one (its own compose project and
+ * ports), the proxy flips to it, and the old color stays warm until the new release is verified.
+ */
 const blueGreenSchema = z.strictObject({
   /** Caddy v2: its upstreams read the live color's ports per request, so a flip is one rename on the host. */
   proxyImage: imageRefSchema.default("caddy:2.11.9-alpine"),

@@ -60,7 +60,7 @@ describe("the stack file", () => {
   const file = renderSwarmStackFile({ services: cfg.services as Record<string, ServiceConfig>, images, swarm: cfg.swarm });
   const doc = parse(file) as { version: string; services: Record<string, Record<string, unknown>>; networks: Record<string, unknown> };
 
-  it("each service on the node's own network, stop-first updates that Swarm rolls back on failure, restart policies mapped", () => {
+  it("each service on the node's own network (one task per node), stop-first updates that Swarm rolls back on failure, restart policies mapped", () => {
     expect(doc.version).toBe("3.8");
     expect(doc.networks).toEqual({ hostnet: { external: true, name: "host" } });
     expect(doc.services.backend).toEqual({
@@ -71,6 +71,7 @@ describe("the stack file", () => {
       deploy: {
         mode: "replicated",
         replicas: 2,
+        placement: { max_replicas_per_node: 1 },
         update_config: { parallelism: 1, order: "stop-first", failure_action: "rollback", monitor: "7s" },
         rollback_config: { parallelism: 1, order: "stop-first", monitor: "7s" },
         restart_policy: { condition: "any" },
@@ -86,6 +87,7 @@ describe("the stack file", () => {
     const global = parse(renderSwarmStackFile({ services: cfg.services as Record<string, ServiceConfig>, images, swarm: { ...cfg.swarm, mode: "global" } })) as typeof doc;
     expect(global.services.backend!.deploy).toMatchObject({ mode: "global" });
     expect(global.services.backend!.deploy).not.toHaveProperty("replicas");
+    expect(global.services.backend!.deploy).not.toHaveProperty("placement");
     expect(renderSwarmStackFile({ services: cfg.services as Record<string, ServiceConfig>, images, swarm: cfg.swarm })).toBe(file);
   });
 

@@ -8,12 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { colorPortVariable, renderComposeFile, renderReleaseRecordPrefix, sha256Hex } from "../../components/compose/render.js";
-import { ConfigError, parseStackConfig } from "../../components/config/parse.js";
+import { parseStackConfig } from "../../components/config/parse.js";
 import type { BlueGreenConfig, ServiceConfig } from "../../components/config/schema.js";
 import * as hc from "../../components/host-commands/index.js";
 import { hostLayoutOf } from "../../components/host-commands/layout.js";
 import { proxyConfig } from "../../components/host-commands/blue-green.js";
 import { renderStatus } from "../../automation/report/status-text.js";
+import { configProblems, rawStackConfig, testSshKey } from "../support/stack-config.js";
 
 const digest = `sha256:${"c".repeat(64)}`;
 const bg: BlueGreenConfig = {
@@ -28,22 +29,14 @@ const bg: BlueGreenConfig = {
 function raw(extra: Record<string, unknown>, services?: Record<string, unknown>): Record<string, string> {
   const cfg: Record<string, unknown> = {
     hosts: [{ host: "server.example.com" }],
-    sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+    sshPrivateKey: testSshKey,
     services: services ?? { backend: { environment: { PORT: "8000" } }, frontend: { image: "web:1" } },
     release: { id: "r1", images: { backend: `ghcr.io/acme/backend@${digest}` } },
     ...extra,
   };
-  return Object.fromEntries(Object.entries(cfg).map(([k, v]) => [`awareness:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+  return rawStackConfig(cfg);
 }
-const problems = (r: Record<string, string>) => {
-  try {
-    parseStackConfig(r);
-    return "";
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-};
+const problems = configProblems;
 
 describe("config: what blue-green needs, checked before any remote command", () => {
   it("recreate stays the default; blue-green with routes parses, and the host layout knows the live color's project", () => {

@@ -5,34 +5,27 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { renderEnvFile } from "../../components/compose/render.js";
 import { renderSwarmStackFile } from "../../components/compose/render-swarm.js";
-import { ConfigError, parseStackConfig } from "../../components/config/parse.js";
+import { parseStackConfig } from "../../components/config/parse.js";
 import type { ServiceConfig } from "../../components/config/schema.js";
 import * as hc from "../../components/host-commands/index.js";
 import { hostLayoutOf } from "../../components/host-commands/layout.js";
 import { execInService } from "../../components/host-commands/exec-check.js";
+import { configProblems, rawStackConfig, testSshKey } from "../support/stack-config.js";
 
 const digest = `sha256:${"d".repeat(64)}`;
 
 function raw(extra: Record<string, unknown>, services?: Record<string, unknown>): Record<string, string> {
   const cfg: Record<string, unknown> = {
     hosts: [{ host: "manager.example.com" }],
-    sshPrivateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+    sshPrivateKey: testSshKey,
     services: services ?? { backend: { environment: { PORT: "8000", PRICE: "$5" }, restart: "unless-stopped" }, worker: { image: "worker:1", restart: "on-failure", dependsOn: ["backend"], releaseEnv: false } },
     release: { id: "r1", images: { backend: `ghcr.io/acme/backend@${digest}` } },
     engine: "swarm",
     ...extra,
   };
-  return Object.fromEntries(Object.entries(cfg).map(([k, v]) => [`awareness:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+  return rawStackConfig(cfg);
 }
-const problems = (r: Record<string, string>) => {
-  try {
-    parseStackConfig(r);
-    return "";
-  } catch (err) {
-    if (err instanceof ConfigError) return err.message;
-    throw err;
-  }
-};
+const problems = configProblems;
 
 describe("config: what engine swarm needs, checked before any remote command", () => {
   it("compose stays the default; swarm parses with its defaults, and the host layout carries them", () => {

@@ -25,6 +25,9 @@ export type { ConfigCache, EngineDoor, EngineTarget, LongOpOptions, OpenEngineAr
 /** Deadlines of our own (ms): a hung backend or plugin must never hang the driver. */
 const engineDeadlines = { read: 120_000, preview: 10 * 60_000, up: 15 * 60_000, refresh: 10 * 60_000 };
 
+const tagReadAttempts = 4;
+const tagTurns = new WeakMap<Stack, Promise<unknown>>();
+
 export class Engine implements EngineDoor {
   constructor(
     readonly stack: Stack,
@@ -136,12 +139,31 @@ export class Engine implements EngineDoor {
     return all.filter((u) => kinds.includes(u.kind));
   }
 
+  /**
+   * The stack's tags. A file backend (diy) rewrites its tags file in place: read while another
+   * process writes it, `tag ls` prints `null`. Such a read is tried again, never taken as "no tags".
+   */
   tags(): Promise<Record<string, string>> {
-    return this.call("tags", engineDeadlines.read, () => this.stack.listTags());
+    return this.tagsInTurn(async () => {
+      for (let attempt = 1; ; attempt++) {
+        const tags: unknown = await this.call("tags", engineDeadlines.read, () => this.stack.listTags());
+        if (tags && typeof tags === "object") return tags as Record<string, string>;
+        if (attempt === tagReadAttempts) throw new Error(`the backend gave no stack tags for ${this.stackName} (${JSON.stringify(tags)}, ${attempt} reads): try again`);
+        await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+      }
+    });
   }
 
   async setTag(key: string, value: string): Promise<void> {
-    await this.call("tag set", engineDeadlines.read, () => this.stack.setTag(key, value));
+    await this.tagsInTurn(() => this.call("tag set", engineDeadlines.read, () => this.stack.setTag(key, value)));
+  }
+
+  /** One tag call at a time per stack (detached doors included): a diy backend reads and rewrites one tags file. */
+  private tagsInTurn<T>(op: () => Promise<T>): Promise<T> {
+    const previous = tagTurns.get(this.stack) ?? Promise.resolve();
+    const mine = previous.then(op, op);
+    tagTurns.set(this.stack, mine.catch(() => undefined));
+    return mine;
   }
 
   outputs(): Promise<OutputMap> {

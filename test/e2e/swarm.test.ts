@@ -44,8 +44,24 @@ function onT2(command: string): string {
   if (r.status !== 0) throw new Error(`on t2: ${command}\nexit ${r.status}: ${r.stderr}`);
   return r.stdout;
 }
+const spread = testCorner("swarm-spread", { backend: 19645, frontend: 19646 });
 const global = testCorner("swarm-global", { backend: 19650, frontend: 19651 });
+let spreadDs: DriverStack | undefined;
 let globalDs: DriverStack | undefined;
+const release = (of: DriverStack, suffix: string): DeployRequest => ({
+  stackName: `${stackName}-${suffix}`, deps: of.deps, skipCiCheck: true, allowDirty: true, log: quiet, releaseId: "v1", images: target.releases.v1,
+});
+/** Host truth: the backend's running tasks, one on each node, each answering v1 at its node's own address. */
+async function expectOneTaskPerNode(of: { composeProject: string; ports: { backend: number } }): Promise<void> {
+  // By node ID: both sandbox engines run on one machine, under one hostname.
+  const nodes = onHost(`docker inspect -f '{{.NodeID}}' $(docker service ps -q --filter desired-state=running ${of.composeProject}_backend)`).trim().split("\n");
+  expect(new Set(nodes).size, nodes.join(", ")).toBe(2);
+  expect(nodes).toHaveLength(2);
+  for (const address of ["127.0.0.1", t2.ssh.host]) {
+    const r = await fetch(`http://${address}:${of.ports.backend}/api/version`, { signal: AbortSignal.timeout(3000) });
+    expect((JSON.parse(await r.text()) as { version: string }).version).toBe("v1");
+  }
+}
 
 beforeAll(async () => {
   if (onHost("docker info -f '{{.Swarm.LocalNodeState}}'").trim() !== "active") {
@@ -68,12 +84,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   removeStack();
+  removeStack(spread);
   removeStack(global);
-  // The worker's task goes with the stack before the worker leaves.
+  // The worker's tasks go with the stacks before the worker leaves.
   onT2(
-    `for i in $(seq 1 30); do [ -z "$(docker ps -aq --filter label=com.docker.stack.namespace=${global.composeProject})" ] && break; sleep 1; done; ` +
+    `for i in $(seq 1 30); do [ -z "$(docker ps -aq --filter label=com.docker.stack.namespace=${global.composeProject}; docker ps -aq --filter label=com.docker.stack.namespace=${spread.composeProject})" ] && break; sleep 1; done; ` +
       "docker swarm leave --force >/dev/null 2>&1; docker network rm docker_gwbridge >/dev/null 2>&1; true",
   );
+  await spreadDs?.cleanup();
   await globalDs?.cleanup();
   // Leave the engine as it was found: no swarm, and none of the networks a swarm adds.
   if (initialised) onHost("docker swarm leave --force >/dev/null 2>&1; docker network rm docker_gwbridge >/dev/null 2>&1; true");
@@ -112,24 +130,40 @@ describe("engine swarm: the release as a stack on a swarm manager", () => {
     expect(await version()).toBe("v1");
   });
 
-  it("a worker joins (the second host): a stack in global mode runs a task on each node, each answering at its own address", async () => {
+  it("more replicas than nodes: one task per node (host network), the extra task stays pending, the switch fails when its start timeout runs out and removes the new stack", async () => {
+    spreadDs = await driverStack(`${stackName}-spread`, quiet);
+    await applySandboxStackConfig(await spreadDs.engine(), target, "v1", {
+      ...spread,
+      overrides: { "awareness:engine": "swarm", "awareness:swarm": { replicas: 2, monitorSeconds: 3 }, "awareness:rollout": { startTimeoutSeconds: 10, stableChecks: 2 } },
+    });
+    const s = await deploy(release(spreadDs, "spread"));
+    // A first deploy: there is no verified release to go back to.
+    expect(s.outcome, explain(s)).toBe("failed-no-rollback");
+    expect(s.messages.join(" ")).toMatch(/not running after 10 s:.*backend\(1\/2/);
+    expect(s.messages.join(" ")).toMatch(/there was no previous release: the new stack was removed/);
+    expect(onHost(`docker service ls -q --filter label=com.docker.stack.namespace=${spread.composeProject}`).trim()).toBe("");
+    removeStack(spread);
+  });
+
+  it("a worker joins (the second host): the same deploy now runs one task on each node, each answering at its own address", async () => {
     const token = onHost("docker swarm join-token -q worker").trim();
     const manager = onHost("docker info -f '{{.Swarm.NodeAddr}}'").trim();
     onT2(`docker swarm join --advertise-addr ${t2.ssh.host} --listen-addr ${t2.ssh.host}:2377 --token ${token} ${manager}:2377 >/dev/null`);
-    expect(onHost("docker node ls --format '{{.Status}} {{.ManagerStatus}}'").trim().split("\n").sort()).toEqual(["Ready ", "Ready Leader"]);
+    expect(onHost("docker node ls --format '{{.Status}} {{.ManagerStatus}}'").split("\n").map((l) => l.trim()).filter(Boolean).sort()).toEqual(["Ready", "Ready Leader"]);
+    const s = await deploy(release(spreadDs!, "spread"));
+    expect(s.outcome, explain(s)).toBe("deployed-verified");
+    await expectOneTaskPerNode(spread);
+  });
+
+  it("a stack in global mode runs a task on each node (the worker included)", async () => {
     globalDs = await driverStack(`${stackName}-global`, quiet);
     await applySandboxStackConfig(await globalDs.engine(), target, "v1", {
       ...global,
       overrides: { "awareness:engine": "swarm", "awareness:swarm": { mode: "global", monitorSeconds: 3 }, "awareness:rollout": { startTimeoutSeconds: 120, stableChecks: 2 } },
     });
-    const s = await deploy({ stackName: `${stackName}-global`, deps: globalDs.deps, skipCiCheck: true, allowDirty: true, log: quiet, releaseId: "v1", images: target.releases.v1 });
+    const s = await deploy(release(globalDs, "global"));
     expect(s.outcome, explain(s)).toBe("deployed-verified");
-    const nodes = onHost(`docker service ps --filter desired-state=running --format '{{.Node}} {{.CurrentState}}' ${global.composeProject}_backend`).trim().split("\n");
-    expect(nodes).toHaveLength(2);
-    for (const address of ["127.0.0.1", t2.ssh.host]) {
-      const r = await fetch(`http://${address}:${global.ports.backend}/api/version`, { signal: AbortSignal.timeout(3000) });
-      expect((JSON.parse(await r.text()) as { version: string }).version).toBe("v1");
-    }
+    await expectOneTaskPerNode(global);
   });
 
   it("restore is refused for a swarm stack (a rollback re-deploys instead); nothing changes", async () => {

@@ -9,9 +9,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { restore } from "../../automation/commands/restore.js";
+import { rollback } from "../../automation/commands/rollback.js";
 import type { RunSummary } from "../../automation/report/summary.js";
 import { repoRoot } from "../../automation/common/process.js";
 import { applySandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
+import { releaseArgs, runDriverCli } from "../support/cli-run.js";
 import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
 import { get, onHost, target, testCorner } from "./components-support.js";
 
@@ -128,6 +130,25 @@ describe("engine swarm: the release as a stack on a swarm manager", () => {
     expect(runningTasks("backend")).toEqual([expect.stringMatching(/Running/)]);
     expect(record().current?.id).toBe("v1");
     expect(await version()).toBe("v1");
+  });
+
+  it("SIGKILL of the driver once Swarm is updating to v2: Swarm finishes the update alone while the state says v1; the next rollback sees the drift and converges on v1", async () => {
+    const v2 = target.releases.v2!.backend!;
+    const run = await runDriverCli({ ds, stackName }, releaseArgs("v2", target.releases.v2!), () => specImage("backend") === v2, ["SIGKILL"]);
+    expect(run.signal, run.stderr.slice(-2000)).toBe("SIGKILL");
+    // What the host does after the kill: the switch script (if it still runs) ends, and Swarm completes the update it was given.
+    onHost(`flock ${corner.appDir}/.switch.lock true`);
+    expect(onHost(`for i in $(seq 1 60); do s=$(docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' ${corner.composeProject}_backend); [ "$s" = completed ] && break; sleep 1; done; echo "$s"`).trim()).toBe("completed");
+    expect(runningTasks("backend")).toEqual([expect.stringContaining(v2.split("@")[1]!)]);
+
+    const rb = await rollback({ ...base, reason: "a deploy was killed mid-switch", confirm: "ROLLBACK", to: "v1" });
+    expect(rb.outcome, explain(rb)).toBe("rollback-done");
+    expect(rb.messages.join(" ")).toMatch(/The host differs from the state \(it should run v1\)/);
+    expect(specImage("backend")).toBe(target.releases.v1!.backend);
+    expect(runningTasks("backend")).toEqual([expect.stringContaining(target.releases.v1!.backend!.split("@")[1]!)]);
+    expect(record().current?.id).toBe("v1");
+    expect(await version()).toBe("v1");
+    expect(onHost(`test -d ${corner.appDir}/.deploy-lock && echo held || echo free`).trim()).toBe("free");
   });
 
   it("more replicas than nodes: one task per node (host network), the extra task stays pending, the switch fails when its start timeout runs out and removes the new stack", async () => {

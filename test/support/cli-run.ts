@@ -18,8 +18,8 @@ export interface CliRun {
 }
 
 /**
- * Runs the CLI; `when` is asked after each chunk of its progress (stderr) and returns the
- * signals to send once the condition holds (never a fixed sleep before the first).
+ * Runs the CLI; `when` is asked after each chunk of its progress (stderr), and every 250 ms, and
+ * the signals are sent once the condition holds (never a fixed sleep before the first).
  */
 export function runDriverCli(
   on: { ds: DriverStack; stackName: string; graceSeconds?: number },
@@ -47,16 +47,22 @@ export function runDriverCli(
       // already gone
     }
   };
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
+  const check = () => {
     if (!signalledAt && when(stderr)) {
       signalledAt = Date.now();
       signals.forEach((sig, i) => setTimeout(() => send(sig), i * gapMs));
     }
+  };
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+    check();
   });
+  // Asked on a timer too, for a condition on the host rather than on the progress.
+  const poll = setInterval(check, 250);
   child.stdout.resume();
   return new Promise((resolve) =>
     child.on("exit", (code, signal) => {
+      clearInterval(poll);
       const file = existsSync(reports) ? readdirSync(reports).find((f) => f.endsWith(".json")) : undefined;
       resolve({
         code,

@@ -144,6 +144,7 @@ describe("engine swarm: the release as a stack on a swarm manager", () => {
     const rb = await rollback({ ...base, reason: "a deploy was killed mid-switch", confirm: "ROLLBACK", to: "v1" });
     expect(rb.outcome, explain(rb)).toBe("rollback-done");
     expect(rb.messages.join(" ")).toMatch(/The host differs from the state \(it should run v1\)/);
+    expect(rb.messages.join(" ")).toMatch(/Broke the host lock of a run that died: .*\(release v2,/);
     expect(specImage("backend")).toBe(target.releases.v1!.backend);
     expect(runningTasks("backend")).toEqual([expect.stringContaining(target.releases.v1!.backend!.split("@")[1]!)]);
     expect(record().current?.id).toBe("v1");

@@ -2,19 +2,15 @@
 // (t2: its own network namespace, sshd and dockerd). Each batch's watch probes its own host at
 // its own address. A release the canary fails never reaches t2; every assertion reads each
 // host itself (its deployment.json, its app).
-import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
-import { repoRoot } from "../../automation/common/process.js";
 import type { RunSummary } from "../../automation/report/summary.js";
-import { applySandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
+import { applySandboxStackConfig } from "../../automation/sandbox/target.js";
 import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
 import { clearCorner, get, onHost, target, testCorner } from "./components-support.js";
+import { onT2, t2, t2File } from "./second-host.js";
 
-const t2File = join(repoRoot, ".sandbox", "target-t2.json");
-const t2: SandboxTarget & { dockerHost: string } = JSON.parse(readFileSync(t2File, "utf8"));
 const corner = testCorner("fleet", { backend: 19590, frontend: 19591 });
 const t2AppDir = `${t2.appDir}-fleet`;
 const stackName = `test-fleet-${process.pid}`;
@@ -23,12 +19,6 @@ let ds: DriverStack;
 let base: Omit<DeployRequest, "releaseId">;
 const explain = (s: RunSummary) => JSON.stringify({ outcome: s.outcome, messages: s.messages, rollout: s.rollout }, null, 1);
 
-function onT2(command: string): string {
-  const r = spawnSync("ssh", ["-i", t2.ssh.privateKeyPath, "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${t2.ssh.knownHostsPath}`,
-    "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR", `${t2.ssh.user}@${t2.ssh.host}`, command], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`on t2: ${command}\nexit ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 type HostRecord = { current: { id: string } | null; previous: { id: string } | null; verified: { id: string } | null; failed: { id: string } | null };
 const t1Record = () => JSON.parse(onHost(`cat ${corner.appDir}/deployment.json`)) as HostRecord;
 const t2Record = () => JSON.parse(onT2(`cat ${t2AppDir}/deployment.json`)) as HostRecord;

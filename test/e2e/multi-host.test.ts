@@ -8,12 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { status } from "../../automation/commands/status.js";
 import { repoRoot } from "../../automation/common/process.js";
-import { applySandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
+import { applySandboxStackConfig } from "../../automation/sandbox/target.js";
 import { driverStack, type DriverStack } from "../support/driver.js";
 import { clearCorner, onHost, runningOnHost, target, testCorner } from "./components-support.js";
+import { onT2, t2, t2File } from "./second-host.js";
 
-const t2File = join(repoRoot, ".sandbox", "target-t2.json");
-const t2: SandboxTarget & { dockerHost: string } = JSON.parse(readFileSync(t2File, "utf8"));
 const corner = testCorner("multi-host", { backend: 19280, frontend: 19281 });
 const t2AppDir = `${t2.appDir}-multi-host`;
 const stackName = `test-multi-host-${process.pid}`;
@@ -21,13 +20,6 @@ const quiet = { info: () => {}, warn: () => {} };
 let ds: DriverStack;
 let base: Omit<DeployRequest, "releaseId">;
 
-/** A command on the second host, over its own sshd. */
-function onT2(command: string): string {
-  const r = spawnSync("ssh", ["-i", t2.ssh.privateKeyPath, "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${t2.ssh.knownHostsPath}`,
-    "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR", `${t2.ssh.user}@${t2.ssh.host}`, command], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`on t2: ${command}\nexit ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 const sandbox = (...args: string[]) => spawnSync("bash", [join(repoRoot, "test", "sandbox", "sandbox.sh"), ...args], { encoding: "utf8" });
 
 type Record_ = { current: { id: string } | null; verified: { id: string } | null; failed: { id: string } | null };

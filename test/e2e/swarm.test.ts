@@ -3,19 +3,16 @@
 // it stop-first and rolls a failed update back by itself, and the driver's watch, verdict and
 // rollback work unchanged on top. Every assertion reads the engine itself (the service's spec
 // image, its running tasks) and the host's deployment.json.
-import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deploy, type DeployRequest } from "../../automation/commands/deploy.js";
 import { restore } from "../../automation/commands/restore.js";
 import { rollback } from "../../automation/commands/rollback.js";
 import type { RunSummary } from "../../automation/report/summary.js";
-import { repoRoot } from "../../automation/common/process.js";
-import { applySandboxStackConfig, type SandboxTarget } from "../../automation/sandbox/target.js";
+import { applySandboxStackConfig } from "../../automation/sandbox/target.js";
 import { releaseArgs, runDriverCli } from "../support/cli-run.js";
 import { driverStack, type DriverStack, e2eLog } from "../support/driver.js";
 import { get, onHost, target, testCorner } from "./components-support.js";
+import { onT2, t2 } from "./second-host.js";
 
 const corner = testCorner("swarm", { backend: 19640, frontend: 19641 });
 const stackName = `test-swarm-${process.pid}`;
@@ -38,14 +35,6 @@ const version = async () => {
 const removeStack = (of: { composeProject: string; appDir: string } = corner) =>
   onHost(`docker stack rm ${of.composeProject} >/dev/null 2>&1; for i in $(seq 1 30); do [ -z "$(docker ps -aq --filter label=com.docker.stack.namespace=${of.composeProject})" ] && break; sleep 1; done; rm -rf ${of.appDir}`);
 
-const t2File = join(repoRoot, ".sandbox", "target-t2.json");
-const t2: SandboxTarget = JSON.parse(readFileSync(t2File, "utf8"));
-function onT2(command: string): string {
-  const r = spawnSync("ssh", ["-i", t2.ssh.privateKeyPath, "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${t2.ssh.knownHostsPath}`,
-    "-o", "StrictHostKeyChecking=yes", "-o", "LogLevel=ERROR", `${t2.ssh.user}@${t2.ssh.host}`, command], { encoding: "utf8" });
-  if (r.status !== 0) throw new Error(`on t2: ${command}\nexit ${r.status}: ${r.stderr}`);
-  return r.stdout;
-}
 const spread = testCorner("swarm-spread", { backend: 19645, frontend: 19646 });
 const global = testCorner("swarm-global", { backend: 19650, frontend: 19651 });
 let spreadDs: DriverStack | undefined;

@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseStackConfig } from "../../components/config/parse.js";
 import { hostLayoutOf } from "../../components/host-commands/layout.js";
+import { rawStackConfig } from "../support/stack-config.js";
 
 const digest = `sha256:${"c".repeat(64)}`;
 
@@ -22,11 +23,7 @@ function baseConfig(): Record<string, unknown> {
 }
 
 /** The raw map as pulumi.Config hands it over: objects as JSON text, strings as is. */
-function toRaw(cfg: Record<string, unknown>): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(cfg).map(([k, v]) => [`awareness:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
-  );
-}
+const toRaw = rawStackConfig;
 
 function withValue(path: (string | number)[], value: unknown): Record<string, string> {
   const cfg = baseConfig();

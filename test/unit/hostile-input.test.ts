@@ -45,6 +45,7 @@ import {
 } from "../support/hostile.js";
 import { fakeDeps, FakeStack } from "../support/fake-engine.js";
 import { FakeHost } from "../support/fake-host.js";
+import { rawStackConfig } from "../support/stack-config.js";
 
 /** HOSTILE_INPUT_SCALE=10 runs ten times as many cases (the defaults keep the unit run short). */
 const scale = Math.max(1, Number(process.env.HOSTILE_INPUT_SCALE ?? 1) || 1);
@@ -140,9 +141,7 @@ function baseConfig(): Json {
 }
 
 /** The raw map as the engine hands it over: objects as JSON text, strings as is. */
-function toRaw(cfg: Json): Record<string, string> {
-  return Object.fromEntries(Object.entries(cfg).map(([k, v]) => [`awareness:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
-}
+const toRaw = rawStackConfig;
 
 /** Defines (never assigns, so "__proto__" stays a key) a property. */
 function put(target: object, key: string | number, value: unknown): void {

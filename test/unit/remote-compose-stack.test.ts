@@ -2,6 +2,7 @@
 // inputs, outputs, and a config error before any resource exists.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { rawStackConfig } from "../support/stack-config.js";
 
 interface Created {
   type: string;
@@ -62,7 +63,7 @@ function rawConfig(extra: Record<string, unknown> = {}): Record<string, string> 
     secretEnv: { SESSION_SECRET: "s3cret-value" },
     ...extra,
   };
-  return Object.fromEntries(Object.entries(base).map(([k, v]) => [`awareness:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+  return rawStackConfig(base);
 }
 
 /** Secret inputs reach the mock wrapped in Pulumi's secret signature. */
